@@ -1,0 +1,72 @@
+"""pytest plugin: `pytest suites/` in any store collects one test item per fixture.
+
+This module only wires pytest hooks to a `HarnessSession` (harness/session.py), which owns the
+run. Nothing heavy is imported until a store's fixtures are actually collected, so the plugin
+costs nothing in projects that merely have the package installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from harness.session import HarnessSession
+
+_SESSION = pytest.StashKey["HarnessSession"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "support-agent regression harness")
+    group.addoption("--as-of", metavar="YYYY-MM-DD",
+                    help="serve the KB as of this date (fixtures with their own as_of keep it)")
+    group.addoption("--update-baseline", action="store_true",
+                    help="record this run as the committed baseline of each suite it ran")
+    group.addoption("--baseline-ref", metavar="REF",
+                    help="read baselines from git at REF (e.g. origin/main) instead of the tree")
+    group.addoption("--target", action="append", default=[], metavar="SUITE/ID",
+                    help="a case this change means to fix: it must pass (repeatable)")
+    group.addoption("--harness-report", metavar="PATH", help="write the run as JSON to PATH")
+    group.addoption("--concurrency", type=int, metavar="N",
+                    help="model calls in flight at once (default 8, or agent.yaml)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from harness.session import HarnessSession
+
+    config.stash[_SESSION] = HarnessSession.from_pytest(config)
+
+
+def _session(config: pytest.Config) -> HarnessSession:
+    return config.stash[_SESSION]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    session = _session(parent.config)
+    if session.store_root_for(file_path) is None:
+        return None
+    from harness.pytest_items import CaseFile
+
+    return CaseFile.from_parent(parent, path=file_path)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _session(session.config).check_store()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> Any:
+    if not session.config.option.collectonly:
+        _session(session.config).run(session)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    _session(config).summarize(terminalreporter)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.exitstatus = _session(session.config).finish(session, exitstatus)

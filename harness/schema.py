@@ -1,0 +1,249 @@
+"""Frozen, typed values for every user-facing format of FORMATS.md.
+
+pydantic validates at load: unknown keys are refused (`extra="forbid"`), types are checked,
+regular expressions compiled. `loading.py` turns its errors into messages naming file and line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_WEIGHTS",
+    "AgentConfig",
+    "Article",
+    "Case",
+    "Catalog",
+    "Escalation",
+    "Expectation",
+    "Product",
+    "Source",
+    "Tone",
+    "ToneOverride",
+    "Turn",
+]
+
+DEFAULT_MODEL = "reference/kb-grounded"
+DEFAULT_WEIGHTS = {"accuracy": 40.0, "relevance": 25.0, "tone": 20.0, "resolution": 15.0}
+
+
+def check_pattern(text: str) -> str:
+    """A `/.../` string must compile as a Python regular expression."""
+    if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
+        try:
+            re.compile(text[1:-1])
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {text!r}: {exc}") from None
+    elif not text.strip():
+        raise ValueError("empty phrase; expected text or /regex/")
+    return text
+
+
+Phrase = Annotated[str, AfterValidator(check_pattern)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+# -- knowledge base --------------------------------------------------------------------------
+
+
+class Article(Frozen):
+    id: str
+    title: str
+    topic: str
+    status: Literal["active", "draft", "archived"]
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    reviewed: dt.date | None = None
+    facts: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    body: str = ""
+    path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> Article:
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValueError("valid_until is before valid_from")
+        return self
+
+    def served_on(self, day: dt.date) -> bool:
+        """Only active articles inside their validity window reach the agent."""
+        if self.status != "active":
+            return False
+        if self.valid_from and day < self.valid_from:
+            return False
+        return not (self.valid_until and day > self.valid_until)
+
+
+class Product(Frozen):
+    sku: str
+    name: str
+    price: float = Field(ge=0)
+    status: Literal["active", "discontinued"] = "active"
+    aliases: tuple[str, ...] = ()
+
+
+class Catalog(Frozen):
+    currency: str = "USD"
+    products: tuple[Product, ...] = ()
+
+    @field_validator("products")
+    @classmethod
+    def _unique_skus(cls, products: tuple[Product, ...]) -> tuple[Product, ...]:
+        seen: set[str] = set()
+        for product in products:
+            if product.sku in seen:
+                raise ValueError(f"duplicate sku {product.sku!r}")
+            seen.add(product.sku)
+        return products
+
+
+# -- agent -----------------------------------------------------------------------------------
+
+
+class Tone(Frozen):
+    brand: str = ""
+    voice: str = ""
+    max_words: int | None = Field(default=None, gt=0)
+    banned_phrases: tuple[Phrase, ...] = ()
+    emoji: bool = True
+    sign_off: str | None = None
+
+
+class ToneOverride(Frozen):
+    """A fixture's `expect.tone`: any key of the tone profile, replacing the store's value."""
+
+    brand: str | None = None
+    voice: str | None = None
+    max_words: int | None = Field(default=None, gt=0)
+    banned_phrases: tuple[Phrase, ...] | None = None
+    emoji: bool | None = None
+    sign_off: str | None = None
+
+    def apply(self, tone: Tone) -> Tone:
+        return tone.model_copy(update=self.model_dump(exclude_none=True))
+
+
+class Escalation(Frozen):
+    topics: dict[str, tuple[Phrase, ...]] = Field(default_factory=dict)
+    min_confidence: float = Field(default=0.0, ge=0, le=1)
+    on_request: bool = True
+    request_phrases: tuple[Phrase, ...] = ()  # added to the built-in "asks for a person" list
+    handoff_message: str = (
+        "I'm passing this conversation to a member of our support team, who can take it from"
+        " here. They will reply in this conversation shortly."
+    )
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _empty_list_for_none(cls, topics: Any) -> Any:
+        if isinstance(topics, dict):
+            return {name: phrases or () for name, phrases in topics.items()}
+        return topics
+
+
+class Retrieval(Frozen):
+    top_k: int = Field(default=3, gt=0)
+
+
+class Judge(Frozen):
+    model: str | None = None
+
+
+class Rubric(Frozen):
+    weights: dict[Literal["accuracy", "relevance", "tone", "resolution"], float] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS)
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _complete(cls, weights: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        return {**{k: 0.0 for k in DEFAULT_WEIGHTS}, **weights}
+
+
+class AgentConfig(Frozen):
+    model: str | None = None
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    retrieval: Retrieval = Retrieval()
+    escalation: Escalation = Escalation()
+    tone: Tone = Tone()
+    judge: Judge = Judge()
+    rubric: Rubric = Rubric()
+    path: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def model_name(self) -> str:
+        return self.model or DEFAULT_MODEL
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+class Turn(Frozen):
+    role: Literal["customer", "agent"]
+    text: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, data: Any) -> Any:
+        """`- customer: ...` or `- agent: ...` in YAML."""
+        if isinstance(data, dict) and len(data) == 1 and "role" not in data:
+            ((role, text),) = data.items()
+            if role not in ("customer", "agent"):
+                raise ValueError(f"unknown turn {role!r}; expected `customer:` or `agent:`")
+            return {"role": role, "text": text}
+        if isinstance(data, dict) and "role" in data:
+            return data
+        raise ValueError("expected one `customer: text` or `agent: text` per turn")
+
+
+class Source(Frozen):
+    kind: Literal["production", "synthetic"]
+    conversation: str | None = None
+
+
+class Expectation(Frozen):
+    outcome: Literal["resolve", "escalate"]
+    facts: tuple[Phrase, ...] = ()
+    forbidden: tuple[Phrase, ...] = ()
+    articles: tuple[str, ...] = ()
+    tone: ToneOverride = ToneOverride()
+    criteria: tuple[str, ...] = ()
+
+
+class Case(Frozen):
+    id: str
+    suite: str
+    topic: str | None = None
+    tags: tuple[str, ...] = ()
+    added: dt.date | None = None
+    source: Source | None = None
+    as_of: dt.date | None = None
+    conversation: tuple[Turn, ...]
+    expect: Expectation
+    path: Path | None = Field(default=None, exclude=True)
+    lines: dict[str, int] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("conversation")
+    @classmethod
+    def _ends_with_customer(cls, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
+        if not turns or turns[-1].role != "customer":
+            raise ValueError("the last turn must be `customer:` (the turn the agent answers)")
+        return turns
+
+    @property
+    def case_id(self) -> str:
+        return f"{self.suite}/{self.id}"
+
+    @property
+    def last_customer_text(self) -> str:
+        return self.conversation[-1].text

@@ -1,0 +1,29 @@
+"""Settings of one run, resolved once at the edge (pytest options or the CLI) and passed in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+__all__ = ["Settings", "parse_date"]
+
+
+def parse_date(text: str, option: str = "--as-of") -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise HarnessError(f"{option} {text!r}: expected a date YYYY-MM-DD") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    today: dt.date
+    as_of: dt.date | None = None  # --as-of: the KB date for every case without its own as_of
+    concurrency: int = 8
+    update_baseline: bool = False
+    baseline_ref: str | None = None
+    targets: tuple[str, ...] = ()
+    report_path: Path | None = None
