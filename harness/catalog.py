@@ -11,9 +11,13 @@ from functools import lru_cache
 
 from harness.schema import Catalog, Product
 
-__all__ = ["Mention", "find_products", "name_pattern"]
+__all__ = [
+    "Claim", "Mention", "catalog_claims", "find_products", "name_pattern", "price_pattern",
+    "sentences",
+]
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_NAME_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,10 @@ class Mention:
 @lru_cache(maxsize=4096)
 def name_pattern(name: str) -> re.Pattern[str]:
     """A pattern for a product name: any punctuation between words, optional plural endings."""
-    words = _TOKEN.findall(name.lower().replace("'", ""))
-    parts = [re.escape(w) + ("(?:e?s)?" if w.isalpha() else "") for w in words]
+    words = _NAME_WORD.findall(name.lower().replace("\u2019", "'"))
+    parts = [
+        re.escape(w).replace("'", "'?") + ("(?:e?s)?" if w.isalpha() else "") for w in words
+    ]
     return re.compile(r"(?<![a-z0-9])" + r"[\W_]*".join(parts) + r"(?![a-z0-9])", re.IGNORECASE)
 
 
@@ -47,3 +53,113 @@ def find_products(text: str, catalog: Catalog) -> tuple[Mention, ...]:
             continue
         chosen.append(mention)
     return tuple(chosen)
+
+
+# -- the catalog as verified data, applied to a reply ------------------------------------------
+
+_SYMBOLS = {"USD": "$", "EUR": "\u20ac", "GBP": "\u00a3", "CAD": "$", "AUD": "$"}
+_AMOUNT = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?"
+_NOT_AVAILABLE = re.compile(
+    r"\b(discontinued|no longer|not available|unavailable|out of stock|sold out|not in stock|"
+    r"stopped (making|selling)|retired|isn't available|is not sold|replaced by)\b",
+    re.IGNORECASE,
+)
+_DISCOUNT = re.compile(r"\d+\s?%|\b(discount(ed)?|sale price|off the|save|promo)\b", re.IGNORECASE)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+_TITLE_RUN = re.compile(
+    r"(?<![\w&])(?:[A-Z][\w'&-]*|\d[\w.-]*)(?:[ -](?:[A-Z][\w'&-]*|\d[\w.-]*|&))+"
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement of the reply that the catalog contradicts."""
+
+    text: str  # the reply's sentence
+    problem: str
+
+
+def price_pattern(currency: str) -> re.Pattern[str]:
+    symbol = re.escape(_SYMBOLS.get(currency.upper(), "$"))
+    code = re.escape(currency.upper())
+    return re.compile(
+        rf"{symbol}\s?{_AMOUNT}|{code}\s?{_AMOUNT}|{_AMOUNT}\s?(?:{code}|dollars?)\b",
+        re.IGNORECASE,
+    )
+
+
+def _amounts(sentence: str, currency: str) -> list[tuple[int, float]]:
+    found = []
+    for match in price_pattern(currency).finditer(sentence):
+        groups = [g for g in match.groups()]
+        for whole, cents in zip(groups[0::2], groups[1::2], strict=True):
+            if whole:
+                value = float(whole.replace(",", "") + "." + (cents or "0"))
+                found.append((match.start(), value))
+    return found
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_BREAK.split(text) if s.strip()]
+
+
+def _money(value: float, currency: str) -> str:
+    return f"{_SYMBOLS.get(currency.upper(), '')}{value:,.2f}" + (
+        "" if currency.upper() in _SYMBOLS else f" {currency}"
+    )
+
+
+def _kind_words(catalog: Catalog) -> set[str]:
+    """The words that make a phrase look like a product: the last word of each catalog name."""
+    kinds = set()
+    for product in catalog.products:
+        words = [w for w in _TOKEN.findall(product.name.lower()) if w.isalpha()]
+        if words:
+            kinds.add(words[-1].rstrip("s"))
+    return kinds
+
+
+def catalog_claims(text: str, catalog: Catalog, *, ignore: tuple[str, ...] = ()) -> list[Claim]:
+    """Prices, availability and product names in `text` that the catalog contradicts.
+
+    A price is checked against the product named nearest before it in the same sentence
+    (sentences about a discount are left alone); a discontinued product is fine when the
+    sentence says it is discontinued; a product-like name that the catalog lacks is flagged.
+    """
+    for phrase in ignore:
+        if phrase:
+            text = text.replace(phrase, " ")
+    claims: list[Claim] = []
+    kinds = _kind_words(catalog)
+    for sentence in sentences(text):
+        mentions = find_products(sentence, catalog)
+        claims += _price_claims(sentence, mentions, catalog)
+        for mention in mentions:
+            product = mention.product
+            if product.status == "discontinued" and not _NOT_AVAILABLE.search(sentence):
+                claims.append(Claim(sentence, f"offers {product.name}, which the catalog lists"
+                                              " as discontinued"))
+        for match in _TITLE_RUN.finditer(sentence):
+            if any(m.start < match.end() and match.start() < m.end for m in mentions):
+                continue
+            words = [w.rstrip("s") for w in _TOKEN.findall(match.group(0).lower())]
+            if len(words) >= 2 and any(w in kinds for w in words):
+                claims.append(Claim(sentence, f"names {match.group(0)!r}, which is not in the"
+                                              " catalog"))
+    return claims
+
+
+def _price_claims(sentence: str, mentions: tuple[Mention, ...], catalog: Catalog) -> list[Claim]:
+    if not mentions or _DISCOUNT.search(sentence):
+        return []
+    claims = []
+    listed = {round(m.product.price, 2) for m in mentions}
+    for start, value in _amounts(sentence, catalog.currency):
+        before = [m for m in mentions if m.start <= start] or list(mentions)
+        product = before[-1].product
+        if round(value, 2) != round(product.price, 2) and round(value, 2) not in listed:
+            claims.append(Claim(sentence, (
+                f"quotes {_money(value, catalog.currency)} for {product.name}; the catalog says"
+                f" {_money(product.price, catalog.currency)}"
+            )))
+    return claims

@@ -16,7 +16,8 @@ from harness.matching import find_phrase
 from harness.schema import Escalation, Turn
 
 __all__ = [
-    "ASKS_FOR_PERSON", "ESCALATE_TOOL", "Decision", "escalate_tool", "rule_decision", "tool_decision",
+    "ASKS_FOR_PERSON", "ESCALATE_TOOL", "Decision", "escalate_tool", "rule_decision",
+    "tool_decision",
 ]
 
 ESCALATE_TOOL = "escalate_to_human"
@@ -79,7 +80,7 @@ def rule_decision(
 
 def escalate_tool(rules: Escalation) -> dict[str, Any]:
     """The `escalate_to_human` tool in OpenAI's shape, which litellm maps for other providers."""
-    topics = sorted(rules.topics) + ["other"]
+    topics = [*sorted(rules.topics), "other"]
     return {
         "type": "function",
         "function": {

@@ -3,8 +3,9 @@
 Ranking is BM25 (the bm25s library). Each hit also gets a confidence in [0, 1]: the share of
 the question's informative words (weighted by rarity, IDF) that the article contains. Words
 the KB has never seen weigh as much as its rarest words, so a question about something the
-shop does not cover gets a low confidence. Product names are left out of it: they say which
-item, not what is asked. Unlike a raw BM25 score the confidence means the same thing in a
+shop does not cover gets a low confidence. Words of catalog product names count as covered
+(the catalog answers for them), and weigh half in the ranking: they say which item, not
+what is asked. Unlike a raw BM25 score the confidence means the same thing in a
 store of 10 articles or 10,000, so `min_confidence` in agent.yaml can be set once and kept.
 """
 
@@ -47,7 +48,7 @@ def _stem(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed words, without stop words: the unit of retrieval and overlap."""
     words = (w.replace("'", "") for w in _WORD.findall(text.lower()))
-    return [_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1 or w.isdigit()]
+    return [_stem(w) for w in words if (w not in _STOPWORDS and len(w) > 1) or w.isdigit()]
 
 
 def serve_articles(articles: Iterable[Article], day: dt.date) -> tuple[Article, ...]:
@@ -67,7 +68,7 @@ class Index:
 
     def __init__(self, articles: Sequence[Article], names: frozenset[str] = frozenset()) -> None:
         self.articles = tuple(articles)
-        self._names = names  # stemmed words of product names: not part of the confidence
+        self._names = names  # stemmed words of catalog product names
         self._docs = [set(tokenize(f"{a.title}\n{a.topic}\n{a.body}")) for a in self.articles]
         self._bm25 = bm25s.BM25()
         if self.articles:
@@ -87,11 +88,12 @@ class Index:
 
     def coverage(self, words: Sequence[str], doc: int) -> float:
         """Share of the words' IDF mass that document `doc` contains."""
-        unique = set(words) - self._names
+        unique = set(words)
         mass = sum(self._idf.get(w, self._unknown_idf) for w in unique)
         if not mass:
             return 0.0
-        found = sum(self._idf[w] for w in unique if w in self._docs[doc])
+        found = sum(self._idf.get(w, self._unknown_idf) for w in unique
+                    if w in self._docs[doc] or w in self._names)
         return found / mass
 
     def search(self, queries: Sequence[str], top_k: int) -> tuple[Hit, ...]:
@@ -105,7 +107,8 @@ class Index:
         known = [w for w in words if w in self._idf]
         if not self.articles or not known:
             return ()
-        scores = self._bm25.get_scores(known)
+        weighted = known + [w for w in known if w not in self._names]  # topic words count twice
+        scores = self._bm25.get_scores(weighted)
         ranked = sorted(range(len(self.articles)), key=lambda i: (-scores[i], self.articles[i].id))
         hits = []
         for doc in ranked[:top_k]:

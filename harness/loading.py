@@ -65,7 +65,7 @@ def _parse_yaml(text: str, path: Path, first_line: int = 1) -> tuple[Any, dict[L
     """Parse YAML and map each key path to its line; refuse duplicate keys."""
     try:
         node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
@@ -185,7 +185,7 @@ def load_agent(path: Path) -> AgentConfig:
 
 
 def find_store_root(start: Path) -> Path | None:
-    """The nearest folder at or above `start` that holds `suites/` and `prompts/` or `knowledge/`."""
+    """The nearest folder at or above `start` holding `suites/` and `prompts/` or `knowledge/`."""
     for folder in (start, *start.parents):
         if (folder / "suites").is_dir() and (
             (folder / "prompts").is_dir() or (folder / "knowledge").is_dir()

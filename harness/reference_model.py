@@ -48,7 +48,17 @@ _ASKS_PRICE_OR_STOCK = re.compile(
     r"sell|selling|buy|discontinued|still (make|sell|carry|have)|carry)\b|\$",
     re.IGNORECASE,
 )
+# What kind of answer the question asks for, and what a sentence giving it contains.
+_INTENTS = (
+    (re.compile(r"\b(how much|cost|costs|price|fee|charge|pay)\b", re.I),
+     re.compile(r"[$\u20ac\u00a3]\s?\d|\bfree\b", re.I)),
+    (re.compile(r"\b(how (long|often|many|soon)|when|until|by what date|deadline)\b", re.I),
+     re.compile(r"\d|\b(day|week|month|year|hour|minute)s?\b", re.I)),
+)
+_INTENT_BONUS = 0.3
+_HOW_TO = re.compile(r"\b(how (do|can|should) (i|we)|how to|what (should|do) i do)\b", re.I)
 _COVERAGE_NEEDED = 0.3  # share of the question's weight a sentence must carry to be an answer
+_KNOWN_NEEDED = 0.25  # share of the question's words the articles must mention at all
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,8 @@ def _product_lines(products: list[dict[str, str]], question: str) -> list[str]:
     lines = []
     for attrs in products:
         name = attrs.get("name", "")
-        if not name or not name_pattern(name).search(question):
+        names = [name, *filter(None, attrs.get("aliases", "").split("|"))]
+        if not name or not any(name_pattern(n).search(question) for n in names):
             continue
         if attrs.get("status") == "discontinued":
             lines.append(f"The {name} has been discontinued and is no longer available.")
@@ -103,7 +114,9 @@ def _product_lines(products: list[dict[str, str]], question: str) -> list[str]:
     return lines
 
 
-def _rank(sentences: Sequence[_Sentence], question: list[str], context: list[str]) -> list[tuple[float, _Sentence]]:
+def _rank(
+    sentences: Sequence[_Sentence], question: list[str], context: list[str], asked_text: str
+) -> list[tuple[float, _Sentence]]:
     total = len(sentences) or 1
     frequency: dict[str, int] = {}
     for sentence in sentences:
@@ -113,13 +126,15 @@ def _rank(sentences: Sequence[_Sentence], question: list[str], context: list[str
     def idf(word: str) -> float:
         return math.log(1 + (total + 0.5) / (frequency.get(word, 0) + 0.5))
 
-    asked = set(question)
+    asked = {w for w in question if w in frequency}  # words no article mentions: ungroundable
     mass = sum(idf(w) for w in asked) or 1.0
     scored = []
     for sentence in sentences:
         direct = sum(idf(w) for w in asked & sentence.words) / mass
         nearby = sum(idf(w) for w in (set(context) - asked) & sentence.words) / mass
         score = direct + 0.25 * nearby - 0.02 * sentence.article_rank
+        if direct and any(q.search(asked_text) and a.search(sentence.text) for q, a in _INTENTS):
+            score += _INTENT_BONUS
         scored.append((score, sentence))
     scored.sort(key=lambda pair: (-pair[0], pair[1].position))
     return scored
@@ -151,9 +166,15 @@ def answer(messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] =
     names = {w for attrs in records for w in tokenize(attrs.get("name", ""))}
     products = _product_lines(records, users[-1] if users else "")
     question = [w for w in question if w not in names] or question
-    ranked = _rank(_sentences(system), question, context)
+    every = _sentences(system)
+    ranked = _rank(every, question, context, users[-1] if users else "")
     best = ranked[0][0] if ranked else 0.0
-    chosen = [s for score, s in ranked[:3] if score >= max(_COVERAGE_NEEDED, best * 0.5)]
+    floor = max(_COVERAGE_NEEDED, best * 0.5)
+    chosen = [s for score, s in ranked[:3] if best and score >= floor]
+    if chosen and _HOW_TO.search(users[-1]):  # a how-to answer goes on to the next step
+        follow = chosen[0].position + 1
+        if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:
+            chosen = list(dict.fromkeys([*chosen, every[follow]]))
     grounded = [s.text for s in sorted(chosen, key=lambda s: s.position)]
     if not products and not grounded:
         reason = "The knowledge base in my instructions does not cover this question."

@@ -1,22 +1,43 @@
-"""One pytest run of a store: collect cases, run them, and report (the plugin's state)."""
+"""One pytest run of a store: load -> run -> grade -> compare -> gate -> report.
+
+The plugin's hooks call these methods; this is the only object with state across hooks.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.agent import Agent, Run
-from harness.errors import HarnessError
+from harness.baseline import (
+    Baseline,
+    Entry,
+    baseline_path,
+    provenance_of,
+    read_baseline,
+    render_baseline,
+    write_atomic,
+)
+from harness.compare import compare_entries
+from harness.errors import BaselineError, HarnessError
+from harness.gate import GateResult, decide
+from harness.grading import grade_run
 from harness.loading import Store, StoreLoadError, find_store_root, load_case, load_store
 from harness.pytest_items import CaseFailed, CaseItem
+from harness.report import failure_text, summary_lines, write_json_report
+from harness.results import CaseResult, entry_of
 from harness.runner import run_cases
 from harness.schema import Case
 from harness.settings import Settings, parse_date
 
 __all__ = ["HarnessSession"]
+
+SuiteKey = tuple[Path, str]  # (store root, suite name)
 
 
 class HarnessSession:
@@ -24,8 +45,11 @@ class HarnessSession:
         self.settings = settings
         self.stores: dict[Path, Store | StoreLoadError] = {}
         self.taken_ids: dict[Path, dict[str, Path]] = {}
-        self.runs: dict[str, Run] = {}
-        self.items: list[CaseItem] = []
+        self.collected: dict[SuiteKey, set[str]] = defaultdict(set)
+        self.baselines: dict[SuiteKey, Baseline] = {}
+        self.results: dict[str, CaseResult] = {}
+        self.gate: GateResult | None = None
+        self.updated: list[str] = []
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> HarnessSession:
@@ -36,6 +60,9 @@ class HarnessSession:
             raise pytest.UsageError(str(error)) from None
         if option.concurrency is not None and option.concurrency < 1:
             raise pytest.UsageError("--concurrency: expected a whole number of 1 or more")
+        if option.update_baseline and option.baseline_ref:
+            raise pytest.UsageError("--update-baseline writes the working tree's baseline;"
+                                    " it cannot be combined with --baseline-ref")
         return cls(Settings(
             today=dt.date.today(),
             as_of=as_of,
@@ -52,8 +79,8 @@ class HarnessSession:
         """The store whose `suites/<suite>/` holds `path`, if any."""
         if path.parent.parent.name != "suites":
             return None
-        root = find_store_root(path.parent.parent.parent)
-        return root if root == path.parent.parent.parent else None
+        root = path.parent.parent.parent
+        return root if find_store_root(root) == root else None
 
     def store(self, root: Path) -> Store | None:
         if root not in self.stores:
@@ -67,59 +94,148 @@ class HarnessSession:
     def load_case(self, path: Path) -> Case | None:
         root = self.store_root_for(path)
         store = self.store(root) if root else None
-        if store is None:
+        if store is None or root is None:
             return None
-        return load_case(path, store, self.taken_ids.setdefault(root, {}))
+        self.collected[(root, path.parent.name)].add(f"{path.parent.name}/{path.stem}")
+        case = load_case(path, store, self.taken_ids.setdefault(root, {}))
+        self.collected[(root, case.suite)].add(case.case_id)
+        return case
 
     def check_store(self) -> None:
-        """A broken article, catalog or agent.yaml stops the run before any model call."""
+        """Stop before any model call on a broken store or an unreadable baseline."""
         broken = [str(e) for e in self.stores.values() if isinstance(e, StoreLoadError)]
         if broken:
             raise pytest.UsageError("\n".join(broken))
+        try:
+            for root, suite in self.collected:
+                ref = self.settings.baseline_ref
+                self.baselines[(root, suite)] = read_baseline(root, suite, ref)
+        except BaselineError as error:
+            raise pytest.UsageError(str(error)) from None
 
     # -- running -------------------------------------------------------------------------
 
     def run(self, session: pytest.Session) -> None:
         if session.testsfailed and not session.config.option.continue_on_collection_errors:
             return  # pytest stops on collection errors: no model is called
-        items = session.items
-        self.items = [i for i in items if isinstance(i, CaseItem)]
-        by_store: dict[Path, list[Case]] = {}
-        for item in self.items:
-            if item.case is not None:
-                by_store.setdefault(self.store_root_for(item.path), []).append(item.case)
+        items = [i for i in session.items if isinstance(i, CaseItem)]
+        runs = self._run_models(items)
+        results = [self._result(item, runs.get(item.case_id)) for item in items]
+        results += self._removed()
+        self.gate = decide([r.comparison for r in results], self.settings.targets)
+        verdicts = {v.case_id: v for v in self.gate.verdicts}
+        self.results = {r.case_id: replace(r, verdict=verdicts[r.case_id]) for r in results}
+        if self.settings.update_baseline:
+            self._update_baselines(items)
+
+    def _result(self, item: CaseItem, run: Run | None) -> CaseResult:
+        """Grade one item's run and compare it with its baseline entry."""
+        root = self.store_root_for(item.path)
+        store = self.store(root) if root else None
+        suite = item.case.suite if item.case else item.path.parent.name
+        graded = grade_run(item.case, run, store) if item.case and run and store else None
+        new = entry_of(graded, run, str(item.load_error) if item.load_error else None)
+        old = self.baselines[(root, suite)].entries.get(item.case_id) if root else None
+        return CaseResult(item.case_id, suite, compare_entries(item.case_id, old, new),
+                          graded=graded, run=run)
+
+    def _run_models(self, items: list[CaseItem]) -> dict[str, Run]:
+        by_store: dict[Path, list[Case]] = defaultdict(list)
+        for item in items:
+            root = self.store_root_for(item.path)
+            if item.case is not None and root is not None:
+                by_store[root].append(item.case)
+        runs: dict[str, Run] = {}
         for root, cases in by_store.items():
             store = self.store(root)
             assert store is not None  # check_store stopped the run otherwise
             agent = Agent(store, as_of=self.settings.as_of, today=self.settings.today)
-            self.runs.update(run_cases(agent, cases, concurrency=self.settings.concurrency))
+            runs.update(run_cases(agent, cases, concurrency=self.settings.concurrency))
+        return runs
+
+    def _removed(self) -> list[CaseResult]:
+        """Baseline entries whose fixture is gone: reported, never silently dropped."""
+        return [
+            CaseResult(case_id, suite, compare_entries(case_id, entry, None))
+            for (root, suite), baseline in self.baselines.items()
+            for case_id, entry in baseline.entries.items()
+            if case_id not in self.collected[(root, suite)]
+        ]
+
+    def _update_baselines(self, items: list[CaseItem]) -> None:
+        ran: dict[SuiteKey, dict[str, Entry]] = defaultdict(dict)
+        for item in items:
+            root = self.store_root_for(item.path)
+            result = self.results[item.case_id]
+            if root is not None and result.entry is not None and not result.entry.error:
+                ran[(root, result.suite)][item.case_id] = result.entry
+        for key, entries in ran.items():
+            root, suite = key
+            old = self.baselines[key].entries
+            kept = {cid: e for cid, e in old.items() if cid in self.collected[key]}
+            store = self.store(root)
+            assert store is not None
+            path = baseline_path(root, suite)
+            write_atomic(path, render_baseline(suite, provenance_of(store), {**kept, **entries}))
+            self.updated.append(f"{path.relative_to(root)} ({len({**kept, **entries})} cases)")
 
     def check_item(self, item: CaseItem) -> None:
-        run = self.runs.get(item.case_id)
-        if run is None:
+        result = self.results.get(item.case_id)
+        if result is None:
             raise CaseFailed(f"{item.case_id}: the case was not run")
-        if run.error:
-            raise CaseFailed(f"{item.case_id}: error: {run.error}")
+        if self.settings.update_baseline:
+            if result.entry is not None and result.entry.error:
+                raise CaseFailed(f"{item.case_id}: not recorded: {result.entry.error}")
+            return
+        if result.verdict is None:
+            return
+        if result.verdict.status == "fail":
+            raise CaseFailed(failure_text(result))
+        if result.verdict.status == "known-failure":
+            pytest.xfail(f"known failure: {_first_problem(result)}")
 
     # -- reporting -----------------------------------------------------------------------
 
+    def warnings(self) -> list[str]:
+        found = []
+        for (root, suite), baseline in self.baselines.items():
+            store = self.store(root)
+            if baseline.made_with and store is not None:
+                for difference in baseline.made_with.differences(provenance_of(store)):
+                    found.append(f"suite {suite}: baseline made with {difference}")
+        return found
+
     def summarize(self, reporter: Any) -> None:
-        if not self.runs:
+        if not self.results or self.gate is None:
             return
-        verbose = reporter.config.option.verbose > 0
-        reporter.write_sep("=", "harness: replies")
-        for case_id, run in self.runs.items():
-            outcome = run.outcome or "error"
-            reporter.write_line(f"{case_id}  [{outcome}] {run.why or run.error}")
-            reply = run.reply if verbose else _excerpt(run.reply, 160)
-            for line in reply.splitlines() or [""]:
-                if line.strip():
-                    reporter.write_line(f"    {line}")
+        reporter.write_sep("=", "harness summary")
+        lines = summary_lines(
+            list(self.results.values()),
+            gate_passed=self.gate.passed or self.settings.update_baseline,
+            unknown_targets=self.gate.unknown_targets,
+            warnings=self.warnings(),
+            updated=self.updated,
+            verbose=reporter.config.option.verbose > 0,
+        )
+        for line in lines:
+            reporter.write_line(line)
 
     def finish(self, session: pytest.Session, exitstatus: int) -> int:
+        if self.gate is None:
+            return exitstatus
+        passed = self.gate.passed or self.settings.update_baseline
+        if self.settings.report_path:
+            write_json_report(self.settings.report_path, list(self.results.values()), passed)
+        if not passed and exitstatus == pytest.ExitCode.OK:
+            return pytest.ExitCode.TESTS_FAILED
         return exitstatus
 
 
-def _excerpt(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+def _first_problem(result: CaseResult) -> str:
+    entry = result.entry
+    if entry is None:
+        return ""
+    for name, grade in entry.grades.items():
+        if grade != "pass":
+            return f"{name} {grade}: {entry.reasons.get(name, '')}"
+    return ""

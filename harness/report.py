@@ -1,0 +1,223 @@
+"""Reports of a finished run: the terminal summary (tabulate), failure texts and JSON.
+
+They consume `CaseResult`s; none of them runs or grades anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from harness.baseline import Entry, write_atomic
+from harness.grading import DIMENSIONS, VALUES
+from harness.results import CaseResult
+
+__all__ = ["failure_text", "summary_lines", "write_json_report"]
+
+Write = Callable[[str], None]
+_SHORT = {"accuracy": "acc", "relevance": "rel", "tone": "tone", "resolution": "res"}
+
+
+def excerpt(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def failure_text(result: CaseResult) -> str:
+    """A few lines for a failing item: what got worse, old grade to new, why, the reply."""
+    comparison, verdict, entry = result.comparison, result.verdict, result.entry
+    lines = [f"{result.case_id}: {verdict.why if verdict else ''}"]
+    if entry is not None and entry.error:
+        return "\n".join(lines)
+    shown = {s.field for s in comparison.worse}
+    for step in comparison.worse:
+        reason = entry.reasons.get(step.field, "") if entry else ""
+        because = f": {reason}" if reason else ""
+        lines.append(f"  {step.field}: {step.old} -> {step.new}{because}")
+    if entry is not None:
+        for name in DIMENSIONS:
+            grade = entry.grades.get(name)
+            if grade and grade != "pass" and name not in shown:
+                lines.append(f"  {name}: {grade}: {entry.reasons.get(name, '')}")
+        evidence = _evidence(result)
+        lines.append(f"  reply: \"{excerpt(evidence)}\"")
+    return "\n".join(lines)
+
+
+def _evidence(result: CaseResult) -> str:
+    """The excerpt of the reply that the worst dimension's reason is about."""
+    graded = result.graded
+    if graded is None:
+        return result.entry.reply if result.entry else ""
+    worst = sorted(graded.grades.items(), key=lambda item: VALUES[item[1].grade])
+    for _, dimension in worst:
+        if dimension.grade != "pass" and dimension.excerpt:
+            return dimension.excerpt
+    return result.entry.reply if result.entry else ""
+
+
+def _mean(entries: Sequence[Entry | None], name: str | None = None) -> float | None:
+    values = []
+    for entry in entries:
+        if entry is None:
+            continue
+        if name is None:
+            values.append(entry.score)
+        elif entry.error:
+            values.append(0.0)
+        elif name in entry.grades:
+            values.append(VALUES[entry.grades[name]])
+    return round(100 * sum(values) / len(values), 1) if values else None
+
+
+def _pair(now: float | None, before: float | None) -> str:
+    if now is None:
+        return "-"
+    return f"{now:.1f}" if before is None else f"{now:.1f} ({before:.1f})"
+
+
+def suite_table(results: Sequence[CaseResult]) -> str:
+    rows = []
+    for suite in sorted({r.suite for r in results}):
+        mine = [r for r in results if r.suite == suite]
+        now = [r.comparison.new for r in mine]
+        old = [r.comparison.old for r in mine if r.comparison.old is not None]
+        passed = sum(1 for e in now if e is not None and e.passed)
+        row = [suite, len([e for e in now if e is not None]), passed,
+               _pair(_mean(now), _mean(old) if old else None)]
+        row += [_pair(_mean(now, d), _mean(old, d) if old else None) for d in DIMENSIONS]
+        rows.append(row)
+    headers = ["suite", "cases", "passed", "score % (baseline)", *DIMENSIONS]
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def _grade_letters(entry: Entry | None) -> str:
+    if entry is None:
+        return "-"
+    if entry.error:
+        return "error"
+    return " ".join(f"{_SHORT[d]}:{entry.grades.get(d, '-')[:4]}" for d in DIMENSIONS)
+
+
+def cases_table(results: Sequence[CaseResult], width: int = 70) -> str:
+    rows = []
+    for r in results:
+        entry = r.entry
+        if entry is None:
+            continue
+        rows.append([r.case_id, entry.outcome or "error", f"{entry.score:.2f}", r.comparison.change,
+                     _grade_letters(entry), excerpt(entry.error or entry.reply, width)])
+    return tabulate(rows, headers=["case", "outcome", "score", "change", "grades", "reply"],
+                    tablefmt="simple", disable_numparse=True)
+
+
+def summary_lines(
+    results: Sequence[CaseResult],
+    *,
+    gate_passed: bool,
+    unknown_targets: Sequence[str],
+    warnings: Sequence[str],
+    updated: Sequence[str],
+    verbose: bool,
+) -> list[str]:
+    lines = ["", suite_table(results), ""]
+    lines += [cases_table(results), ""]
+    if verbose:
+        for r in results:
+            if r.entry is not None and r.entry.reply:
+                lines.append(f"--- {r.case_id} [{r.entry.outcome}] {r.run.why if r.run else ''}")
+                lines += [f"    {line}" for line in r.entry.reply.splitlines() if line.strip()]
+        lines.append("")
+    for change in ("worse", "better", "new", "removed"):
+        moved = [r for r in results if r.comparison.change == change]
+        if moved:
+            lines.append(f"{change} ({len(moved)}):")
+            lines += [f"  {r.case_id}{_movement(r)}" for r in moved]
+    review = sorted((r for r in results if r.entry is not None and r.entry.review),
+                    key=lambda r: (r.entry.score if r.entry else 0, r.case_id))
+    if review:
+        lines.append(f"review queue ({len(review)}, worst first):")
+        lines += [f"  {r.case_id}  {r.entry.score:.2f}  {_worst_reason(r.entry)}"
+                  for r in review if r.entry is not None]
+    lines += [f"warning: {w}" for w in warnings]
+    lines += [f"target not found among the cases run: {t}" for t in unknown_targets]
+    lines += _verdict(results, gate_passed, updated)
+    return lines
+
+
+def _movement(result: CaseResult) -> str:
+    steps = result.comparison.worse or result.comparison.better
+    shown = ", ".join(f"{s.field} {s.old} -> {s.new}" for s in steps if s.field != "error")
+    error = result.entry.error if result.entry is not None else None
+    return f": {shown}" if shown else (f": {error}" if error else "")
+
+
+def _worst_reason(entry: Entry) -> str:
+    if entry.error:
+        return f"error: {entry.error}"
+    for name in sorted(entry.grades, key=lambda n: VALUES[entry.grades[n]]):
+        if entry.grades[name] != "pass":
+            return f"{name} {entry.grades[name]}: {excerpt(entry.reasons.get(name, ''), 100)}"
+    return ""
+
+
+def _verdict(results: Sequence[CaseResult], passed: bool, updated: Sequence[str]) -> list[str]:
+    count = {s: sum(1 for r in results if r.verdict and r.verdict.status == s)
+             for s in ("ok", "fail", "known-failure")}
+    worse = sum(1 for r in results if r.comparison.change == "worse")
+    if updated:
+        return [f"baseline written: {', '.join(updated)}",
+                "hint: review the baseline diff with `git diff` and commit it with the change."]
+    head = "GATE PASS" if passed else "GATE FAIL"
+    line = (f"{head}: {len(results)} cases, {count['fail']} blocking, {worse} worse,"
+            f" {count['known-failure']} known failures")
+    if passed and count["known-failure"]:
+        hint = "hint: a known failure can be fixed by a KB or prompt change run with --target."
+    elif passed:
+        hint = "hint: nothing got worse; the change can ship."
+    elif any(r.comparison.change == "new" and r.verdict and r.verdict.status == "fail"
+             for r in results):
+        hint = ("hint: fix the failing cases, or record new ones with --update-baseline once"
+                " their expectations are right.")
+    else:
+        hint = ("hint: read the failures above; fix the article or prompt that made a case worse"
+                " and run again.")
+    return [line, hint]
+
+
+def report_document(results: Sequence[CaseResult], gate_passed: bool) -> dict[str, Any]:
+    cases = []
+    for r in results:
+        entry = r.entry
+        if entry is None:
+            continue
+        run = r.run
+        cases.append({
+            "id": r.case_id,
+            "suite": r.suite,
+            "score": entry.score,
+            "grades": dict(entry.grades),
+            "review": entry.review,
+            "change": r.comparison.change,
+            "verdict": r.verdict.status if r.verdict else None,
+            "target": bool(r.verdict and r.verdict.target),
+            "outcome": entry.outcome,
+            "why": run.why if run else None,
+            "reasons": dict(entry.reasons),
+            "reply": entry.reply,
+            "retrieved": [x.id for x in run.retrieved] if run else [],
+            "as_of": run.as_of.isoformat() if run else None,
+            "tokens": {"prompt": run.prompt_tokens, "completion": run.completion_tokens}
+            if run else None,
+            "error": entry.error,
+        })
+    return {"gate": "pass" if gate_passed else "fail", "cases": cases}
+
+
+def write_json_report(path: Path, results: Sequence[CaseResult], gate_passed: bool) -> None:
+    text = json.dumps(report_document(results, gate_passed), indent=2, ensure_ascii=False)
+    write_atomic(path, text + "\n")

@@ -1,0 +1,44 @@
+"""The outcome of one case in a run: everything reporting needs, in one frozen value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.agent import Run
+from harness.baseline import Entry
+from harness.compare import Comparison
+from harness.gate import Verdict
+from harness.grading import Graded
+
+__all__ = ["CaseResult", "entry_of"]
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case_id: str
+    suite: str
+    comparison: Comparison
+    graded: Graded | None = None  # None when the fixture could not be loaded
+    run: Run | None = None
+    verdict: Verdict | None = None  # set once the gate has seen every case
+
+    @property
+    def entry(self) -> Entry | None:
+        return self.comparison.new
+
+
+def entry_of(graded: Graded | None, run: Run | None, error: str | None = None) -> Entry:
+    """A graded case as a baseline entry; a case that cannot load or run keeps its error."""
+    error = error or (graded.error if graded else None) or (run.error if run else None)
+    if graded is None or error:
+        return Entry(score=0.0, passed=False, review=True, outcome=None, grades={}, reasons={},
+                     reply=run.reply if run else "", error=error or "not run")
+    return Entry(
+        score=graded.score,
+        passed=graded.passed,
+        review=graded.review,
+        outcome=run.outcome if run else None,
+        grades={name: d.grade for name, d in graded.grades.items()},
+        reasons={name: d.reason for name, d in graded.grades.items()},
+        reply=run.reply if run else "",
+    )
