@@ -67,7 +67,9 @@ class Provenance:
         labels = {"harness": "harness version", "model": "model", "prompt": "prompt hash",
                   "kb": "KB hash"}
         mine, theirs = asdict(self), asdict(other)
-        return [f"{labels[k]} {mine[k]} (baseline) vs {theirs[k]} (this run)"
+        notes = {"prompt": " (expected when the change edits prompts/)",
+                 "kb": " (expected when the change edits knowledge/)"}
+        return [f"{labels[k]} {mine[k]} (baseline) vs {theirs[k]} (this run){notes.get(k, '')}"
                 for k in labels if mine[k] != theirs[k]]
 
 

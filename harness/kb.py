@@ -34,6 +34,7 @@ _CHAT_WORDS = {
     "cant", "wont", "didnt", "doesnt", "isnt", "one", "still", "much", "many", "long", "way",
     "let", "really", "go", "going", "make", "see", "say", "said", "anyone", "something",
     "bought", "last", "week", "yesterday", "ago", "recently", "today", "sure", "wondering",
+    "gotten", "think", "thinking", "don", "won", "didn", "doesn", "isn", "wasn", "hasn",
 }
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | _CHAT_WORDS
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
@@ -47,7 +48,7 @@ def _stem(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed words, without stop words: the unit of retrieval and overlap."""
-    words = (w.replace("'", "") for w in _WORD.findall(text.lower()))
+    words = (w.split("'")[0] for w in _WORD.findall(text.lower().replace("\u2019", "'")))
     return [_stem(w) for w in words if (w not in _STOPWORDS and len(w) > 1) or w.isdigit()]
 
 

@@ -183,6 +183,8 @@ def _verdict(results: Sequence[CaseResult], passed: bool, updated: Sequence[str]
              for r in results):
         hint = ("hint: fix the failing cases, or record new ones with --update-baseline once"
                 " their expectations are right.")
+    elif not any(r.verdict and r.verdict.status == "fail" for r in results):
+        hint = "hint: check the --target ids: each must be SUITE/ID of a case in this run."
     else:
         hint = ("hint: read the failures above; fix the article or prompt that made a case worse"
                 " and run again.")

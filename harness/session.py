@@ -197,13 +197,15 @@ class HarnessSession:
     # -- reporting -----------------------------------------------------------------------
 
     def warnings(self) -> list[str]:
-        found = []
-        for (root, suite), baseline in self.baselines.items():
+        """How the baselines were made differently from this run, one line per difference."""
+        suites_by_difference: dict[str, list[str]] = defaultdict(list)
+        for (root, suite), baseline in sorted(self.baselines.items()):
             store = self.store(root)
             if baseline.made_with and store is not None:
                 for difference in baseline.made_with.differences(provenance_of(store)):
-                    found.append(f"suite {suite}: baseline made with {difference}")
-        return found
+                    suites_by_difference[difference].append(suite)
+        return [f"baseline of {', '.join(suites)} made with {difference}"
+                for difference, suites in suites_by_difference.items()]
 
     def summarize(self, reporter: Any) -> None:
         if not self.results or self.gate is None:
