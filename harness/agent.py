@@ -114,7 +114,7 @@ class Agent:
             tools=[escalate_tool(agent.escalation)], temperature=agent.temperature,
         )
         run = replace(
-            base, model=done.model, prompt_tokens=done.prompt_tokens,
+            base, prompt_tokens=done.prompt_tokens,
             completion_tokens=done.completion_tokens, cost=done.cost,
             latency_s=round(done.latency_s, 4), messages=tuple(messages),
         )

@@ -27,13 +27,18 @@ class Mention:
     end: int
 
 
+def _plural(word: str) -> str:
+    """The plural ending a word may take: "grinders", "S2s"; a bare number takes none."""
+    if word.isalpha():
+        return "(?:e?s)?"
+    return "" if word.isdigit() or "'" in word else "(?:'?s)?"
+
+
 @lru_cache(maxsize=4096)
 def name_pattern(name: str) -> re.Pattern[str]:
     """A pattern for a product name: any punctuation between words, optional plural endings."""
     words = _NAME_WORD.findall(name.lower().replace("\u2019", "'"))
-    parts = [
-        re.escape(w).replace("'", "'?") + ("(?:e?s)?" if w.isalpha() else "") for w in words
-    ]
+    parts = [re.escape(w).replace("'", "'?") + _plural(w) for w in words]
     return re.compile(r"(?<![a-z0-9])" + r"[\W_]*".join(parts) + r"(?![a-z0-9])", re.IGNORECASE)
 
 

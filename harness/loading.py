@@ -109,10 +109,10 @@ def _line_for(loc: LinePath, lines: dict[LinePath, int]) -> int | None:
     return None
 
 
-def _explain(error: dict[str, Any], model: type[BaseModel]) -> str:
+def _explain(error: dict[str, Any], model: type[BaseModel], internal: set[str]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key; " + _expected_keys(error["loc"], model)
+        return "unknown key; " + _expected_keys(error["loc"], model, internal)
     if kind == "missing":
         return "missing required key"
     message = str(error["msg"]).removeprefix("Value error, ")
@@ -123,7 +123,7 @@ def _explain(error: dict[str, Any], model: type[BaseModel]) -> str:
     return message
 
 
-def _expected_keys(loc: LinePath, model: type[BaseModel]) -> str:
+def _expected_keys(loc: LinePath, model: type[BaseModel], internal: set[str]) -> str:
     """Name the keys allowed where an unknown one was found (top level or one model deep)."""
     fields = model.model_fields
     for part in loc[:-1]:
@@ -133,15 +133,22 @@ def _expected_keys(loc: LinePath, model: type[BaseModel]) -> str:
             fields = annotation.model_fields
         elif not isinstance(part, int):
             return "this key is not part of the format"
-    names = [name for name, f in fields.items() if not f.exclude]
+    top = len(loc) == 1
+    names = [name for name in fields if not (top and name in internal)]
     return "expected one of: " + ", ".join(names)
 
 
 def _validate(
     model: type[Model], data: Any, line_map: dict[LinePath, int], source: Path, **extra: Any
 ) -> Model:
+    """Validate `data` from a file; `extra` are values the loader supplies, never the file."""
     if not isinstance(data, dict):
         raise LoadError(source, f"expected a mapping of keys, got {type(data).__name__}", line=1)
+    internal = set(extra)
+    for key in data:
+        if key in internal:
+            raise LoadError(source, "unknown key; " + _expected_keys((key,), model, internal),
+                            line=line_map.get((key,)), key=str(key))
     try:
         return model.model_validate({**data, **extra})
     except ValidationError as exc:
@@ -149,7 +156,7 @@ def _validate(
         loc = tuple(first["loc"])
         key = ".".join(str(p) for p in loc) or None
         line = _line_for(loc, line_map)
-        raise LoadError(source, _explain(first, model), line=line, key=key) from None
+        raise LoadError(source, _explain(first, model, internal), line=line, key=key) from None
 
 
 # -- store-wide files ------------------------------------------------------------------------

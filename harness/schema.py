@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -48,6 +50,10 @@ def check_pattern(text: str) -> str:
 Phrase = Annotated[str, AfterValidator(check_pattern)]
 
 
+def _read_only(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    return MappingProxyType(dict(mapping))
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
@@ -63,7 +69,9 @@ class Article(Frozen):
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     reviewed: dt.date | None = None
-    facts: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    facts: Annotated[
+        Mapping[str, str | int | float | bool | dt.date], AfterValidator(_read_only)
+    ] = Field(default_factory=dict)
     body: str = ""
     path: Path | None = Field(default=None, exclude=True)
 
@@ -132,7 +140,9 @@ class ToneOverride(Frozen):
 
 
 class Escalation(Frozen):
-    topics: dict[str, tuple[Phrase, ...]] = Field(default_factory=dict)
+    topics: Annotated[
+        Mapping[str, tuple[Phrase, ...]], AfterValidator(_read_only)
+    ] = Field(default_factory=dict)
     min_confidence: float = Field(default=0.0, ge=0, le=1)
     on_request: bool = True
     request_phrases: tuple[Phrase, ...] = ()  # added to the built-in "asks for a person" list
@@ -158,26 +168,26 @@ class Judge(Frozen):
 
 
 class Rubric(Frozen):
-    weights: dict[Literal["accuracy", "relevance", "tone", "resolution"], float] = Field(
-        default_factory=lambda: dict(DEFAULT_WEIGHTS)
+    weights: Mapping[Literal["accuracy", "relevance", "tone", "resolution"], float] = Field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_WEIGHTS))
     )
 
     @field_validator("weights")
     @classmethod
-    def _complete(cls, weights: dict[str, float]) -> dict[str, float]:
+    def _complete(cls, weights: Mapping[str, float]) -> Mapping[str, float]:
         if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
             raise ValueError("weights must be non-negative and not all zero")
-        return {**{k: 0.0 for k in DEFAULT_WEIGHTS}, **weights}
+        return MappingProxyType({**{k: 0.0 for k in DEFAULT_WEIGHTS}, **weights})
 
 
 class AgentConfig(Frozen):
     model: str | None = None
     temperature: float = Field(default=0.0, ge=0, le=2)
-    retrieval: Retrieval = Retrieval()
-    escalation: Escalation = Escalation()
-    tone: Tone = Tone()
-    judge: Judge = Judge()
-    rubric: Rubric = Rubric()
+    retrieval: Retrieval = Field(default_factory=Retrieval)
+    escalation: Escalation = Field(default_factory=Escalation)
+    tone: Tone = Field(default_factory=Tone)
+    judge: Judge = Field(default_factory=Judge)
+    rubric: Rubric = Field(default_factory=Rubric)
     path: Path | None = Field(default=None, exclude=True)
 
     @property
@@ -216,7 +226,7 @@ class Expectation(Frozen):
     facts: tuple[Phrase, ...] = ()
     forbidden: tuple[Phrase, ...] = ()
     articles: tuple[str, ...] = ()
-    tone: ToneOverride = ToneOverride()
+    tone: ToneOverride = Field(default_factory=ToneOverride)
     criteria: tuple[str, ...] = ()
 
 

@@ -1,0 +1,84 @@
+"""catalog.py: products named in free text, whatever the case, punctuation or plural."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.catalog import find_products
+from harness.schema import Catalog, Product
+
+CATALOG = Catalog(products=(
+    Product(sku="GRD-S2", name="Burr Grinder S2", price=189.0, aliases=("S2",)),
+    Product(sku="GRD-S1", name="Burr Grinder S1", price=149.0, status="discontinued"),
+    Product(sku="ESP-C1", name="Crema One", price=449.0),
+    Product(sku="ESP-C1P", name="Crema One Plus", price=599.0, aliases=("C1 Plus",)),
+    Product(sku="KTL-GN", name="Gooseneck Kettle", price=59.95),
+    Product(sku="BLD-BC", name="Barista's Choice Blend", price=18.0),
+))
+
+
+def skus(text: str) -> list[str]:
+    return [m.product.sku for m in find_products(text, CATALOG)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I love my Burr Grinder S2",
+        "BURR GRINDER S2 is loud",
+        "burr grinder s2?",
+        "the burr-grinder s2",  # punctuation between words
+        "the Burr Grinder, S2",
+        "the burr_grinder_s2",
+        "two Burr Grinders S2",  # plural word inside the name
+        "my S2 is loud",  # alias
+        "(S2)",
+    ],
+)
+def test_names_the_burr_grinder_s2(text):
+    assert skus(text) == ["GRD-S2"]
+
+
+def test_plural_of_a_name_ending_in_a_model_code():
+    """The module's own example: "Burr Grinder S2s" names the Burr Grinder S2."""
+    assert skus("We bought two Burr Grinder S2s for the office") == ["GRD-S2"]
+
+
+@pytest.mark.parametrize("text", ["Gooseneck Kettles", "gooseneck kettles!", "GOOSENECK-KETTLE"])
+def test_plural_and_case_of_a_word_name(text):
+    assert skus(text) == ["KTL-GN"]
+
+
+@pytest.mark.parametrize("text", ["Barista's Choice Blend", "Barista\u2019s Choice Blend",
+                                  "baristas choice blend"])
+def test_name_with_an_apostrophe(text):
+    """A name is found as the catalog writes it, apostrophe and all."""
+    assert skus(text) == ["BLD-BC"]
+
+
+@pytest.mark.parametrize("text", ["the S20 grinder", "model XS2", "Burr Grinder S3", "crema",
+                                  "Grinder S2S1"])
+def test_no_false_mentions(text):
+    assert skus(text) == []
+
+
+def test_overlapping_names_take_the_longest():
+    assert skus("Is the Crema One Plus worth it?") == ["ESP-C1P"]
+    assert skus("crema-one plus") == ["ESP-C1P"]
+
+
+def test_overlapping_names_in_text_order_with_positions():
+    text = "Crema One Plus or Crema One, or the C1 Plus?"
+    mentions = find_products(text, CATALOG)
+    assert [m.product.sku for m in mentions] == ["ESP-C1P", "ESP-C1", "ESP-C1P"]
+    assert [text[m.start:m.end] for m in mentions] == ["Crema One Plus", "Crema One", "C1 Plus"]
+
+
+def test_two_products_and_discontinued_ones_are_found():
+    assert skus("Burr Grinder S1 or Burr Grinder S2?") == ["GRD-S1", "GRD-S2"]
+
+
+def test_empty_catalog_and_empty_names():
+    assert find_products("Burr Grinder S2", Catalog()) == ()
+    odd = Catalog(products=(Product(sku="X", name="---", price=1.0),))
+    assert find_products("--- and more ---", odd) == ()

@@ -1,0 +1,156 @@
+"""reference_model.py: the offline, KB-grounded stand-in for an LLM, fed only its messages."""
+
+from __future__ import annotations
+
+import json
+
+from storekit import TEMPLATE
+
+from harness.escalation import ESCALATE_TOOL, escalate_tool
+from harness.prompt import render_system_prompt
+from harness.reference_model import answer, to_openai_message
+from harness.schema import Article, Catalog, Escalation, Product, Tone, Turn
+
+TONE = Tone(brand="Test Roasters", voice="friendly", max_words=120,
+            sign_off="- Test Roasters team")
+RETURNS = Article(
+    id="returns-policy", title="Returns and refunds", topic="returns", status="active",
+    body="You can return most items within 30 days of delivery for a full refund.\n"
+         "A returned item must be unused and in its original packaging.\n"
+         "Opened coffee beans cannot be returned.")
+SHIPPING = Article(
+    id="shipping", title="Shipping times and costs", topic="shipping", status="active",
+    body="Standard shipping takes 3-5 business days.\n"
+         "Express shipping costs $14.95 and arrives in 1-2 business days.")
+S2 = Product(sku="GRD-S2", name="Burr Grinder S2", price=189.0)
+S1 = Product(sku="GRD-S1", name="Burr Grinder S1", price=149.0, status="discontinued")
+CATALOG = Catalog(products=(S2, S1))
+TOOLS = [escalate_tool(Escalation())]
+
+
+def messages(*turns: str, articles=(RETURNS, SHIPPING), tone: Tone = TONE,
+             products=()) -> list[dict]:
+    """A system prompt rendered from the sample template, then the turns (customer first,
+    alternating with the agent)."""
+    conversation = tuple(Turn(role="customer" if i % 2 == 0 else "agent", text=t)
+                         for i, t in enumerate(turns))
+    system = render_system_prompt(TEMPLATE, tone=tone, articles=list(articles),
+                                  conversation=conversation, products=list(products),
+                                  catalog=CATALOG)
+    roles = {"customer": "user", "agent": "assistant"}
+    return [{"role": "system", "content": system}] + [
+        {"role": roles[t.role], "content": t.text} for t in conversation]
+
+
+def reply(*turns: str, **kwargs) -> str:
+    result = answer(messages(*turns, **kwargs), TOOLS)
+    assert result.escalation is None, result
+    assert result.content
+    return result.content
+
+
+def test_same_input_same_output():
+    msgs = messages("How much does express shipping cost?")
+    assert answer(msgs, TOOLS) == answer(msgs, TOOLS) == answer(list(msgs), list(TOOLS))
+
+
+def test_answers_with_the_sentence_holding_the_fact():
+    text = reply("How long do I have to return an item?")
+    assert "within 30 days of delivery" in text
+    text = reply("How much does express shipping cost?")
+    assert "$14.95" in text
+    assert "30 days" not in text
+
+
+def test_editing_the_articles_figure_changes_the_answer():
+    edited = RETURNS.model_copy(update={"body": RETURNS.body.replace("30 days", "45 days")})
+    before = reply("How long do I have to return an item?")
+    after = reply("How long do I have to return an item?", articles=(edited, SHIPPING))
+    assert "30 days" in before and "45 days" not in before
+    assert "45 days" in after and "30 days" not in after
+
+
+def test_answers_the_last_customer_turn():
+    text = reply("How long does standard shipping take?", "It takes 3-5 business days.",
+                 "And how long do I have to return an item?")
+    assert "30 days" in text
+
+
+def test_signs_off_as_told():
+    text = reply("How long do I have to return an item?")
+    assert text.endswith("\n\n- Test Roasters team")
+    plain = reply("How long do I have to return an item?",
+                  tone=TONE.model_copy(update={"sign_off": None}))
+    assert "Test Roasters team" not in plain
+
+
+def test_respects_under_n_words():
+    long_article = Article(
+        id="beans", title="Coffee beans", topic="beans", status="active",
+        body="Our coffee beans are roasted every Monday in small batches by our team.\n"
+             "Coffee beans taste best within four weeks of the roast date on the bag.\n"
+             "Store coffee beans in an airtight container away from light and heat.")
+    question = "How should I store coffee beans and when do coffee beans taste best?"
+    roomy = reply(question, articles=(long_article,))
+    tight = reply(question, articles=(long_article,),
+                  tone=TONE.model_copy(update={"max_words": 15}))
+    assert len(roomy.split()) > 15
+    assert len(tight.split()) <= 15
+    assert tight.endswith("- Test Roasters team")
+
+
+def test_names_the_catalog_price_when_asked():
+    text = reply("How much is the Burr Grinder S2?", products=(S2,))
+    assert "$189.00" in text
+    assert "Burr Grinder S2" in text
+
+
+def test_says_a_discontinued_product_is_discontinued():
+    text = reply("Can I still buy the Burr Grinder S1?", products=(S1,))
+    assert "discontinued" in text
+    assert "$149" not in text
+
+
+def test_no_price_line_when_price_is_not_asked():
+    text = reply("How long do I have to return my Burr Grinder S2?", products=(S2,))
+    assert "$189" not in text
+    assert "30 days" in text
+
+
+def test_escalates_with_the_tool_when_nothing_covers_the_question():
+    result = answer(messages("Do you ship live lobsters to Antarctica?",
+                             articles=(RETURNS,)), TOOLS)
+    assert result.content is None
+    assert result.escalation is not None
+    assert result.escalation["topic"] == "other"
+    assert result.escalation["reason"]
+    message = to_openai_message(result)
+    (call,) = message["tool_calls"]
+    assert call["type"] == "function"
+    assert call["function"]["name"] == ESCALATE_TOOL
+    assert json.loads(call["function"]["arguments"]) == result.escalation
+
+
+def test_without_the_tool_it_declines_instead_of_guessing():
+    result = answer(messages("Do you ship live lobsters to Antarctica?", articles=(RETURNS,)))
+    assert result.escalation is None
+    assert "not certain" in result.content
+    assert "30 days" not in result.content
+
+
+def test_sees_only_its_messages():
+    """The KB behind the store does not matter: only articles in the system prompt do."""
+    without = answer(messages("How much does express shipping cost?", articles=(RETURNS,)),
+                     TOOLS)
+    assert without.escalation is not None
+    assert "$14.95" not in (without.content or "")
+    bare = answer([{"role": "user", "content": "How much does express shipping cost?"}], TOOLS)
+    assert bare.escalation is not None
+    assert answer([{"role": "system", "content": "You help."}], TOOLS).escalation is not None
+
+
+def test_plain_message_has_no_tool_calls():
+    message = to_openai_message(answer(messages("How much does express shipping cost?"), TOOLS))
+    assert message["role"] == "assistant"
+    assert "tool_calls" not in message
+    assert "$14.95" in message["content"]
