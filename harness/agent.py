@@ -1,6 +1,6 @@
 """Run the support agent on one case: serve the KB, retrieve, apply the rules, call the model.
 
-The steps are the same whatever the model; only `providers.acomplete` talks to it.
+The steps are the same whatever the model; only `providers.ModelClient` talks to it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from harness.escalation import Decision, escalate_tool, rule_decision, tool_deci
 from harness.kb import Hit, KnowledgeBase
 from harness.loading import Store
 from harness.prompt import render_system_prompt
-from harness.providers import acomplete
+from harness.providers import ModelClient
 from harness.schema import Case
 
 __all__ = ["Agent", "Retrieved", "Run"]
@@ -37,6 +37,7 @@ class Run:
     case_id: str
     as_of: dt.date
     model: str
+    sample: int = 0  # which of --repeat K samples this is
     retrieved: tuple[Retrieved, ...] = ()
     served: tuple[str, ...] = ()
     reply: str = ""
@@ -47,6 +48,7 @@ class Run:
     completion_tokens: int = 0
     cost: float | None = None
     latency_s: float = 0.0
+    cached: bool = False
     error: str | None = None
     messages: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
 
@@ -61,8 +63,12 @@ def to_messages(system: str, case: Case) -> list[dict[str, Any]]:
 class Agent:
     """A store's agent, ready to answer cases; holds the KB indexes between cases."""
 
-    def __init__(self, store: Store, *, as_of: dt.date | None = None, today: dt.date) -> None:
+    def __init__(
+        self, store: Store, *, as_of: dt.date | None = None, today: dt.date,
+        client: ModelClient | None = None,
+    ) -> None:
         self.store = store
+        self.client = client or ModelClient()
         products = store.catalog.products
         self.kb = KnowledgeBase(store.articles, [n for p in products for n in (p.name, *p.aliases)])
         self.run_date = as_of or today  # --as-of, else today; a fixture's as_of wins
@@ -77,13 +83,14 @@ class Agent:
         hits = index.search(queries, self.store.agent.retrieval.top_k)
         return hits, tuple(a.id for a in index.articles)
 
-    async def run(self, case: Case) -> Run:
+    async def run(self, case: Case, sample: int = 0) -> Run:
         agent = self.store.agent
         hits, served = self.retrieve(case)
         base = Run(
             case_id=case.case_id,
             as_of=self.day_for(case),
             model=agent.model_name,
+            sample=sample,
             retrieved=tuple(Retrieved(h.article.id, h.confidence, round(h.score, 4)) for h in hits),
             served=served,
         )
@@ -91,11 +98,11 @@ class Agent:
         if rule:
             return self._escalated(base, rule, None)
         try:
-            return await self._ask_model(base, case, hits)
+            return await self._ask_model(base, case, hits, sample)
         except HarnessError as error:
             return replace(base, error=str(error))
 
-    async def _ask_model(self, base: Run, case: Case, hits: tuple[Hit, ...]) -> Run:
+    async def _ask_model(self, base: Run, case: Case, hits: tuple[Hit, ...], sample: int) -> Run:
         agent = self.store.agent
         conversation_text = "\n".join(t.text for t in case.conversation)
         products = {m.product.sku: m.product
@@ -109,13 +116,13 @@ class Agent:
             catalog=self.store.catalog,
         )
         messages = to_messages(system, case)
-        done = await acomplete(
-            agent.model_name, messages,
-            tools=[escalate_tool(agent.escalation)], temperature=agent.temperature,
+        done = await self.client.complete(
+            agent.model_name, messages, tools=[escalate_tool(agent.escalation)], sample=sample,
+            temperature=agent.temperature,
         )
         run = replace(
             base, prompt_tokens=done.prompt_tokens,
-            completion_tokens=done.completion_tokens, cost=done.cost,
+            completion_tokens=done.completion_tokens, cost=done.cost, cached=done.cached,
             latency_s=round(done.latency_s, 4), messages=tuple(messages),
         )
         for call in done.tool_calls:

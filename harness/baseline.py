@@ -42,9 +42,18 @@ class Entry:
     reasons: Mapping[str, str]
     reply: str
     error: str | None = None
+    samples: int = 1  # with --repeat K: K, and the pass rate of each dimension
+    pass_rates: Mapping[str, float] = field(default_factory=dict)
+    flaky: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(self).items()}
+        data = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(self).items()}
+        if self.samples == 1:  # a single-sample baseline stays free of repeat fields
+            for key in ("samples", "pass_rates", "flaky"):
+                data.pop(key)
+        else:
+            data["flaky"] = list(self.flaky)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Entry:
@@ -52,7 +61,8 @@ class Entry:
             score=float(data["score"]), passed=bool(data["passed"]), review=bool(data["review"]),
             outcome=data.get("outcome"), grades=dict(data.get("grades", {})),
             reasons=dict(data.get("reasons", {})), reply=str(data.get("reply", "")),
-            error=data.get("error"),
+            error=data.get("error"), samples=int(data.get("samples", 1)),
+            pass_rates=dict(data.get("pass_rates", {})), flaky=tuple(data.get("flaky", ())),
         )
 
 

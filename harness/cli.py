@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness import __version__
+from harness import __version__, lint
 from harness.errors import HarnessError, LoadError
 from harness.loading import (
     Store,
@@ -80,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     agent = Agent(store, as_of=as_of, today=dt.date.today())
     runs = run_cases(agent, cases, concurrency=args.concurrency)
     for case in cases:
-        run = runs[case.case_id]
+        run = runs[case.case_id][0]
         graded = grade_run(case, run, store)
         grades = " ".join(f"{n}={d.grade}" for n, d in graded.grades.items())
         print(f"== {case.case_id} [{run.outcome or 'error'}] as of {run.as_of}: {run.why}")
@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", help="serve the KB as of YYYY-MM-DD")
     run.add_argument("--concurrency", type=int, default=8)
     run.set_defaults(func=cmd_run)
+    lint.register(commands)
     return parser
 
 

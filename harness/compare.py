@@ -2,10 +2,15 @@
 
 worse = a lower grade on any dimension, a lower score, or a case that can no longer load or
 run. deepdiff lists what else changed (the reply, a reason) for the report.
+
+With --repeat K a real model's replies vary, so a case is worse only when a dimension's pass
+rate falls below the lower bound of the 95% Wilson interval of its baseline pass rate (and
+better when it rises above the upper bound): a drop that K samples can tell from noise.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,6 +59,30 @@ def _steps(old: Entry, new: Entry) -> tuple[list[Step], list[Step]]:
     return worse, better
 
 
+def wilson_interval(rate: float, samples: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a pass rate measured on `samples` tries."""
+    if samples <= 0:
+        return 0.0, 1.0
+    centre = rate + z * z / (2 * samples)
+    spread = z * math.sqrt(rate * (1 - rate) / samples + z * z / (4 * samples * samples))
+    scale = 1 + z * z / samples
+    return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
+
+
+def _rate_steps(old: Entry, new: Entry) -> tuple[list[Step], list[Step]]:
+    worse, better = [], []
+    for name in DIMENSIONS:
+        before = old.pass_rates.get(name, VALUES.get(old.grades.get(name, ""), 0.0))
+        after = new.pass_rates.get(name, VALUES.get(new.grades.get(name, ""), 0.0))
+        low, high = wilson_interval(before, old.samples)
+        step = Step(name, f"{before:.0%} pass", f"{after:.0%} pass")
+        if after < low:
+            worse.append(step)
+        elif after > high:
+            better.append(step)
+    return worse, better
+
+
 def _changed_fields(old: Entry, new: Entry) -> tuple[str, ...]:
     diff = DeepDiff(old.to_json(), new.to_json(), exclude_regex_paths=_VOLATILE, view="tree")
     paths = {
@@ -75,6 +104,7 @@ def compare_entries(case_id: str, old: Entry | None, new: Entry | None) -> Compa
     if old.error and not new.error:
         return Comparison(case_id, "better", old, new, (), (Step("error", old.error, "ran"),),
                           changed)
-    worse, better = _steps(old, new)
+    repeated = old.samples > 1 or new.samples > 1
+    worse, better = _rate_steps(old, new) if repeated else _steps(old, new)
     change: Change = "worse" if worse else "better" if better else "same"
     return Comparison(case_id, change, old, new, tuple(worse), tuple(better), changed)

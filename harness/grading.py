@@ -7,7 +7,8 @@ are pure functions of the case, the run and the store; they never change their i
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,7 +19,10 @@ from harness.loading import Store
 from harness.matching import find_phrase, normalize, phrase_in
 from harness.schema import Case, Tone
 
-__all__ = ["DIMENSIONS", "VALUES", "Dimension", "Graded", "grade_run", "is_review", "score_of"]
+__all__ = [
+    "DIMENSIONS", "VALUES", "Dimension", "Graded", "combine_samples", "grade_run", "is_review",
+    "score_of",
+]
 
 Grade = Literal["pass", "partial", "fail"]
 DIMENSIONS = ("accuracy", "relevance", "tone", "resolution")
@@ -43,6 +47,9 @@ class Graded:
     score: float = 0.0
     review: bool = False
     error: str | None = None
+    samples: int = 1  # --repeat K: how many replies were graded
+    pass_rates: Mapping[str, float] = field(default_factory=dict)  # share of samples passing
+    flaky: tuple[str, ...] = ()  # dimensions that both passed and failed within the run
 
     @property
     def passed(self) -> bool:
@@ -181,6 +188,31 @@ def grade_resolution(case: Case, run: Run) -> Dimension:
     if run.outcome == "escalate":
         return Dimension("fail", f"escalated but should have resolved: {run.why}")
     return Dimension("fail", "resolved but should have escalated to a person", _excerpt(run.reply))
+
+
+def combine_samples(samples: Sequence[Graded], weights: Mapping[str, float]) -> Graded:
+    """K graded replies of one case as one result: per dimension the most common grade (the
+    lower one on a tie), the pass rate, and whether it flipped between pass and fail."""
+    if len(samples) == 1:
+        return samples[0]
+    errors = [g.error for g in samples if g.error]
+    if errors:
+        return Graded(samples[0].case_id, error=f"{len(errors)} of {len(samples)} samples"
+                      f" failed: {errors[0]}", samples=len(samples))
+    grades, rates, flaky = {}, {}, []
+    for name in samples[0].grades:
+        seen = [g.grades[name] for g in samples]
+        counts = Counter(d.grade for d in seen)
+        common = max(counts, key=lambda grade: (counts[grade], -VALUES[grade]))
+        rates[name] = round(counts["pass"] / len(seen), 4)
+        if "pass" in counts and "fail" in counts:
+            flaky.append(name)
+        example = next(d for d in seen if d.grade == common)
+        reason = f"{example.reason} ({counts['pass']}/{len(seen)} samples pass)"
+        grades[name] = Dimension(common, reason, example.excerpt)
+    score = round(sum(g.score for g in samples) / len(samples), 4)
+    return Graded(samples[0].case_id, grades, score, is_review(grades), None, len(samples),
+                  rates, tuple(flaky))
 
 
 def grade_run(case: Case, run: Run, store: Store) -> Graded:

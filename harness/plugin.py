@@ -30,7 +30,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a case this change means to fix: it must pass (repeatable)")
     group.addoption("--harness-report", metavar="PATH", help="write the run as JSON to PATH")
     group.addoption("--concurrency", type=int, metavar="N",
-                    help="model calls in flight at once (default 8, or agent.yaml)")
+                    help="model calls in flight at once (default: agent.yaml's, else 8)")
+    group.addoption("--cache", choices=("on", "off", "replay"), default="on",
+                    help="response cache: on (call the provider on a miss), off, or replay"
+                         " (never call a provider; a miss is an error)")
+    group.addoption("--repeat", type=int, default=1, metavar="K",
+                    help="ask the model K times per case and grade pass rates")
 
 
 def pytest_configure(config: pytest.Config) -> None:

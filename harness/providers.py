@@ -8,17 +8,25 @@ only its model string in agent.yaml and its API key in the environment (litellm 
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
+import tenacity
+
+from harness.cache import CacheMode, ResponseCache, request_key
 from harness.errors import ModelError
 from harness.reference_model import MODEL, PROVIDER, answer, to_openai_message
 
-__all__ = ["Completion", "ToolCall", "acomplete", "litellm_module", "redact_secrets"]
+__all__ = [
+    "CallPolicy", "CallStats", "Completion", "ModelClient", "ToolCall", "is_transient",
+    "litellm_module", "redact_secrets", "retry_after_s",
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,7 @@ class Completion:
     completion_tokens: int
     cost: float | None
     latency_s: float
+    cached: bool = False
 
 
 @cache
@@ -98,7 +107,7 @@ def _completion_from(response: Any, model: str, latency: float) -> Completion:
     return Completion(
         content=message.content,
         tool_calls=calls,
-        model=getattr(response, "model", None) or model,
+        model=model,
         prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         cost=cost,
@@ -106,19 +115,152 @@ def _completion_from(response: Any, model: str, latency: float) -> Completion:
     )
 
 
-async def acomplete(
-    model: str, messages: list[dict[str, Any]], *, tools: list[dict[str, Any]], **params: Any
-) -> Completion:
-    """One chat completion through `litellm.acompletion`; provider failures become ModelError."""
-    litellm = litellm_module()
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class CallPolicy:
+    """How patient a model call is: a timeout per try, and retries on transient faults."""
+
+    timeout_s: float = 60.0
+    retries: int = 6
+    backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+
+
+def retry_after_s(exc: BaseException) -> float | None:
+    """The provider's Retry-After, in seconds (a number or an HTTP date), if it sent one."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or getattr(
+        exc, "litellm_response_headers", None
+    )
+    value = headers.get("retry-after") if headers is not None else None
+    if not value:
+        return None
     try:
-        response = await litellm.acompletion(
-            model=model, messages=messages, tools=tools or None, **params
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (moment - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def is_transient(exc: BaseException) -> bool:
+    """429, 5xx, timeouts and connection errors are worth another try; the rest are not."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return status in (408, 409, 429) or status >= 500
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"APIConnectionError", "Timeout", "APITimeoutError", "TimeoutError",
+                         "ConnectError", "ReadTimeout", "RemoteProtocolError"})
+
+
+class _Backoff(tenacity.wait.wait_base):
+    """Exponential backoff with jitter, never shorter than the provider's Retry-After."""
+
+    def __init__(self, policy: CallPolicy) -> None:
+        self._jitter = tenacity.wait_exponential_jitter(
+            multiplier=policy.backoff_s, max=policy.max_backoff_s, jitter=policy.backoff_s
         )
-    except Exception as exc:  # every provider fault is reported on its case, never raised
-        raise ModelError(f"{model}: {type(exc).__name__}: {_short(exc)}") from None
-    return _completion_from(response, model, time.perf_counter() - started)
+        self._cap = policy.max_backoff_s
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        asked = retry_after_s(exc) if exc else None
+        return min(max(self._jitter(retry_state), asked or 0.0), max(self._cap, asked or 0.0))
+
+
+@dataclass
+class CallStats:
+    """Counters a run reports: how many calls reached a provider, and how many were saved."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+
+
+class ModelClient:
+    """All model calls of a run: cache lookups, then litellm with a timeout and retries."""
+
+    def __init__(
+        self, *, cache: ResponseCache | None = None, mode: CacheMode = "off",
+        policy: CallPolicy | None = None, api_base: str | None = None,
+    ) -> None:
+        self.cache = cache if mode != "off" else None
+        self.mode = mode
+        self.policy = policy or CallPolicy()
+        self.api_base = api_base
+        self.stats = CallStats()
+
+    def _key(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+             sample: int, params: dict[str, Any]) -> str:
+        request = {"model": model, "messages": messages, "tools": tools, "params": params,
+                   "api_base": self.api_base or ""}
+        if sample:
+            request["sample"] = sample  # repeats are separate samples, each cached on its own
+        return request_key(request)
+
+    async def complete(
+        self, model: str, messages: list[dict[str, Any]], *, tools: list[dict[str, Any]],
+        sample: int = 0, **params: Any,
+    ) -> Completion:
+        """One chat completion: from the cache when allowed, else through `litellm.acompletion`."""
+        offline = model.startswith(f"{PROVIDER}/")  # the reference model costs nothing: no cache
+        key = self._key(model, messages, tools, sample, params)
+        if self.cache is not None and not offline:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return replace(_from_cache(hit), cached=True, cost=0.0, latency_s=0.0)
+            if self.mode == "replay":
+                raise ModelError(f"{model}: no cached reply for this request (--cache replay"
+                                 " never calls a provider; run once with --cache on)")
+        done = await self._call(model, messages, tools, params)
+        if self.cache is not None and not offline:
+            self.cache.put(key, model, _to_cache(done))
+        return done
+
+    async def _call(self, model: str, messages: list[dict[str, Any]],
+                    tools: list[dict[str, Any]], params: dict[str, Any]) -> Completion:
+        litellm = litellm_module()
+        policy = self.policy
+        extra = {"api_base": self.api_base} if self.api_base else {}
+        started = time.perf_counter()
+        attempts = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(policy.retries + 1),
+            wait=_Backoff(policy),
+            retry=tenacity.retry_if_exception(is_transient),
+            reraise=True,
+        )
+        try:
+            async for attempt in attempts:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        self.stats.retries += 1
+                    self.stats.requests += 1
+                    response = await litellm.acompletion(
+                        model=model, messages=messages, tools=tools or None,
+                        timeout=policy.timeout_s, max_retries=0, num_retries=0,
+                        **extra, **params,
+                    )
+        except Exception as exc:  # every provider fault is reported on its case, never raised
+            tries = attempts.statistics.get("attempt_number", 1)
+            raise ModelError(f"{model}: {type(exc).__name__} after {tries} attempt(s):"
+                             f" {_short(exc)}") from None
+        return _completion_from(response, model, time.perf_counter() - started)
+
+
+def _to_cache(done: Completion) -> dict[str, Any]:
+    return {"content": done.content, "tool_calls": [[c.name, c.arguments] for c in done.tool_calls],
+            "model": done.model, "prompt_tokens": done.prompt_tokens,
+            "completion_tokens": done.completion_tokens, "cost": done.cost}
+
+
+def _from_cache(data: dict[str, Any]) -> Completion:
+    return Completion(
+        content=data.get("content"),
+        tool_calls=tuple(ToolCall(name, arguments) for name, arguments in data["tool_calls"]),
+        model=data["model"], prompt_tokens=int(data["prompt_tokens"]),
+        completion_tokens=int(data["completion_tokens"]), cost=data.get("cost"), latency_s=0.0,
+    )
 
 
 _SECRET_SHAPES = re.compile(

@@ -14,6 +14,7 @@ from tabulate import tabulate
 
 from harness.baseline import Entry, write_atomic
 from harness.grading import DIMENSIONS, VALUES
+from harness.providers import CallStats
 from harness.results import CaseResult
 
 __all__ = ["failure_text", "summary_lines", "write_json_report"]
@@ -123,6 +124,7 @@ def summary_lines(
     warnings: Sequence[str],
     updated: Sequence[str],
     verbose: bool,
+    stats: CallStats | None = None,
 ) -> list[str]:
     lines = ["", suite_table(results), ""]
     lines += [cases_table(results), ""]
@@ -143,10 +145,45 @@ def summary_lines(
         lines.append(f"review queue ({len(review)}, worst first):")
         lines += [f"  {r.case_id}  {r.entry.score:.2f}  {_worst_reason(r.entry)}"
                   for r in review if r.entry is not None]
+    errors = [r for r in results if r.entry is not None and r.entry.error]
+    if errors:
+        lines.append(f"errors ({len(errors)}; neither pass nor fail, they block the gate):")
+        lines += [f"  {r.case_id}: {excerpt(r.entry.error or '', 200)}" for r in errors
+                  if r.entry is not None]
+    flaky = [r for r in results if r.entry is not None and r.entry.flaky]
+    if flaky:
+        lines.append(f"flaky ({len(flaky)}; passed and failed within this run):")
+        lines += [f"  {r.case_id}: {', '.join(r.entry.flaky)} ("
+                  + ", ".join(f"{d} {rate:.0%} pass" for d, rate in r.entry.pass_rates.items())
+                  + ")" for r in flaky if r.entry is not None]
+    lines += usage_lines(results, stats)
     lines += [f"warning: {w}" for w in warnings]
     lines += [f"target not found among the cases run: {t}" for t in unknown_targets]
     lines += _verdict(results, gate_passed, updated)
     return lines
+
+
+def usage(results: Sequence[CaseResult]) -> dict[str, Any]:
+    """Tokens and cost of the agent's model calls (cached replies cost nothing)."""
+    runs = [run for r in results for run in r.runs]
+    costs = [run.cost for run in runs if run.cost is not None]
+    return {
+        "prompt_tokens": sum(run.prompt_tokens for run in runs),
+        "completion_tokens": sum(run.completion_tokens for run in runs),
+        "cost_usd": round(sum(costs), 6) if costs else None,
+        "cached_replies": sum(run.cached for run in runs),
+    }
+
+
+def usage_lines(results: Sequence[CaseResult], stats: CallStats | None) -> list[str]:
+    spent = usage(results)
+    cost = "unknown" if spent["cost_usd"] is None else f"${spent['cost_usd']:.4f}"
+    line = (f"agent: {spent['prompt_tokens']:,} prompt + {spent['completion_tokens']:,}"
+            f" completion tokens, cost {cost}")
+    if stats is not None:
+        line += (f"; {stats.requests} provider requests, {stats.cache_hits} cache hits,"
+                 f" {stats.retries} retries")
+    return [line]
 
 
 def _movement(result: CaseResult) -> str:
@@ -169,16 +206,20 @@ def _verdict(results: Sequence[CaseResult], passed: bool, updated: Sequence[str]
     count = {s: sum(1 for r in results if r.verdict and r.verdict.status == s)
              for s in ("ok", "fail", "known-failure")}
     worse = sum(1 for r in results if r.comparison.change == "worse")
+    errors = sum(1 for r in results if r.entry is not None and r.entry.error)
     if updated:
         return [f"baseline written: {', '.join(updated)}",
                 "hint: review the baseline diff with `git diff` and commit it with the change."]
     head = "GATE PASS" if passed else "GATE FAIL"
     line = (f"{head}: {len(results)} cases, {count['fail']} blocking, {worse} worse,"
-            f" {count['known-failure']} known failures")
+            f" {errors} errors, {count['known-failure']} known failures")
     if passed and count["known-failure"]:
         hint = "hint: a known failure can be fixed by a KB or prompt change run with --target."
     elif passed:
         hint = "hint: nothing got worse; the change can ship."
+    elif errors and count["fail"] == errors:
+        hint = ("hint: only errors block: check the provider (key, rate limits) and run again;"
+                " cached replies are not requested twice.")
     elif any(r.comparison.change == "new" and r.verdict and r.verdict.status == "fail"
              for r in results):
         hint = ("hint: fix the failing cases, or record new ones with --update-baseline once"
@@ -191,7 +232,9 @@ def _verdict(results: Sequence[CaseResult], passed: bool, updated: Sequence[str]
     return [line, hint]
 
 
-def report_document(results: Sequence[CaseResult], gate_passed: bool) -> dict[str, Any]:
+def report_document(
+    results: Sequence[CaseResult], gate_passed: bool, stats: CallStats | None = None
+) -> dict[str, Any]:
     cases = []
     for r in results:
         entry = r.entry
@@ -213,13 +256,31 @@ def report_document(results: Sequence[CaseResult], gate_passed: bool) -> dict[st
             "reply": entry.reply,
             "retrieved": [x.id for x in run.retrieved] if run else [],
             "as_of": run.as_of.isoformat() if run else None,
-            "tokens": {"prompt": run.prompt_tokens, "completion": run.completion_tokens}
-            if run else None,
+            "tokens": {"prompt": sum(x.prompt_tokens for x in r.runs),
+                       "completion": sum(x.completion_tokens for x in r.runs)},
+            "cost_usd": _cost(r),
+            "samples": entry.samples,
+            "pass_rates": dict(entry.pass_rates) or None,
+            "flaky": list(entry.flaky),
             "error": entry.error,
         })
-    return {"gate": "pass" if gate_passed else "fail", "cases": cases}
+    document: dict[str, Any] = {"gate": "pass" if gate_passed else "fail", "cases": cases}
+    document["usage"] = {"agent": usage(results)}
+    if stats is not None:
+        document["usage"]["requests"] = stats.requests
+        document["usage"]["cache_hits"] = stats.cache_hits
+        document["usage"]["retries"] = stats.retries
+    return document
 
 
-def write_json_report(path: Path, results: Sequence[CaseResult], gate_passed: bool) -> None:
-    text = json.dumps(report_document(results, gate_passed), indent=2, ensure_ascii=False)
+def _cost(result: CaseResult) -> float | None:
+    costs = [run.cost for run in result.runs if run.cost is not None]
+    return round(sum(costs), 6) if costs else None
+
+
+def write_json_report(
+    path: Path, results: Sequence[CaseResult], gate_passed: bool, stats: CallStats | None = None
+) -> None:
+    document = report_document(results, gate_passed, stats)
+    text = json.dumps(document, indent=2, ensure_ascii=False)
     write_atomic(path, text + "\n")

@@ -19,12 +19,16 @@ class CaseResult:
     suite: str
     comparison: Comparison
     graded: Graded | None = None  # None when the fixture could not be loaded
-    run: Run | None = None
+    runs: tuple[Run, ...] = ()  # one per sample (--repeat K)
     verdict: Verdict | None = None  # set once the gate has seen every case
 
     @property
     def entry(self) -> Entry | None:
         return self.comparison.new
+
+    @property
+    def run(self) -> Run | None:
+        return self.runs[0] if self.runs else None
 
 
 def entry_of(graded: Graded | None, run: Run | None, error: str | None = None) -> Entry:
@@ -32,7 +36,8 @@ def entry_of(graded: Graded | None, run: Run | None, error: str | None = None) -
     error = error or (graded.error if graded else None) or (run.error if run else None)
     if graded is None or error:
         return Entry(score=0.0, passed=False, review=True, outcome=None, grades={}, reasons={},
-                     reply=run.reply if run else "", error=error or "not run")
+                     reply=run.reply if run else "", error=error or "not run",
+                     samples=graded.samples if graded else 1)
     return Entry(
         score=graded.score,
         passed=graded.passed,
@@ -41,4 +46,7 @@ def entry_of(graded: Graded | None, run: Run | None, error: str | None = None) -
         grades={name: d.grade for name, d in graded.grades.items()},
         reasons={name: d.reason for name, d in graded.grades.items()},
         reply=run.reply if run else "",
+        samples=graded.samples,
+        pass_rates=dict(graded.pass_rates),
+        flaky=graded.flaky,
     )

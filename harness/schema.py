@@ -182,7 +182,11 @@ class Rubric(Frozen):
 
 class AgentConfig(Frozen):
     model: str | None = None
+    api_base: str | None = None  # an OpenAI-compatible server (self-hosted model, gateway)
     temperature: float = Field(default=0.0, ge=0, le=2)
+    concurrency: int | None = Field(default=None, gt=0)  # model calls in flight at once
+    timeout: float = Field(default=60.0, gt=0)  # seconds per try of a model call
+    retries: int = Field(default=6, ge=0)  # more tries on 429, 5xx and connection errors
     retrieval: Retrieval = Field(default_factory=Retrieval)
     escalation: Escalation = Field(default_factory=Escalation)
     tone: Tone = Field(default_factory=Tone)

@@ -6,6 +6,7 @@ The plugin's hooks call these methods; this is the only object with state across
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -23,11 +24,13 @@ from harness.baseline import (
     render_baseline,
     write_atomic,
 )
+from harness.cache import ResponseCache
 from harness.compare import compare_entries
 from harness.errors import BaselineError, HarnessError
 from harness.gate import GateResult, decide
-from harness.grading import grade_run
+from harness.grading import combine_samples, grade_run
 from harness.loading import Store, StoreLoadError, find_store_root, load_case, load_store
+from harness.providers import CallPolicy, CallStats, ModelClient
 from harness.pytest_items import CaseFailed, CaseItem
 from harness.report import failure_text, summary_lines, write_json_report
 from harness.results import CaseResult, entry_of
@@ -35,9 +38,27 @@ from harness.runner import run_cases
 from harness.schema import Case
 from harness.settings import Settings, parse_date
 
-__all__ = ["HarnessSession"]
+__all__ = ["HarnessSession", "Progress"]
 
 SuiteKey = tuple[Path, str]  # (store root, suite name)
+
+
+class Progress:
+    """A line every tenth of a long run, so a run of thousands of calls shows it is alive."""
+
+    def __init__(self, reporter: Any, minimum: int = 50) -> None:
+        self.reporter = reporter
+        self.minimum = minimum
+        self.errors = 0
+
+    def __call__(self, run: Run, done: int, total: int) -> None:
+        self.errors += run.error is not None
+        if self.reporter is None or total < self.minimum:
+            return
+        step = max(1, total // 10)
+        if done % step == 0 or done == total:
+            self.reporter.write_line(f"harness: {done}/{total} model runs done"
+                                     f" ({self.errors} errors)")
 
 
 class HarnessSession:
@@ -50,6 +71,7 @@ class HarnessSession:
         self.results: dict[str, CaseResult] = {}
         self.gate: GateResult | None = None
         self.updated: list[str] = []
+        self.clients: dict[Path, ModelClient] = {}
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> HarnessSession:
@@ -58,15 +80,20 @@ class HarnessSession:
             as_of = parse_date(option.as_of) if option.as_of else None
         except HarnessError as error:
             raise pytest.UsageError(str(error)) from None
-        if option.concurrency is not None and option.concurrency < 1:
-            raise pytest.UsageError("--concurrency: expected a whole number of 1 or more")
+        for name in ("concurrency", "repeat"):
+            value = getattr(option, name)
+            if value is not None and value < 1:
+                raise pytest.UsageError(f"--{name}: expected a whole number of 1 or more")
         if option.update_baseline and option.baseline_ref:
             raise pytest.UsageError("--update-baseline writes the working tree's baseline;"
                                     " it cannot be combined with --baseline-ref")
         return cls(Settings(
             today=dt.date.today(),
             as_of=as_of,
-            concurrency=option.concurrency or 8,
+            concurrency=option.concurrency,
+            cache=option.cache,
+            repeat=option.repeat,
+            api_base=os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL"),
             update_baseline=option.update_baseline,
             baseline_ref=option.baseline_ref,
             targets=tuple(option.target),
@@ -119,8 +146,9 @@ class HarnessSession:
         if session.testsfailed and not session.config.option.continue_on_collection_errors:
             return  # pytest stops on collection errors: no model is called
         items = [i for i in session.items if isinstance(i, CaseItem)]
-        runs = self._run_models(items)
-        results = [self._result(item, runs.get(item.case_id)) for item in items]
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        runs = self._run_models(items, Progress(reporter))
+        results = [self._result(item, runs.get(item.case_id, ())) for item in items]
         results += self._removed()
         self.gate = decide([r.comparison for r in results], self.settings.targets)
         verdicts = {v.case_id: v for v in self.gate.verdicts}
@@ -128,30 +156,49 @@ class HarnessSession:
         if self.settings.update_baseline:
             self._update_baselines(items)
 
-    def _result(self, item: CaseItem, run: Run | None) -> CaseResult:
-        """Grade one item's run and compare it with its baseline entry."""
+    def _result(self, item: CaseItem, runs: tuple[Run, ...]) -> CaseResult:
+        """Grade one item's runs and compare the result with its baseline entry."""
         root = self.store_root_for(item.path)
         store = self.store(root) if root else None
         suite = item.case.suite if item.case else item.path.parent.name
-        graded = grade_run(item.case, run, store) if item.case and run and store else None
+        graded = None
+        if item.case and runs and store:
+            samples = [grade_run(item.case, run, store) for run in runs]
+            graded = combine_samples(samples, store.agent.rubric.weights)
+        run = runs[0] if runs else None
         new = entry_of(graded, run, str(item.load_error) if item.load_error else None)
         old = self.baselines[(root, suite)].entries.get(item.case_id) if root else None
         return CaseResult(item.case_id, suite, compare_entries(item.case_id, old, new),
-                          graded=graded, run=run)
+                          graded=graded, runs=runs)
 
-    def _run_models(self, items: list[CaseItem]) -> dict[str, Run]:
+    def _run_models(self, items: list[CaseItem], progress: Progress) -> dict[str, tuple[Run, ...]]:
         by_store: dict[Path, list[Case]] = defaultdict(list)
         for item in items:
             root = self.store_root_for(item.path)
             if item.case is not None and root is not None:
                 by_store[root].append(item.case)
-        runs: dict[str, Run] = {}
+        runs: dict[str, tuple[Run, ...]] = {}
         for root, cases in by_store.items():
             store = self.store(root)
             assert store is not None  # check_store stopped the run otherwise
-            agent = Agent(store, as_of=self.settings.as_of, today=self.settings.today)
-            runs.update(run_cases(agent, cases, concurrency=self.settings.concurrency))
+            client = self.client_for(store)
+            agent = Agent(store, as_of=self.settings.as_of, today=self.settings.today,
+                          client=client)
+            concurrency = self.settings.concurrency or store.agent.concurrency or 8
+            runs.update(run_cases(agent, cases, concurrency=concurrency,
+                                  repeat=self.settings.repeat, progress=progress))
         return runs
+
+    def client_for(self, store: Store) -> ModelClient:
+        """One model client per store: its cache, and agent.yaml's timeout and retries."""
+        agent = store.agent
+        cache = ResponseCache.for_store(store.root) if self.settings.cache != "off" else None
+        self.clients[store.root] = client = ModelClient(
+            cache=cache, mode=self.settings.cache,
+            policy=CallPolicy(timeout_s=agent.timeout, retries=agent.retries),
+            api_base=agent.api_base or self.settings.api_base,
+        )
+        return client
 
     def _removed(self) -> list[CaseResult]:
         """Baseline entries whose fixture is gone: reported, never silently dropped."""
@@ -207,6 +254,15 @@ class HarnessSession:
         return [f"baseline of {', '.join(suites)} made with {difference}"
                 for difference, suites in suites_by_difference.items()]
 
+    def stats(self) -> CallStats:
+        """Provider requests, cache hits and retries, over every store of the run."""
+        total = CallStats()
+        for client in self.clients.values():
+            total.requests += client.stats.requests
+            total.cache_hits += client.stats.cache_hits
+            total.retries += client.stats.retries
+        return total
+
     def summarize(self, reporter: Any) -> None:
         if not self.results or self.gate is None:
             return
@@ -218,6 +274,7 @@ class HarnessSession:
             warnings=self.warnings(),
             updated=self.updated,
             verbose=reporter.config.option.verbose > 0,
+            stats=self.stats(),
         )
         for line in lines:
             reporter.write_line(line)
@@ -227,7 +284,8 @@ class HarnessSession:
             return exitstatus
         passed = self.gate.passed or self.settings.update_baseline
         if self.settings.report_path:
-            write_json_report(self.settings.report_path, list(self.results.values()), passed)
+            write_json_report(self.settings.report_path, list(self.results.values()), passed,
+                              self.stats())
         if not passed and exitstatus == pytest.ExitCode.OK:
             return pytest.ExitCode.TESTS_FAILED
         return exitstatus

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.cache import CacheMode
 from harness.errors import HarnessError
 
 __all__ = ["Settings", "parse_date"]
@@ -22,7 +23,10 @@ def parse_date(text: str, option: str = "--as-of") -> dt.date:
 class Settings:
     today: dt.date
     as_of: dt.date | None = None  # --as-of: the KB date for every case without its own as_of
-    concurrency: int = 8
+    concurrency: int | None = None  # --concurrency; else agent.yaml's; else 8
+    cache: CacheMode = "on"
+    repeat: int = 1
+    api_base: str | None = None  # where an OpenAI-compatible provider is (for the cache key)
     update_baseline: bool = False
     baseline_ref: str | None = None
     targets: tuple[str, ...] = ()
