@@ -45,6 +45,7 @@ class Entry:
     samples: int = 1  # with --repeat K: K, and the pass rate of each dimension
     pass_rates: Mapping[str, float] = field(default_factory=dict)
     flaky: tuple[str, ...] = ()
+    judge: Mapping[str, str] = field(default_factory=dict)  # the LLM judge's grades, if any
 
     def to_json(self) -> dict[str, Any]:
         data = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(self).items()}
@@ -53,6 +54,8 @@ class Entry:
                 data.pop(key)
         else:
             data["flaky"] = list(self.flaky)
+        if not self.judge:
+            data.pop("judge")
         return data
 
     @classmethod
@@ -63,6 +66,7 @@ class Entry:
             reasons=dict(data.get("reasons", {})), reply=str(data.get("reply", "")),
             error=data.get("error"), samples=int(data.get("samples", 1)),
             pass_rates=dict(data.get("pass_rates", {})), flaky=tuple(data.get("flaky", ())),
+            judge=dict(data.get("judge", {})),
         )
 
 

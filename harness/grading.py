@@ -21,7 +21,7 @@ from harness.schema import Case, Tone
 
 __all__ = [
     "DIMENSIONS", "VALUES", "Dimension", "Graded", "combine_samples", "grade_run", "is_review",
-    "score_of",
+    "score_of", "with_judge",
 ]
 
 Grade = Literal["pass", "partial", "fail"]
@@ -50,6 +50,7 @@ class Graded:
     samples: int = 1  # --repeat K: how many replies were graded
     pass_rates: Mapping[str, float] = field(default_factory=dict)  # share of samples passing
     flaky: tuple[str, ...] = ()  # dimensions that both passed and failed within the run
+    judge: Mapping[str, str] = field(default_factory=dict)  # the LLM judge's grade, if asked
 
     @property
     def passed(self) -> bool:
@@ -212,17 +213,34 @@ def combine_samples(samples: Sequence[Graded], weights: Mapping[str, float]) -> 
         grades[name] = Dimension(common, reason, example.excerpt)
     score = round(sum(g.score for g in samples) / len(samples), 4)
     return Graded(samples[0].case_id, grades, score, is_review(grades), None, len(samples),
-                  rates, tuple(flaky))
+                  rates, tuple(flaky), samples[0].judge)
 
 
-def grade_run(case: Case, run: Run, store: Store) -> Graded:
+def with_judge(rule: Dimension, judge: tuple[str, str] | None) -> Dimension:
+    """The judge can lower a grade, never raise it; an unscored judge changes nothing."""
+    if judge is None:
+        return rule
+    grade, reason = judge
+    if grade == "unscored":
+        return Dimension(rule.grade, f"{rule.reason}; judge unscored: {reason}", rule.excerpt)
+    final: Grade = rule.grade if VALUES[rule.grade] <= VALUES[grade] else grade  # type: ignore[assignment]
+    return Dimension(final, f"{rule.reason}; judge: {grade}: {reason}", rule.excerpt)
+
+
+def grade_run(
+    case: Case, run: Run, store: Store, judge: Mapping[str, tuple[str, str]] | None = None
+) -> Graded:
+    """The rubric's grades of one run; `judge` holds the LLM judge's (grade, reason) if asked."""
     if run.error:
         return Graded(case.case_id, error=run.error)
-    grades = {
+    rules = {
         "accuracy": grade_accuracy(case, run, store),
         "relevance": grade_relevance(case, run, store),
         "tone": grade_tone(case, run, store.agent.tone),
         "resolution": grade_resolution(case, run),
     }
+    judged = judge or {}
+    grades = {name: with_judge(rule, judged.get(name)) for name, rule in rules.items()}
     weights = store.agent.rubric.weights
-    return Graded(case.case_id, grades, score_of(grades, weights), is_review(grades))
+    return Graded(case.case_id, grades, score_of(grades, weights), is_review(grades),
+                  judge={name: verdict[0] for name, verdict in judged.items()})

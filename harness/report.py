@@ -163,27 +163,30 @@ def summary_lines(
     return lines
 
 
-def usage(results: Sequence[CaseResult]) -> dict[str, Any]:
-    """Tokens and cost of the agent's model calls (cached replies cost nothing)."""
-    runs = [run for r in results for run in r.runs]
-    costs = [run.cost for run in runs if run.cost is not None]
+def usage(results: Sequence[CaseResult], who: str = "agent") -> dict[str, Any]:
+    """Tokens and cost of the agent's (or the judge's) model calls; cached replies are free."""
+    calls: list[Any] = [x for r in results for x in (r.runs if who == "agent" else r.judged)]
+    costs = [c.cost for c in calls if c.cost is not None]
     return {
-        "prompt_tokens": sum(run.prompt_tokens for run in runs),
-        "completion_tokens": sum(run.completion_tokens for run in runs),
+        "prompt_tokens": sum(c.prompt_tokens for c in calls),
+        "completion_tokens": sum(c.completion_tokens for c in calls),
         "cost_usd": round(sum(costs), 6) if costs else None,
-        "cached_replies": sum(run.cached for run in runs),
     }
 
 
 def usage_lines(results: Sequence[CaseResult], stats: CallStats | None) -> list[str]:
-    spent = usage(results)
-    cost = "unknown" if spent["cost_usd"] is None else f"${spent['cost_usd']:.4f}"
-    line = (f"agent: {spent['prompt_tokens']:,} prompt + {spent['completion_tokens']:,}"
-            f" completion tokens, cost {cost}")
+    lines = []
+    for who in ("agent", "judge"):
+        spent = usage(results, who)
+        if who == "judge" and not any(r.judged for r in results):
+            continue
+        cost = "unknown" if spent["cost_usd"] is None else f"${spent['cost_usd']:.4f}"
+        lines.append(f"{who}: {spent['prompt_tokens']:,} prompt + {spent['completion_tokens']:,}"
+                     f" completion tokens, cost {cost}")
     if stats is not None:
-        line += (f"; {stats.requests} provider requests, {stats.cache_hits} cache hits,"
-                 f" {stats.retries} retries")
-    return [line]
+        lines.append(f"model calls: {stats.requests} provider requests, {stats.cache_hits}"
+                     f" cache hits, {stats.retries} retries")
+    return lines
 
 
 def _movement(result: CaseResult) -> str:
@@ -218,8 +221,9 @@ def _verdict(results: Sequence[CaseResult], passed: bool, updated: Sequence[str]
     elif passed:
         hint = "hint: nothing got worse; the change can ship."
     elif errors and count["fail"] == errors:
-        hint = ("hint: only errors block: check the provider (key, rate limits) and run again;"
-                " cached replies are not requested twice.")
+        hint = ("hint: only errors block: a fixture that cannot load names its file and line"
+                " above; a provider error clears when the provider answers again (cached"
+                " replies are not requested twice).")
     elif any(r.comparison.change == "new" and r.verdict and r.verdict.status == "fail"
              for r in results):
         hint = ("hint: fix the failing cases, or record new ones with --update-baseline once"
@@ -262,10 +266,11 @@ def report_document(
             "samples": entry.samples,
             "pass_rates": dict(entry.pass_rates) or None,
             "flaky": list(entry.flaky),
+            "judge": dict(entry.judge) or None,
             "error": entry.error,
         })
     document: dict[str, Any] = {"gate": "pass" if gate_passed else "fail", "cases": cases}
-    document["usage"] = {"agent": usage(results)}
+    document["usage"] = {"agent": usage(results), "judge": usage(results, "judge")}
     if stats is not None:
         document["usage"]["requests"] = stats.requests
         document["usage"]["cache_hits"] = stats.cache_hits

@@ -9,6 +9,7 @@ from harness.baseline import Entry
 from harness.compare import Comparison
 from harness.gate import Verdict
 from harness.grading import Graded
+from harness.judge import Judged
 
 __all__ = ["CaseResult", "entry_of"]
 
@@ -20,6 +21,7 @@ class CaseResult:
     comparison: Comparison
     graded: Graded | None = None  # None when the fixture could not be loaded
     runs: tuple[Run, ...] = ()  # one per sample (--repeat K)
+    judged: tuple[Judged, ...] = ()  # the LLM judge's verdicts, one per sample, if asked
     verdict: Verdict | None = None  # set once the gate has seen every case
 
     @property
@@ -49,4 +51,5 @@ def entry_of(graded: Graded | None, run: Run | None, error: str | None = None) -
         samples=graded.samples,
         pass_rates=dict(graded.pass_rates),
         flaky=graded.flaky,
+        judge=dict(graded.judge),
     )

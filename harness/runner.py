@@ -1,37 +1,40 @@
-"""Run many cases concurrently: a short loop over `Agent.run`, bounded by a semaphore.
-
-Progress, grading and reporting consume the results; none of them lives in this loop.
+"""Run many cases concurrently: short loops over `Agent.run` and `judge_run`, bounded by a
+semaphore. Progress, grading and reporting consume the results; none of them lives here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from harness.agent import Agent, Run
+from harness.judge import Judged, judge_run
+from harness.loading import Store
+from harness.providers import ModelClient
 from harness.schema import Case
 
-__all__ = ["run_cases"]
+__all__ = ["judge_runs", "run_cases"]
 
 Progress = Callable[[Run, int, int], None]
+T = TypeVar("T")
 
 
-async def _run_all(
-    agent: Agent, jobs: Sequence[tuple[Case, int]], concurrency: int, progress: Progress | None
-) -> list[Run]:
+async def _bounded(jobs: Sequence[Callable[[], Awaitable[T]]], concurrency: int,
+                   done: Callable[[T, int], None] | None = None) -> list[T]:
     gate = asyncio.Semaphore(max(1, concurrency))
-    done = 0
+    finished = 0
 
-    async def one(case: Case, sample: int) -> Run:
-        nonlocal done
+    async def one(job: Callable[[], Awaitable[T]]) -> T:
+        nonlocal finished
         async with gate:
-            run = await agent.run(case, sample)
-        done += 1
-        if progress:
-            progress(run, done, len(jobs))
-        return run
+            result = await job()
+        finished += 1
+        if done:
+            done(result, finished)
+        return result
 
-    return list(await asyncio.gather(*(one(case, sample) for case, sample in jobs)))
+    return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
 def run_cases(
@@ -39,9 +42,20 @@ def run_cases(
     progress: Progress | None = None,
 ) -> dict[str, tuple[Run, ...]]:
     """Each case's runs (one per sample, `repeat` in all), by case id, in the order of `cases`."""
-    jobs = [(case, sample) for case in cases for sample in range(max(1, repeat))]
-    runs = asyncio.run(_run_all(agent, jobs, concurrency, progress))
+    pairs = [(case, sample) for case in cases for sample in range(max(1, repeat))]
+    jobs = [lambda c=case, s=sample: agent.run(c, s) for case, sample in pairs]
+    report = (lambda run, n: progress(run, n, len(jobs))) if progress else None
+    runs = asyncio.run(_bounded(jobs, concurrency, report))
     by_case: dict[str, list[Run]] = {case.case_id: [] for case in cases}
     for run in runs:
         by_case[run.case_id].append(run)
     return {case_id: tuple(samples) for case_id, samples in by_case.items()}
+
+
+def judge_runs(
+    client: ModelClient, model: str, store: Store, pairs: Sequence[tuple[Case, Run]],
+    *, concurrency: int = 8,
+) -> list[Judged]:
+    """The judge's verdicts on each (case, run), in order."""
+    jobs = [lambda c=case, r=run: judge_run(client, model, c, r, store) for case, run in pairs]
+    return asyncio.run(_bounded(jobs, concurrency))

@@ -29,12 +29,13 @@ from harness.compare import compare_entries
 from harness.errors import BaselineError, HarnessError
 from harness.gate import GateResult, decide
 from harness.grading import combine_samples, grade_run
+from harness.judge import Judged
 from harness.loading import Store, StoreLoadError, find_store_root, load_case, load_store
 from harness.providers import CallPolicy, CallStats, ModelClient
 from harness.pytest_items import CaseFailed, CaseItem
 from harness.report import failure_text, summary_lines, write_json_report
 from harness.results import CaseResult, entry_of
-from harness.runner import run_cases
+from harness.runner import judge_runs, run_cases
 from harness.schema import Case
 from harness.settings import Settings, parse_date
 
@@ -148,7 +149,8 @@ class HarnessSession:
         items = [i for i in session.items if isinstance(i, CaseItem)]
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         runs = self._run_models(items, Progress(reporter))
-        results = [self._result(item, runs.get(item.case_id, ())) for item in items]
+        judged = self._judge(items, runs)
+        results = [self._result(item, runs.get(item.case_id, ()), judged) for item in items]
         results += self._removed()
         self.gate = decide([r.comparison for r in results], self.settings.targets)
         verdicts = {v.case_id: v for v in self.gate.verdicts}
@@ -156,20 +158,23 @@ class HarnessSession:
         if self.settings.update_baseline:
             self._update_baselines(items)
 
-    def _result(self, item: CaseItem, runs: tuple[Run, ...]) -> CaseResult:
+    def _result(self, item: CaseItem, runs: tuple[Run, ...],
+                judged: dict[tuple[str, int], Judged]) -> CaseResult:
         """Grade one item's runs and compare the result with its baseline entry."""
         root = self.store_root_for(item.path)
         store = self.store(root) if root else None
         suite = item.case.suite if item.case else item.path.parent.name
         graded = None
+        verdicts = [judged.get((run.case_id, run.sample)) for run in runs]
         if item.case and runs and store:
-            samples = [grade_run(item.case, run, store) for run in runs]
+            samples = [grade_run(item.case, run, store, v.grades if v else None)
+                       for run, v in zip(runs, verdicts, strict=True)]
             graded = combine_samples(samples, store.agent.rubric.weights)
         run = runs[0] if runs else None
         new = entry_of(graded, run, str(item.load_error) if item.load_error else None)
         old = self.baselines[(root, suite)].entries.get(item.case_id) if root else None
         return CaseResult(item.case_id, suite, compare_entries(item.case_id, old, new),
-                          graded=graded, runs=runs)
+                          graded=graded, runs=runs, judged=tuple(v for v in verdicts if v))
 
     def _run_models(self, items: list[CaseItem], progress: Progress) -> dict[str, tuple[Run, ...]]:
         by_store: dict[Path, list[Case]] = defaultdict(list)
@@ -188,6 +193,24 @@ class HarnessSession:
             runs.update(run_cases(agent, cases, concurrency=concurrency,
                                   repeat=self.settings.repeat, progress=progress))
         return runs
+
+    def _judge(self, items: list[CaseItem], runs: dict[str, tuple[Run, ...]]
+               ) -> dict[tuple[str, int], Judged]:
+        """The LLM judge's verdicts, for stores whose agent.yaml names a `judge.model`."""
+        verdicts: dict[tuple[str, int], Judged] = {}
+        for root, client in self.clients.items():
+            store = self.store(root)
+            if store is None or not store.agent.judge.model:
+                continue
+            pairs = [(item.case, run) for item in items
+                     if item.case is not None and self.store_root_for(item.path) == root
+                     for run in runs.get(item.case_id, ())]
+            concurrency = self.settings.concurrency or store.agent.concurrency or 8
+            found = judge_runs(client, store.agent.judge.model, store, pairs,
+                               concurrency=concurrency)
+            verdicts.update({(run.case_id, run.sample): v for (_, run), v in zip(pairs, found,
+                                                                                 strict=True)})
+        return verdicts
 
     def client_for(self, store: Store) -> ModelClient:
         """One model client per store: its cache, and agent.yaml's timeout and retries."""
