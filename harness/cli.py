@@ -11,51 +11,23 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from harness import __version__, lint
-from harness.errors import HarnessError, LoadError
-from harness.loading import (
-    Store,
-    StoreLoadError,
-    find_store_root,
-    load_case,
-    load_store,
-    suite_files,
-)
-from harness.schema import Case
+from harness import __version__, calibrate, lint
+from harness.errors import HarnessError
+from harness.loading import StoreLoadError, load_suites, open_store
 from harness.settings import parse_date
 
 __all__ = ["main"]
 
 
-def _store(path: str | None) -> Store:
-    start = Path(path or ".").resolve()
-    root = find_store_root(start)
-    if root is None:
-        raise HarnessError(f"{start}: not inside a store (expected suites/ beside prompts/ or"
-                           " knowledge/); pass --store PATH")
-    return load_store(root)
-
-
-def _cases(store: Store) -> tuple[list[Case], list[LoadError]]:
-    cases, errors, taken = [], [], {}
-    for path in suite_files(store.root):
-        try:
-            cases.append(load_case(path, store, taken))
-        except LoadError as error:
-            errors.append(error)
-    return cases, errors
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     """Load every file of the store and report every problem."""
     try:
-        store = _store(args.store)
+        store = open_store(args.store)
     except StoreLoadError as error:
         print(error, file=sys.stderr)
         return 1
-    cases, errors = _cases(store)
+    cases, errors = load_suites(store)
     for error in errors:
         print(error, file=sys.stderr)
     print(f"{len(store.articles)} articles, {len(store.catalog.products)} products,"
@@ -69,8 +41,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.grading import grade_run
     from harness.runner import run_cases
 
-    store = _store(args.store)
-    cases, errors = _cases(store)
+    store = open_store(args.store)
+    cases, errors = load_suites(store)
     for error in errors:
         print(error, file=sys.stderr)
     if args.case:
@@ -108,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=int, default=8)
     run.set_defaults(func=cmd_run)
     lint.register(commands)
+    calibrate.register(commands)
     return parser
 
 

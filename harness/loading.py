@@ -19,7 +19,10 @@ from pydantic import BaseModel, ValidationError
 from harness.errors import HarnessError, LoadError
 from harness.schema import AgentConfig, Article, Case, Catalog
 
-__all__ = ["Store", "StoreLoadError", "find_store_root", "load_case", "load_store", "suite_files"]
+__all__ = [
+    "Store", "StoreLoadError", "find_store_root", "load_case", "load_store", "load_suites",
+    "load_yaml_file", "open_store", "suite_files",
+]
 
 Model = TypeVar("Model", bound=BaseModel)
 LinePath = tuple[str | int, ...]
@@ -181,6 +184,16 @@ def load_article(path: Path) -> Article:
     return article
 
 
+def load_yaml_file(path: Path, model: type[Model]) -> Model:
+    """Any YAML file of the store's tools (labels, ...) as `model`, with the same errors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LoadError(path, f"cannot be read: {exc.strerror}") from None
+    data, lines = _parse_yaml(text, path)
+    return _validate(model, data, lines, path)
+
+
 def load_catalog(path: Path) -> Catalog:
     data, lines = _parse_yaml(path.read_text(encoding="utf-8"), path)
     return _validate(Catalog, data or {}, lines, path)
@@ -229,6 +242,16 @@ def load_store(root: Path) -> Store:
     return Store(root, tuple(articles), catalog, agent, template_path)
 
 
+def open_store(path: str | Path | None) -> Store:
+    """The store at or above `path` (default: the working directory), loaded."""
+    start = Path(path or ".").resolve()
+    root = find_store_root(start)
+    if root is None:
+        raise HarnessError(f"{start}: not inside a store (expected suites/ beside prompts/ or"
+                           " knowledge/); pass --store PATH")
+    return load_store(root)
+
+
 # -- fixtures --------------------------------------------------------------------------------
 
 
@@ -238,6 +261,19 @@ def suite_files(root: Path) -> Iterator[Path]:
 
 def suite_of(path: Path, root: Path) -> str:
     return path.relative_to(root / "suites").parts[0]
+
+
+def load_suites(store: Store) -> tuple[list[Case], list[LoadError]]:
+    """Every fixture of suites/, each loaded alone: a broken one is returned, not raised."""
+    cases: list[Case] = []
+    broken: list[LoadError] = []
+    taken: dict[str, Path] = {}
+    for path in suite_files(store.root):
+        try:
+            cases.append(load_case(path, store, taken))
+        except LoadError as error:
+            broken.append(error)
+    return cases, broken
 
 
 def load_case(path: Path, store: Store, taken: dict[str, Path] | None = None) -> Case:
