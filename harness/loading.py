@@ -54,7 +54,10 @@ class Store:
 # -- YAML with line numbers ------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml
+
+
+class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]
     """Safe YAML that leaves dates as text, so a bad date is reported, not a crash."""
 
 
@@ -66,15 +69,18 @@ _Loader.yaml_implicit_resolvers = {
 
 def _parse_yaml(text: str, path: Path, first_line: int = 1) -> tuple[Any, dict[LinePath, int]]:
     """Parse YAML and map each key path to its line; refuse duplicate keys."""
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        node = loader.get_single_node()  # parsed once: nodes give lines, then the values
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
         raise LoadError(path, f"invalid YAML: {exc.problem or exc}", line=line) from None
     except yaml.YAMLError as exc:
         raise LoadError(path, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
     lines: dict[LinePath, int] = {}
     if node is not None:
         _map_lines(node, (), lines, path, first_line)

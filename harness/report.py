@@ -125,6 +125,7 @@ def summary_lines(
     updated: Sequence[str],
     verbose: bool,
     stats: CallStats | None = None,
+    model_seconds: float | None = None,
 ) -> list[str]:
     lines = ["", suite_table(results), ""]
     lines += [cases_table(results), ""]
@@ -156,7 +157,7 @@ def summary_lines(
         lines += [f"  {r.case_id}: {', '.join(r.entry.flaky)} ("
                   + ", ".join(f"{d} {rate:.0%} pass" for d, rate in r.entry.pass_rates.items())
                   + ")" for r in flaky if r.entry is not None]
-    lines += usage_lines(results, stats)
+    lines += usage_lines(results, stats, model_seconds)
     lines += [f"warning: {w}" for w in warnings]
     lines += [f"target not found among the cases run: {t}" for t in unknown_targets]
     lines += _verdict(results, gate_passed, updated)
@@ -174,7 +175,8 @@ def usage(results: Sequence[CaseResult], who: str = "agent") -> dict[str, Any]:
     }
 
 
-def usage_lines(results: Sequence[CaseResult], stats: CallStats | None) -> list[str]:
+def usage_lines(results: Sequence[CaseResult], stats: CallStats | None,
+                model_seconds: float | None = None) -> list[str]:
     lines = []
     for who in ("agent", "judge"):
         spent = usage(results, who)
@@ -184,8 +186,9 @@ def usage_lines(results: Sequence[CaseResult], stats: CallStats | None) -> list[
         lines.append(f"{who}: {spent['prompt_tokens']:,} prompt + {spent['completion_tokens']:,}"
                      f" completion tokens, cost {cost}")
     if stats is not None:
+        took = f" in {model_seconds:.2f} s" if model_seconds is not None else ""
         lines.append(f"model calls: {stats.requests} provider requests, {stats.cache_hits}"
-                     f" cache hits, {stats.retries} retries")
+                     f" cache hits, {stats.retries} retries{took}")
     return lines
 
 

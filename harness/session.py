@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -31,7 +32,7 @@ from harness.gate import GateResult, decide
 from harness.grading import combine_samples, grade_run
 from harness.judge import Judged
 from harness.loading import Store, StoreLoadError, find_store_root, load_case, load_store
-from harness.providers import CallPolicy, CallStats, ModelClient
+from harness.providers import CallPolicy, CallStats, ModelClient, litellm_module
 from harness.pytest_items import CaseFailed, CaseItem
 from harness.report import failure_text, summary_lines, write_json_report
 from harness.results import CaseResult, entry_of
@@ -73,6 +74,7 @@ class HarnessSession:
         self.gate: GateResult | None = None
         self.updated: list[str] = []
         self.clients: dict[Path, ModelClient] = {}
+        self.model_seconds = 0.0  # wall time of the model phase (agent and judge calls)
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> HarnessSession:
@@ -148,8 +150,12 @@ class HarnessSession:
             return  # pytest stops on collection errors: no model is called
         items = [i for i in session.items if isinstance(i, CaseItem)]
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if items:
+            litellm_module()  # seconds of import, paid once and kept out of the timed phase
+        started = time.perf_counter()
         runs = self._run_models(items, Progress(reporter))
         judged = self._judge(items, runs)
+        self.model_seconds = time.perf_counter() - started
         results = [self._result(item, runs.get(item.case_id, ()), judged) for item in items]
         results += self._removed()
         self.gate = decide([r.comparison for r in results], self.settings.targets)
@@ -298,6 +304,7 @@ class HarnessSession:
             updated=self.updated,
             verbose=reporter.config.option.verbose > 0,
             stats=self.stats(),
+            model_seconds=self.model_seconds,
         )
         for line in lines:
             reporter.write_line(line)
