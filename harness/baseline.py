@@ -46,6 +46,7 @@ class Entry:
     pass_rates: Mapping[str, float] = field(default_factory=dict)
     flaky: tuple[str, ...] = ()
     judge: Mapping[str, str] = field(default_factory=dict)  # the LLM judge's grades, if any
+    retrieved: tuple[str, ...] = ()  # the articles retrieved: what impact selection keys on
 
     def to_json(self) -> dict[str, Any]:
         data = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(self).items()}
@@ -56,6 +57,7 @@ class Entry:
             data["flaky"] = list(self.flaky)
         if not self.judge:
             data.pop("judge")
+        data["retrieved"] = list(self.retrieved)
         return data
 
     @classmethod
@@ -66,7 +68,7 @@ class Entry:
             reasons=dict(data.get("reasons", {})), reply=str(data.get("reply", "")),
             error=data.get("error"), samples=int(data.get("samples", 1)),
             pass_rates=dict(data.get("pass_rates", {})), flaky=tuple(data.get("flaky", ())),
-            judge=dict(data.get("judge", {})),
+            judge=dict(data.get("judge", {})), retrieved=tuple(data.get("retrieved", ())),
         )
 
 
@@ -172,11 +174,19 @@ def render_baseline(suite: str, made_with: Provenance, entries: Mapping[str, Ent
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write through a temporary file and rename: a reader never sees half a baseline."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)  # mkstemp makes 0600; the file keeps its mode, or follows the umask
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

@@ -70,6 +70,12 @@ _NOT_AVAILABLE = re.compile(
     re.IGNORECASE,
 )
 _DISCOUNT = re.compile(r"\d+\s?%|\b(discount(ed)?|sale price|off the|save|promo)\b", re.IGNORECASE)
+_PRICE_LINK = re.compile(
+    r"[\s:(\u2014-]*(?:(?:costs?|is|are|was|sells? for|retails? (?:for|at)|priced at|goes for|"
+    r"normally|usually|currently|regularly|now|only|just|at|for)[\s:,]+)*",
+    re.IGNORECASE,
+)
+_PRICE_FOR = re.compile(r"\S*\s+(?:for|on)\s+(?:the|a|an|our|your)?\s*", re.IGNORECASE)
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 _TITLE_RUN = re.compile(
     r"(?<![\w&])(?:[A-Z][\w'&-]*|\d[\w.-]*)(?:[ -](?:[A-Z][\w'&-]*|\d[\w.-]*|&))+"
@@ -154,15 +160,24 @@ def catalog_claims(text: str, catalog: Catalog, *, ignore: tuple[str, ...] = ())
     return claims
 
 
+def _priced(sentence: str, mention: Mention, start: int) -> bool:
+    """Whether the amount at `start` is stated as the price of the product `mention` names:
+    "the S2 costs $189", "the S2 is now $179", "the S2 ($189)", "$189 for the S2"."""
+    if start >= mention.end:
+        return bool(_PRICE_LINK.fullmatch(sentence[mention.end:start]))
+    return bool(_PRICE_FOR.fullmatch(sentence[start:mention.start]))
+
+
 def _price_claims(sentence: str, mentions: tuple[Mention, ...], catalog: Catalog) -> list[Claim]:
     if not mentions or _DISCOUNT.search(sentence):
         return []
     claims = []
-    listed = {round(m.product.price, 2) for m in mentions}
     for start, value in _amounts(sentence, catalog.currency):
-        before = [m for m in mentions if m.start <= start] or list(mentions)
-        product = before[-1].product
-        if round(value, 2) != round(product.price, 2) and round(value, 2) not in listed:
+        owners = [m for m in mentions if _priced(sentence, m, start)]
+        if not owners:
+            continue  # another amount of the sentence: a shipping fee, a gift card, a threshold
+        product = owners[-1].product
+        if round(value, 2) != round(product.price, 2):
             claims.append(Claim(sentence, (
                 f"quotes {_money(value, catalog.currency)} for {product.name}; the catalog says"
                 f" {_money(product.price, catalog.currency)}"

@@ -145,8 +145,10 @@ class FigureCheck:
         theirs = {(f.unit, f.value) for f in figures_in(customer_said, currency)}
         found = []
         for sentence in sentences(reply):
-            names_product = bool(find_products(sentence, self.catalog))
-            for figure in figures_in(sentence, currency):
+            figures = figures_in(sentence, currency)
+            names_product = any(f.unit == "money" for f in figures) and bool(
+                find_products(sentence, self.catalog))
+            for figure in figures:
                 if (figure.unit, figure.value) in theirs:
                     continue
                 if figure.unit == "money" and (names_product or figure.value in self._prices):

@@ -89,6 +89,14 @@ def _articles_stating(phrase: str, store: Store, ids: tuple[str, ...]) -> list[s
     return [a.id for a in store.articles if a.id in ids and phrase_in(phrase, a.body)]
 
 
+def _body(reply: str, tone: Tone) -> str:
+    """The reply without the brand and the sign-off, which say nothing about the question."""
+    for phrase in (tone.sign_off, tone.brand):
+        if phrase:
+            reply = reply.replace(phrase, " ")
+    return reply
+
+
 def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
     reply, expect = run.reply, case.expect
     for phrase in expect.forbidden:
@@ -97,10 +105,10 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
             where = f" (it comes from article {', '.join(sources)})" if sources else ""
             return Dimension("fail", f"states {phrase!r}, which the fixture forbids{where}",
                              _sentence_with(reply, phrase))
-    tone = store.agent.tone
-    claims = catalog_claims(reply, store.catalog, ignore=(tone.sign_off or "", tone.brand))
+    claims = catalog_claims(_body(reply, store.agent.tone), store.catalog)
     if claims:
-        return Dimension("fail", f"catalog: {claims[0].problem}", claims[0].text)
+        problems = "; ".join(dict.fromkeys(c.problem for c in claims))
+        return Dimension("fail", f"catalog: {problems}", claims[0].text)
     missing = [f for f in expect.facts if not phrase_in(f, reply)]
     if not missing:
         return Dimension("pass", "states every expected fact" if expect.facts else "no error found")
@@ -144,7 +152,7 @@ def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
         elif article is None or not _drawn_on(run.reply, article.body):
             problems.append(f"the reply does not draw on article {article_id}")
     asked = set(tokenize(case.last_customer_text))
-    answered = not asked or bool(asked & set(tokenize(run.reply)))
+    answered = not asked or bool(asked & set(tokenize(_body(run.reply, store.agent.tone))))
     if not answered:
         problems.append("the reply shares no key word with the customer's question")
     if not problems:

@@ -158,15 +158,24 @@ def _upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
     rows = list({tuple(r[k] for k in keys): r for r in rows}.values())  # last one wins
     if not rows:
         return
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
-    if dialect is None:  # any other database: delete, then insert, in one transaction
+    statement = upsert_statement(table, conn.dialect.name)
+    if statement is None:  # any other database: delete, then insert, in one transaction
         for row in rows:
             conn.execute(table.delete().where(*[table.c[k] == row[k] for k in keys]))
         conn.execute(table.insert(), rows)
         return
+    conn.execute(statement, rows)
+
+
+def upsert_statement(table: sa.Table, dialect_name: str) -> Any:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE, for SQLite and PostgreSQL; else None."""
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect_name)
+    if dialect is None:
+        return None
+    keys = [c.name for c in table.primary_key.columns]
     statement = dialect.insert(table)
     update = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=update), rows)
+    return statement.on_conflict_do_update(index_elements=keys, set_=update)
 
 
 class History:

@@ -34,6 +34,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cache", choices=("on", "off", "replay"), default="on",
                     help="response cache: on (call the provider on a miss), off, or replay"
                          " (never call a provider; a miss is an error)")
+    group.addoption("--changed-since", metavar="REF",
+                    help="run only the fixtures a change since git REF can affect")
     group.addoption("--repeat", type=int, default=1, metavar="K",
                     help="ask the model K times per case and grade pass rates")
 
@@ -59,8 +61,14 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return CaseFile.from_parent(parent, path=file_path)
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    _session(session.config).check_store()
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    _session(config).check_store()
+    selected, skipped = _session(config).select(items)
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = selected
 
 
 @pytest.hookimpl(tryfirst=True)

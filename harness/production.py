@@ -24,13 +24,12 @@ from typing import Any, Literal
 
 from harness.agent import Run
 from harness.catalog import catalog_claims, find_products, sentences
-from harness.escalation import ASKS_FOR_PERSON
 from harness.export import Conversation, Message
 from harness.figures import PolicyFigures
 from harness.grading import Dimension, grade_tone, is_review, score_of
+from harness.handover import needs_person, read_handover
 from harness.kb import Hit, KnowledgeBase, tokenize
 from harness.loading import Store
-from harness.matching import find_phrase
 from harness.redact import PLACEHOLDERS, redact
 from harness.schema import Case, Expectation, Turn
 
@@ -140,7 +139,7 @@ class ProductionGrader:
         self.kb = KnowledgeBase(store.articles, names)
         self.figures = PolicyFigures(store.articles, store.catalog)
         self.weights = agent.rubric.weights
-        self.person = (*ASKS_FOR_PERSON, *agent.escalation.request_phrases)
+        self.rules = agent.escalation
         self.gap_below = agent.escalation.min_confidence or 0.35
         self._ignore = (agent.tone.sign_off or "", agent.tone.brand)
         self._no_case = Case(id="production", suite="production",
@@ -150,40 +149,44 @@ class ProductionGrader:
     def grade(self, conversation: Conversation) -> Scored:
         pairs = _pairs(conversation.messages)
         hits = {p.index: self._retrieve(p, conversation.day) for p in pairs if p.question}
-        request = self._asked_for_person(conversation)
-        topic_rule = self._topic_rule(conversation)
+        handover = read_handover(conversation, self.rules)
         turn_a, accuracy, wrong, right = self._accuracy(conversation, pairs)
         turn_t, tone = _worst([(p.index, self._tone(p, conversation)) for p in pairs])
-        resolution = self._resolution(conversation, request, topic_rule)
-        handoff_at = self._handoff_index(conversation, pairs)
-        turn_r, relevance = _worst([
-            (p.index, self._relevance(p, hits[p.index])) for p in pairs
-            if p.question and p.index != handoff_at and tokenize(p.question)
-            and not self.needs_person(p.question)
-        ])
-        grades = {"accuracy": accuracy, "tone": tone or Dimension("pass", "no AI message"),
-                  "resolution": resolution}
+        turn_r, relevance = _worst([(p.index, self._relevance(p, hits[p.index]))
+                                    for p in self._answers(conversation, pairs)])
+        resolution = handover.resolution(conversation)
+        grades = {"accuracy": accuracy, "relevance": relevance,
+                  "tone": tone or Dimension("pass", "no AI message"), "resolution": resolution}
         not_judged = {}
         if relevance is None:
+            del grades["relevance"]
             not_judged["relevance"] = ("no AI reply to judge: each was a hand-off, answered a"
                                       " request for a person, or a turn without key words")
-        else:
-            grades = {"accuracy": accuracy, "relevance": relevance, **grades}
-        problems = [t for t, d in ((turn_a, accuracy), (turn_r, relevance), (turn_t, tone))
-                    if t is not None and d is not None and d.grade != "pass"]
-        if resolution.grade != "pass":
-            problems += self._unhanded_turn(conversation, request, topic_rule)
+        turns = [t for t, d in ((turn_a, accuracy), (turn_r, relevance), (turn_t, tone))
+                 if d is not None and d.grade != "pass"]
+        turns.append(handover.unhanded_turn(conversation))
+        best = max((h.confidence for found in hits.values() for h in found), default=0.0)
         return Scored(
             id=conversation.id, started_at=conversation.started_utc,
             customer=conversation.customer, channel=conversation.channel,
-            topic=conversation.topic or (topic_rule[0] if topic_rule else self._kb_topic(hits)),
+            topic=conversation.topic or (handover.topic.topic if handover.topic else
+                                         self._kb_topic(hits)),
             csat=conversation.csat,
             outcome="escalate" if conversation.human_joined else "resolve",
-            handoff=self._handoff_reason(conversation, request, topic_rule, hits),
+            handoff=handover.reason(conversation, kb_covered=best >= self.gap_below),
             grades=grades, score=score_of(grades, self.weights), review=is_review(grades),
-            not_judged=not_judged, gaps=self._gaps(pairs, hits, request, topic_rule),
-            turn=min(problems, default=None), wrong=wrong, right=right,
+            not_judged=not_judged,
+            gaps=() if handover.request or handover.topic else self._gaps(pairs, hits),
+            turn=min((t for t in turns if t is not None), default=None), wrong=wrong,
+            right=right,
         )
+
+    def _answers(self, conversation: Conversation, pairs: list[_Pair]) -> list[_Pair]:
+        """The AI replies relevance is judged on: answers to a question with key words, not a
+        hand-off and not a reply to a request for a person."""
+        handoff_at = self._handoff_index(conversation, pairs)
+        return [p for p in pairs if p.question and p.index != handoff_at
+                and tokenize(p.question) and not needs_person(p.question, self.rules)]
 
     # -- accuracy ----------------------------------------------------------------------------
 
@@ -218,55 +221,6 @@ class ProductionGrader:
             return graded
         return replace(graded, reason=f"AI message {pair.index + 1}: {graded.reason}")
 
-    # -- resolution --------------------------------------------------------------------------
-
-    def _asked_for_person(self, conversation: Conversation) -> tuple[int, str] | None:
-        for index, message in enumerate(conversation.messages):
-            if message.role == "customer":
-                for phrase in self.person:
-                    if match := find_phrase(phrase, message.text):
-                        return index, match.group(0)
-        return None
-
-    def _topic_rule(self, conversation: Conversation) -> tuple[str, int, str] | None:
-        for topic, phrases in self.store.agent.escalation.topics.items():
-            for index, message in enumerate(conversation.messages):
-                if message.role != "customer":
-                    continue
-                for phrase in phrases:
-                    if match := find_phrase(phrase, message.text):
-                        return topic, index, match.group(0)
-        return None
-
-    @staticmethod
-    def _handed_over_after(conversation: Conversation, index: int) -> bool:
-        later = conversation.messages[index + 1:]
-        return conversation.escalated is True or any(m.role == "agent" for m in later)
-
-    def _unhanded_turn(self, conversation: Conversation, request: tuple[int, str] | None,
-                       topic_rule: tuple[str, int, str] | None) -> list[int]:
-        """The AI message that answered instead of handing over."""
-        since = min(i for i in (request and request[0], topic_rule and topic_rule[1])
-                    if i is not None)
-        return [next((i for i, m in enumerate(conversation.messages)
-                      if i > since and m.role == "ai"), since)]
-
-    def _resolution(self, conversation: Conversation, request: tuple[int, str] | None,
-                    topic_rule: tuple[str, int, str] | None) -> Dimension:
-        problems = []
-        if request and not self._handed_over_after(conversation, request[0]):
-            problems.append(f"the customer asked for a person ({request[1]!r}, message"
-                            f" {request[0] + 1}) and was not handed over")
-        if topic_rule and not self._handed_over_after(conversation, topic_rule[1]):
-            problems.append(f"{topic_rule[0]} must go to a person ({topic_rule[2]!r}, message"
-                            f" {topic_rule[1] + 1}); the AI handled it alone")
-        if problems:
-            return Dimension("fail", "; ".join(problems))
-        if conversation.human_joined:
-            return Dimension("pass", "handed to a person")
-        return Dimension("pass", "resolved by the AI; no request for a person, no topic that"
-                                 " needs one")
-
     # -- relevance ---------------------------------------------------------------------------
 
     def retrieve(self, messages: list[Message], day: dt.date) -> tuple[Hit, ...]:
@@ -284,21 +238,14 @@ class ProductionGrader:
         queries = [_searchable(pair.question), _searchable(pair.asked_before)]
         return index.search(queries, self.store.agent.retrieval.top_k)
 
-    def needs_person(self, question: str) -> bool:
-        """A question that asks for a person or names a human-only topic: not one to answer."""
-        phrases = [*self.person, *(p for ps in self.store.agent.escalation.topics.values()
-                                   for p in ps)]
-        return any(find_phrase(phrase, question) for phrase in phrases)
-
     def _relevance(self, pair: _Pair, hits: tuple[Hit, ...]) -> Dimension:
         asked = set(tokenize(pair.question))
         shares = bool(asked & set(tokenize(pair.reply)))
         shares_by_hit = {h.article.id: _drawn_share(pair.reply, h.article.body) for h in hits}
         best = max(shares_by_hit, key=lambda a: shares_by_hit[a], default=None)
         drawn = best if best is not None and shares_by_hit[best] >= _USED else None
-        products = {m.product.sku for m in find_products(pair.question, self.store.catalog)}
-        named = products & {m.product.sku for m in find_products(pair.reply, self.store.catalog)}
-        grounded = f"article {drawn}" if drawn else ("the catalog" if named else None)
+        grounded = f"article {drawn}" if drawn else (
+            "the catalog" if self._names_asked_product(pair) else None)
         where = f"AI message {pair.index + 1}"
         if shares and grounded:
             return Dimension("pass", f"answers the question from {grounded}")
@@ -310,6 +257,11 @@ class ProductionGrader:
                                         " with the question", pair.reply)
         return Dimension("fail", f"{where} shares no key word with the question and draws on"
                                  " no retrieved article", pair.reply)
+
+    def _names_asked_product(self, pair: _Pair) -> bool:
+        asked = {m.product.sku for m in find_products(pair.question, self.store.catalog)}
+        return bool(asked) and bool(
+            asked & {m.product.sku for m in find_products(pair.reply, self.store.catalog)})
 
     def _handoff_index(self, conversation: Conversation, pairs: list[_Pair]) -> int | None:
         """The AI message that hands over to a person (not an answer to grade for relevance)."""
@@ -328,34 +280,16 @@ class ProductionGrader:
                 return found[0].article.topic
         return None
 
-    def _gaps(self, pairs: list[_Pair], hits: Mapping[int, tuple[Hit, ...]],
-              request: tuple[int, str] | None, topic_rule: tuple[str, int, str] | None
-              ) -> tuple[Gap, ...]:
-        if request or topic_rule:
-            return ()  # a question for a person is not a KB gap
+    def _gaps(self, pairs: list[_Pair], hits: Mapping[int, tuple[Hit, ...]]) -> tuple[Gap, ...]:
         gaps = []
         for pair in pairs:
             found = hits.get(pair.index)
-            if pair.question and tokenize(pair.question) and found is not None:
+            if found is not None and tokenize(pair.question):
                 best = max(found, key=lambda h: h.confidence, default=None)
                 confidence = best.confidence if best else 0.0
                 if confidence < self.gap_below:
                     gaps.append(Gap(pair.question, confidence, best.article.id if best else None))
         return tuple(gaps)
-
-    def _handoff_reason(self, conversation: Conversation, request: tuple[int, str] | None,
-                        topic_rule: tuple[str, int, str] | None,
-                        hits: Mapping[int, tuple[Hit, ...]]) -> str | None:
-        if not conversation.human_joined:
-            return None
-        if request:
-            return "asked for a person"
-        if topic_rule:
-            return f"topic rule: {topic_rule[0]}"
-        best = max((h.confidence for found in hits.values() for h in found), default=0.0)
-        if best < self.gap_below:
-            return "the KB did not cover it"
-        return "the AI handed over"
 
 
 def _searchable(text: str) -> str:

@@ -29,6 +29,7 @@ import yaml
 
 from harness.errors import HarnessError, LoadError
 from harness.export import Conversation, Message, find_conversation
+from harness.handover import needs_person
 from harness.history import open_history
 from harness.loading import Store, load_case, open_store
 from harness.production import ProductionGrader
@@ -82,7 +83,7 @@ def draft_fixture(
     later = conversation.messages[failing:]
     asked = " ".join(m.text for m in kept if m.role == "customer")
     escalate = (any(m.role == "agent" for m in later) or bool(conversation.escalated)
-                or grader.needs_person(asked))
+                or needs_person(asked, store.agent.escalation))
     hits = sorted(grader.retrieve(kept, conversation.day), key=lambda h: -h.confidence)
     good = [h for h in hits if h.confidence >= grader.gap_below]
     clean = redact if redacted else (lambda text: text)

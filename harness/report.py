@@ -126,6 +126,7 @@ def summary_lines(
     verbose: bool,
     stats: CallStats | None = None,
     model_seconds: float | None = None,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     lines = ["", suite_table(results), ""]
     lines += [cases_table(results), ""]
@@ -157,6 +158,7 @@ def summary_lines(
         lines += [f"  {r.case_id}: {', '.join(r.entry.flaky)} ("
                   + ", ".join(f"{d} {rate:.0%} pass" for d, rate in r.entry.pass_rates.items())
                   + ")" for r in flaky if r.entry is not None]
+    lines += extra
     lines += usage_lines(results, stats, model_seconds)
     lines += [f"warning: {w}" for w in warnings]
     lines += [f"target not found among the cases run: {t}" for t in unknown_targets]
@@ -217,7 +219,8 @@ def _verdict(results: Sequence[CaseResult], passed: bool, updated: Sequence[str]
         return [f"baseline written: {', '.join(updated)}",
                 "hint: review the baseline diff with `git diff` and commit it with the change."]
     head = "GATE PASS" if passed else "GATE FAIL"
-    line = (f"{head}: {len(results)} cases, {count['fail']} blocking, {worse} worse,"
+    ran = sum(1 for r in results if r.entry is not None)
+    line = (f"{head}: {ran} cases, {count['fail']} blocking, {worse} worse,"
             f" {errors} errors, {count['known-failure']} known failures")
     if passed and count["known-failure"]:
         hint = "hint: a known failure can be fixed by a KB or prompt change run with --target."
@@ -244,7 +247,7 @@ def report_document(
 ) -> dict[str, Any]:
     cases = []
     for r in results:
-        entry = r.entry
+        entry = r.entry or r.comparison.old  # a removed case is reported with its last entry
         if entry is None:
             continue
         run = r.run

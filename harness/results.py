@@ -52,4 +52,5 @@ def entry_of(graded: Graded | None, run: Run | None, error: str | None = None) -
         pass_rates=dict(graded.pass_rates),
         flaky=graded.flaky,
         judge=dict(graded.judge),
+        retrieved=tuple(r.id for r in run.retrieved) if run else (),
     )

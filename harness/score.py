@@ -44,6 +44,7 @@ WINDOW = dt.timedelta(hours=24)
 SHOW_ALL_UP_TO = 30  # conversations; beyond that the table shows the worst N
 BAD_LINES_SHOWN = 20
 BATCH = 500
+PROGRESS_EVERY = 10_000  # lines between progress notes on stderr
 _SHORT = {"accuracy": "acc", "relevance": "rel", "tone": "tone", "resolution": "res"}
 
 
@@ -285,7 +286,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     if history is not None:
         run_id = history.start_run("score", str(export), provenance_of(store))
         recorder = _Recorder(history, run_id)
-    progress = Progress(export.stat().st_size, lambda text: print(text, file=sys.stderr))
+    progress = Progress(export.stat().st_size, lambda text: print(text, file=sys.stderr),
+                        every=PROGRESS_EVERY)
     try:
         grader = ProductionGrader(store)
         for scored in score_export(export, grader, on_bad=on_bad, keep_text=recorder is not None,

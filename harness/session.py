@@ -5,10 +5,11 @@ The plugin's hooks call these methods; this is the only object with state across
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,10 @@ from harness.baseline import (
 )
 from harness.cache import ResponseCache
 from harness.compare import compare_entries
-from harness.errors import BaselineError, HarnessError
+from harness.errors import BaselineError, HarnessError, LoadError
 from harness.gate import GateResult, decide
 from harness.grading import combine_samples, grade_run
+from harness.impact import Change, changes_since, why_run
 from harness.judge import Judged
 from harness.loading import Store, StoreLoadError, find_store_root, load_case, load_store
 from harness.providers import CallPolicy, CallStats, ModelClient, litellm_module
@@ -69,6 +71,8 @@ class HarnessSession:
         self.stores: dict[Path, Store | StoreLoadError] = {}
         self.taken_ids: dict[Path, dict[str, Path]] = {}
         self.collected: dict[SuiteKey, set[str]] = defaultdict(set)
+        self._on_disk: dict[SuiteKey, set[str]] = {}
+        self.selection_note = ""
         self.baselines: dict[SuiteKey, Baseline] = {}
         self.results: dict[str, CaseResult] = {}
         self.gate: GateResult | None = None
@@ -100,6 +104,7 @@ class HarnessSession:
             update_baseline=option.update_baseline,
             baseline_ref=option.baseline_ref,
             targets=tuple(option.target),
+            changed_since=option.changed_since,
             report_path=Path(option.harness_report) if option.harness_report else None,
         ))
 
@@ -131,6 +136,19 @@ class HarnessSession:
         self.collected[(root, case.suite)].add(case.case_id)
         return case
 
+    def fixture_ids(self, root: Path, suite: str) -> set[str]:
+        """Every case id with a fixture file in the suite, run this time or not (-k, a path)."""
+        if (root, suite) not in self._on_disk:
+            store = self.store(root)
+            ids = set()
+            for path in sorted((root / "suites" / suite).glob("*.yaml")):
+                ids.add(f"{suite}/{path.stem}")
+                with contextlib.suppress(LoadError):  # reported by its own item when collected
+                    if store is not None:
+                        ids.add(load_case(path, store).case_id)
+            self._on_disk[(root, suite)] = ids
+        return self._on_disk[(root, suite)]
+
     def check_store(self) -> None:
         """Stop before any model call on a broken store or an unreadable baseline."""
         broken = [str(e) for e in self.stores.values() if isinstance(e, StoreLoadError)]
@@ -142,6 +160,40 @@ class HarnessSession:
                 self.baselines[(root, suite)] = read_baseline(root, suite, ref)
         except BaselineError as error:
             raise pytest.UsageError(str(error)) from None
+
+    def select(self, items: list[Any]) -> tuple[list[Any], list[Any]]:
+        """--changed-since: keep the cases the change can affect; say how many were skipped."""
+        ref = self.settings.changed_since
+        if not ref:
+            return items, []
+        selected, skipped, reasons = [], [], Counter()
+        agents: dict[Path, Agent] = {}
+        changes: dict[Path, Change] = {}
+        for item in items:
+            root = self.store_root_for(item.path) if isinstance(item, CaseItem) else None
+            store = self.store(root) if root else None
+            if root is None or store is None or item.case is None:
+                selected.append(item)
+                continue
+            if root not in changes:
+                try:
+                    changes[root] = changes_since(root, ref)
+                except HarnessError as error:
+                    raise pytest.UsageError(str(error)) from None
+                agents[root] = Agent(store, as_of=self.settings.as_of, today=self.settings.today)
+            old = self.baselines[(root, item.case.suite)].entries.get(item.case_id)
+            hits, _ = agents[root].retrieve(item.case)
+            why = why_run(item.case, changes[root], old, [h.article.id for h in hits],
+                          item.case_id in self.settings.targets)
+            (selected if why else skipped).append(item)
+            reasons[why or "unaffected"] += 1
+        self.selection_note = (
+            f"--changed-since {ref}: running {len(selected)} of {len(items)} cases, skipped"
+            f" {len(skipped)} (no article they retrieve or expect changed, prompt and catalog"
+            f" unchanged); why the others run: "
+            + ", ".join(f"{n} {why}" for why, n in reasons.most_common() if why != "unaffected")
+        )
+        return selected, skipped
 
     # -- running -------------------------------------------------------------------------
 
@@ -235,7 +287,7 @@ class HarnessSession:
             CaseResult(case_id, suite, compare_entries(case_id, entry, None))
             for (root, suite), baseline in self.baselines.items()
             for case_id, entry in baseline.entries.items()
-            if case_id not in self.collected[(root, suite)]
+            if case_id not in self.fixture_ids(root, suite)
         ]
 
     def _update_baselines(self, items: list[CaseItem]) -> None:
@@ -248,7 +300,7 @@ class HarnessSession:
         for key, entries in ran.items():
             root, suite = key
             old = self.baselines[key].entries
-            kept = {cid: e for cid, e in old.items() if cid in self.collected[key]}
+            kept = {cid: e for cid, e in old.items() if cid in self.fixture_ids(root, suite)}
             store = self.store(root)
             assert store is not None
             path = baseline_path(root, suite)
@@ -292,7 +344,30 @@ class HarnessSession:
             total.retries += client.stats.retries
         return total
 
+    def seasonal_lines(self) -> list[str]:
+        """Cases whose retrieved articles changed by a seasonal (dated) article, and which."""
+        lines = []
+        stores = [s for s in self.stores.values() if isinstance(s, Store)]
+        for result in self.results.values():
+            old, new = result.comparison.old, result.comparison.new
+            if old is None or new is None or new.error:
+                continue
+            moved = []
+            for article_id in sorted(set(old.retrieved) ^ set(new.retrieved)):
+                article = next((a for s in stores if (a := s.article(article_id))), None)
+                if article is not None and (article.valid_from or article.valid_until):
+                    verb = "now retrieves" if article_id in new.retrieved else "no longer retrieves"
+                    window = f"{article.valid_from or '...'} to {article.valid_until or '...'}"
+                    moved.append(f"{verb} {article_id} (served {window})")
+            if moved:
+                lines.append(f"  {result.case_id} [{result.comparison.change}]: "
+                             + "; ".join(moved))
+        return ([f"seasonal content ({len(lines)} cases changed by dated articles):", *lines]
+                if lines else [])
+
     def summarize(self, reporter: Any) -> None:
+        if self.selection_note:
+            reporter.write_line(f"harness: {self.selection_note}")
         if not self.results or self.gate is None:
             return
         reporter.write_sep("=", "harness summary")
@@ -305,6 +380,7 @@ class HarnessSession:
             verbose=reporter.config.option.verbose > 0,
             stats=self.stats(),
             model_seconds=self.model_seconds,
+            extra=self.seasonal_lines(),
         )
         for line in lines:
             reporter.write_line(line)

@@ -27,6 +27,7 @@ class Settings:
     cache: CacheMode = "on"
     repeat: int = 1
     api_base: str | None = None  # where an OpenAI-compatible provider is (for the cache key)
+    changed_since: str | None = None  # run only the fixtures a change since this ref affects
     update_baseline: bool = False
     baseline_ref: str | None = None
     targets: tuple[str, ...] = ()
