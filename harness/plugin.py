@@ -40,10 +40,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="ask the model K times per case and grade pass rates")
 
 
+class _Receiver:
+    """Under pytest-xdist, hands each worker's graded case to the controller's session."""
+
+    def __init__(self, session: HarnessSession) -> None:
+        self.session = session
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.session.receive(report)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from harness.session import HarnessSession
 
-    config.stash[_SESSION] = HarnessSession.from_pytest(config)
+    session = config.stash[_SESSION] = HarnessSession.from_pytest(config)
+    if session.role == "controller":
+        config.pluginmanager.register(_Receiver(session), "harness-xdist-receiver")
 
 
 def _session(config: pytest.Config) -> HarnessSession:

@@ -52,8 +52,6 @@ class CaseItem(pytest.Item):
         return f"{self.path.parent.name}/{self.path.stem}"
 
     def runtest(self) -> None:
-        if self.load_error is not None:
-            raise self.load_error
         harness_session(self).check_item(self)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:

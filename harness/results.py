@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
-from harness.agent import Run
+from harness.agent import Retrieved, Run
 from harness.baseline import Entry
 from harness.compare import Comparison
 from harness.gate import Verdict
 from harness.grading import Graded
 from harness.judge import Judged
 
-__all__ = ["CaseResult", "entry_of"]
+__all__ = ["CaseResult", "entry_of", "from_wire", "to_wire"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class CaseResult:
     runs: tuple[Run, ...] = ()  # one per sample (--repeat K)
     judged: tuple[Judged, ...] = ()  # the LLM judge's verdicts, one per sample, if asked
     verdict: Verdict | None = None  # set once the gate has seen every case
+    root: Path | None = None  # the store the case belongs to
 
     @property
     def entry(self) -> Entry | None:
@@ -54,3 +58,29 @@ def entry_of(graded: Graded | None, run: Run | None, error: str | None = None) -
         judge=dict(graded.judge),
         retrieved=tuple(r.id for r in run.retrieved) if run else (),
     )
+
+
+def to_wire(result: CaseResult) -> dict[str, Any]:
+    """A graded case as JSON, for a pytest-xdist worker to hand to the controller."""
+    runs = [{**asdict(run), "as_of": run.as_of.isoformat(), "messages": []}
+            for run in result.runs]
+    usage = [{"prompt_tokens": j.prompt_tokens, "completion_tokens": j.completion_tokens,
+              "cost": j.cost} for j in result.judged]
+    entry = result.entry
+    return {"case_id": result.case_id, "suite": result.suite, "root": str(result.root),
+            "entry": {**entry.to_json(), "samples": entry.samples} if entry else None,
+            "runs": runs, "judged": usage}
+
+
+def from_wire(data: dict[str, Any]) -> tuple[Path, str, str, Entry | None, tuple[Run, ...],
+                                             tuple[Judged, ...]]:
+    """The worker's graded case back: root, suite, case id, entry, runs, judge usage."""
+    runs = []
+    for raw in data["runs"]:
+        fields = {**raw, "as_of": dt.date.fromisoformat(raw["as_of"]), "messages": (),
+                  "retrieved": tuple(Retrieved(**r) for r in raw["retrieved"]),
+                  "served": tuple(raw["served"])}
+        runs.append(Run(**fields))
+    entry = Entry.from_json(data["entry"]) if data["entry"] else None
+    judged = tuple(Judged({}, **usage) for usage in data["judged"])
+    return Path(data["root"]), data["suite"], data["case_id"], entry, tuple(runs), judged

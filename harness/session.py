@@ -12,7 +12,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -37,7 +37,7 @@ from harness.loading import Store, StoreLoadError, find_store_root, load_case, l
 from harness.providers import CallPolicy, CallStats, ModelClient, litellm_module
 from harness.pytest_items import CaseFailed, CaseItem
 from harness.report import failure_text, summary_lines, write_json_report
-from harness.results import CaseResult, entry_of
+from harness.results import CaseResult, entry_of, from_wire, to_wire
 from harness.runner import judge_runs, run_cases
 from harness.schema import Case
 from harness.settings import Settings, parse_date
@@ -45,6 +45,8 @@ from harness.settings import Settings, parse_date
 __all__ = ["HarnessSession", "Progress"]
 
 SuiteKey = tuple[Path, str]  # (store root, suite name)
+Role = Literal["solo", "worker", "controller"]
+WIRE = "harness-result"  # the user property that carries a worker's graded case
 
 
 class Progress:
@@ -66,8 +68,10 @@ class Progress:
 
 
 class HarnessSession:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, role: Role = "solo") -> None:
         self.settings = settings
+        self.role = role  # "worker" and "controller" under pytest-xdist
+        self.received: list[dict[str, Any]] = []  # controller: graded cases from the workers
         self.stores: dict[Path, Store | StoreLoadError] = {}
         self.taken_ids: dict[Path, dict[str, Path]] = {}
         self.collected: dict[SuiteKey, set[str]] = defaultdict(set)
@@ -94,7 +98,10 @@ class HarnessSession:
         if option.update_baseline and option.baseline_ref:
             raise pytest.UsageError("--update-baseline writes the working tree's baseline;"
                                     " it cannot be combined with --baseline-ref")
-        return cls(Settings(
+        worker = hasattr(config, "workerinput")
+        distributed = getattr(option, "dist", "no") not in ("no", None)  # xdist's -n / --dist
+        role: Role = "worker" if worker else ("controller" if distributed else "solo")
+        return cls(role=role, settings=Settings(
             today=dt.date.today(),
             as_of=as_of,
             concurrency=option.concurrency,
@@ -208,13 +215,17 @@ class HarnessSession:
         runs = self._run_models(items, Progress(reporter))
         judged = self._judge(items, runs)
         self.model_seconds = time.perf_counter() - started
-        results = [self._result(item, runs.get(item.case_id, ()), judged) for item in items]
-        results += self._removed()
+        self._conclude([self._result(item, runs.get(item.case_id, ()), judged)
+                        for item in items])
+
+    def _conclude(self, results: list[CaseResult]) -> None:
+        """Add the removed cases, let the gate judge every case, record baselines if asked."""
+        results = results + self._removed()
         self.gate = decide([r.comparison for r in results], self.settings.targets)
         verdicts = {v.case_id: v for v in self.gate.verdicts}
         self.results = {r.case_id: replace(r, verdict=verdicts[r.case_id]) for r in results}
-        if self.settings.update_baseline:
-            self._update_baselines(items)
+        if self.settings.update_baseline and self.role != "worker":
+            self._update_baselines()
 
     def _result(self, item: CaseItem, runs: tuple[Run, ...],
                 judged: dict[tuple[str, int], Judged]) -> CaseResult:
@@ -232,7 +243,8 @@ class HarnessSession:
         new = entry_of(graded, run, str(item.load_error) if item.load_error else None)
         old = self.baselines[(root, suite)].entries.get(item.case_id) if root else None
         return CaseResult(item.case_id, suite, compare_entries(item.case_id, old, new),
-                          graded=graded, runs=runs, judged=tuple(v for v in verdicts if v))
+                          graded=graded, runs=runs, judged=tuple(v for v in verdicts if v),
+                          root=root)
 
     def _run_models(self, items: list[CaseItem], progress: Progress) -> dict[str, tuple[Run, ...]]:
         by_store: dict[Path, list[Case]] = defaultdict(list)
@@ -284,19 +296,18 @@ class HarnessSession:
     def _removed(self) -> list[CaseResult]:
         """Baseline entries whose fixture is gone: reported, never silently dropped."""
         return [
-            CaseResult(case_id, suite, compare_entries(case_id, entry, None))
+            CaseResult(case_id, suite, compare_entries(case_id, entry, None), root=root)
             for (root, suite), baseline in self.baselines.items()
             for case_id, entry in baseline.entries.items()
             if case_id not in self.fixture_ids(root, suite)
         ]
 
-    def _update_baselines(self, items: list[CaseItem]) -> None:
+    def _update_baselines(self) -> None:
         ran: dict[SuiteKey, dict[str, Entry]] = defaultdict(dict)
-        for item in items:
-            root = self.store_root_for(item.path)
-            result = self.results[item.case_id]
-            if root is not None and result.entry is not None and not result.entry.error:
-                ran[(root, result.suite)][item.case_id] = result.entry
+        for result in self.results.values():
+            entry = result.entry
+            if result.root is not None and entry is not None and not entry.error:
+                ran[(result.root, result.suite)][result.case_id] = entry
         for key, entries in ran.items():
             root, suite = key
             old = self.baselines[key].entries
@@ -311,6 +322,10 @@ class HarnessSession:
         result = self.results.get(item.case_id)
         if result is None:
             raise CaseFailed(f"{item.case_id}: the case was not run")
+        if self.role == "worker":  # the controller gates, reports and records the whole run
+            item.user_properties.append((WIRE, to_wire(result)))
+        if item.load_error is not None:
+            raise item.load_error
         if self.settings.update_baseline:
             if result.entry is not None and result.entry.error:
                 raise CaseFailed(f"{item.case_id}: not recorded: {result.entry.error}")
@@ -378,15 +393,43 @@ class HarnessSession:
             warnings=self.warnings(),
             updated=self.updated,
             verbose=reporter.config.option.verbose > 0,
-            stats=self.stats(),
-            model_seconds=self.model_seconds,
+            stats=self.stats() if self.role == "solo" else None,  # xdist: counted per worker
+            model_seconds=self.model_seconds if self.role == "solo" else None,
             extra=self.seasonal_lines(),
         )
         for line in lines:
             reporter.write_line(line)
 
+    # -- pytest-xdist ----------------------------------------------------------------------
+
+    def receive(self, report: pytest.TestReport) -> None:
+        """Controller: keep each worker's graded case (sent with the call-phase report)."""
+        for name, value in report.user_properties:
+            if name == WIRE:
+                self.received.append(value)
+
+    def _conclude_received(self) -> None:
+        results = []
+        for data in self.received:
+            root, suite, case_id, entry, runs, judged = from_wire(data)
+            key = (root, suite)
+            if key not in self.baselines:
+                self.collected[key].add(case_id)
+                self.baselines[key] = read_baseline(root, suite, self.settings.baseline_ref)
+            old = self.baselines[key].entries.get(case_id)
+            results.append(CaseResult(case_id, suite, compare_entries(case_id, old, entry),
+                                      runs=runs, judged=judged, root=root))
+        self._conclude(results)
+
     def finish(self, session: pytest.Session, exitstatus: int) -> int:
-        if self.gate is None:
+        if self.role == "controller" and self.received:
+            try:
+                self._conclude_received()
+            except HarnessError as error:
+                session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+                    f"harness: {error}")
+                return pytest.ExitCode.USAGE_ERROR
+        if self.gate is None or self.role == "worker":
             return exitstatus
         passed = self.gate.passed or self.settings.update_baseline
         if self.settings.report_path:
