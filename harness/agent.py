@@ -118,7 +118,7 @@ class Agent:
         messages = to_messages(system, case)
         done = await self.client.complete(
             agent.model_name, messages, tools=[escalate_tool(agent.escalation)], sample=sample,
-            temperature=agent.temperature,
+            api_base=agent.api_base, temperature=agent.temperature,
         )
         run = replace(
             base, prompt_tokens=done.prompt_tokens,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Mapping
@@ -38,6 +39,10 @@ class ResponseCache:
             ignore.write_text("# written by the harness: the response cache stays out of git\n*\n")
         self.path = folder / "responses.sqlite3"
         self._lock = threading.Lock()
+        self._connect()
+
+    def _connect(self) -> None:
+        self._pid = os.getpid()
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False,
                                    isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -47,6 +52,12 @@ class ResponseCache:
             " response TEXT NOT NULL, stored_at TEXT DEFAULT CURRENT_TIMESTAMP)"
         )
 
+    def _connection(self) -> sqlite3.Connection:
+        """This process's connection: a forked worker must not share its parent's."""
+        if os.getpid() != self._pid:
+            self._connect()
+        return self._db
+
     @classmethod
     def for_store(cls, root: Path) -> ResponseCache:
         return cls(root / FOLDER)
@@ -54,18 +65,19 @@ class ResponseCache:
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
             query = "SELECT response FROM responses WHERE key = ?"
-            row = self._db.execute(query, (key,)).fetchone()
+            row = self._connection().execute(query, (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
     def put(self, key: str, model: str, response: Mapping[str, Any]) -> None:
         text = json.dumps(response, sort_keys=True, ensure_ascii=False)
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO responses (key, model, response) VALUES"
-                             " (?, ?, ?)", (key, model, text))
+            query = "INSERT OR REPLACE INTO responses (key, model, response) VALUES (?, ?, ?)"
+            self._connection().execute(query, (key, model, text))
 
     def __len__(self) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+            count = self._connection().execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+            return int(count)
 
     def close(self) -> None:
         with self._lock:

@@ -107,7 +107,7 @@ def read_export(
         for number, raw in enumerate(handle, start=1):
             if progress is not None:
                 progress(len(raw))
-            text = raw.decode("utf-8", errors="replace").strip()
+            text = raw.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
             if text:
                 yield number, parse_line(text, path, number)
 

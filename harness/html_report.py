@@ -83,9 +83,9 @@ def _view(result: CaseResult) -> CaseView:
 
 def _report_entry(case: Mapping[str, Any]) -> Entry:
     grades, error = dict(case.get("grades") or {}), case.get("error")
+    passed = error is None and all(g == "pass" for g in grades.values())  # as Graded.passed
     return Entry(
-        score=float(case["score"]), passed=error is None and all(g == "pass" for g in
-                                                                 grades.values()),
+        score=float(case["score"]), passed=passed,
         review=bool(case.get("review")), outcome=case.get("outcome"), grades=grades,
         reasons=dict(case.get("reasons") or {}), reply=str(case.get("reply") or ""), error=error,
         samples=int(case.get("samples") or 1), pass_rates=dict(case.get("pass_rates") or {}),

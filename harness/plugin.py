@@ -29,8 +29,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target", action="append", default=[], metavar="SUITE/ID",
                     help="a case this change means to fix: it must pass (repeatable)")
     group.addoption("--harness-report", metavar="PATH", help="write the run as JSON to PATH")
+    group.addoption("--harness-markdown", metavar="PATH",
+                    help="write the pull-request summary as Markdown to PATH")
+    group.addoption("--harness-html", metavar="PATH",
+                    help="write the run as one self-contained HTML page to PATH")
+    group.addoption("--history", metavar="URL", nargs="?", const="store",
+                    help="record the run in the history database (default: the store's"
+                         " SQLite file; or any SQLAlchemy URL)")
     group.addoption("--concurrency", type=int, metavar="N",
                     help="model calls in flight at once (default: agent.yaml's, else 8)")
+    group.addoption("--processes", type=int, metavar="N",
+                    help="share model calls among N processes (default: one per core when"
+                         " --concurrency is 16 or more and there are 200+ calls)")
     group.addoption("--cache", choices=("on", "off", "replay"), default="on",
                     help="response cache: on (call the provider on a miss), off, or replay"
                          " (never call a provider; a miss is an error)")
@@ -46,6 +56,7 @@ class _Receiver:
     def __init__(self, session: HarnessSession) -> None:
         self.session = session
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call":
             self.session.receive(report)

@@ -7,12 +7,14 @@ is verified or visible in the conversation itself:
                 policy figures of the KB served on the conversation's date (`figures`)
     tone        the store's tone profile, applied to every AI message (`grading.grade_tone`)
     resolution  a customer who asked for a person and was not handed over; a topic that must
-                go to a person (agent.yaml `escalation.topics`) answered by the AI alone; a
-                repeat contact (marked later, by `score.RepeatContacts`)
+                go to a person (agent.yaml `escalation.topics`) answered by the AI alone
+                (`handover`); a repeat contact (marked later, by `score.RepeatContacts`)
     relevance   each AI reply vs the customer turn it answers: shares key words with it, and
                 draws on a retrieved article (or the catalog product asked about). When no AI
                 reply answers a question with key words, relevance is *not judged*: it is left
                 out of the grades and the weights of the others are renormalised.
+
+A conversation where the AI wrote nothing is graded on resolution alone.
 """
 
 from __future__ import annotations
@@ -162,6 +164,10 @@ class ProductionGrader:
             del grades["relevance"]
             not_judged["relevance"] = ("no AI reply to judge: each was a hand-off, answered a"
                                       " request for a person, or a turn without key words")
+        if not pairs:
+            not_judged = {name: "the AI wrote no message" for name in ("accuracy", "relevance",
+                                                                       "tone")}
+            grades = {"resolution": resolution}
         turns = [t for t, d in ((turn_a, accuracy), (turn_r, relevance), (turn_t, tone))
                  if d is not None and d.grade != "pass"]
         turns.append(handover.unhanded_turn(conversation))

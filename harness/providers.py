@@ -100,17 +100,19 @@ def _completion_from(response: Any, model: str, latency: float) -> Completion:
         for call in (getattr(message, "tool_calls", None) or [])
     )
     usage = getattr(response, "usage", None)
-    try:
-        cost = float(litellm.completion_cost(completion_response=response))
-    except Exception:  # litellm raises for models it has no price for; cost is then unknown
-        cost = None
+    cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+    if cost is None:  # litellm prices most calls already; ask it only when it has not
+        try:
+            cost = litellm.completion_cost(completion_response=response)
+        except Exception:  # litellm raises for models it has no price for: cost unknown
+            cost = None
     return Completion(
         content=message.content,
         tool_calls=calls,
         model=model,
         prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-        cost=cost,
+        cost=float(cost) if cost is not None else None,
         latency_s=latency,
     )
 
@@ -133,14 +135,16 @@ def retry_after_s(exc: BaseException) -> float | None:
     value = headers.get("retry-after") if headers is not None else None
     if not value:
         return None
-    try:
+    value = value.strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", value):  # delta-seconds: digits, never "inf" or "1e400"
         return max(0.0, float(value))
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (moment - dt.datetime.now(dt.UTC)).total_seconds())
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:  # asctime and "-0000" dates carry no zone: they mean UTC
+        moment = moment.replace(tzinfo=dt.UTC)
+    return max(0.0, (moment - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -151,6 +155,9 @@ def is_transient(exc: BaseException) -> bool:
     names = {cls.__name__ for cls in type(exc).__mro__}
     return bool(names & {"APIConnectionError", "Timeout", "APITimeoutError", "TimeoutError",
                          "ConnectError", "ReadTimeout", "RemoteProtocolError"})
+
+
+_LONGEST_WAIT = 600.0
 
 
 class _Backoff(tenacity.wait.wait_base):
@@ -165,7 +172,8 @@ class _Backoff(tenacity.wait.wait_base):
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         asked = retry_after_s(exc) if exc else None
-        return min(max(self._jitter(retry_state), asked or 0.0), max(self._cap, asked or 0.0))
+        asked = min(asked or 0.0, _LONGEST_WAIT)  # a provider may not stall a run for hours
+        return min(max(self._jitter(retry_state), asked), max(self._cap, asked))
 
 
 @dataclass
@@ -191,20 +199,23 @@ class ModelClient:
         self.stats = CallStats()
 
     def _key(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
-             sample: int, params: dict[str, Any]) -> str:
+             sample: int, params: dict[str, Any], api_base: str | None) -> str:
         request = {"model": model, "messages": messages, "tools": tools, "params": params,
-                   "api_base": self.api_base or ""}
+                   "api_base": api_base or ""}
         if sample:
             request["sample"] = sample  # repeats are separate samples, each cached on its own
         return request_key(request)
 
     async def complete(
         self, model: str, messages: list[dict[str, Any]], *, tools: list[dict[str, Any]],
-        sample: int = 0, **params: Any,
+        sample: int = 0, api_base: str | None = None, **params: Any,
     ) -> Completion:
-        """One chat completion: from the cache when allowed, else through `litellm.acompletion`."""
+        """One chat completion: from the cache when allowed, else through `litellm.acompletion`.
+
+        `api_base` (agent.yaml's) wins over the client's (the environment's)."""
+        api_base = api_base or self.api_base
         offline = model.startswith(f"{PROVIDER}/")  # the reference model costs nothing: no cache
-        key = self._key(model, messages, tools, sample, params)
+        key = self._key(model, messages, tools, sample, params, api_base)
         if self.cache is not None and not offline:
             hit = self.cache.get(key)
             if hit is not None:
@@ -213,16 +224,17 @@ class ModelClient:
             if self.mode == "replay":
                 raise ModelError(f"{model}: no cached reply for this request (--cache replay"
                                  " never calls a provider; run once with --cache on)")
-        done = await self._call(model, messages, tools, params)
+        done = await self._call(model, messages, tools, params, api_base)
         if self.cache is not None and not offline:
             self.cache.put(key, model, _to_cache(done))
         return done
 
     async def _call(self, model: str, messages: list[dict[str, Any]],
-                    tools: list[dict[str, Any]], params: dict[str, Any]) -> Completion:
+                    tools: list[dict[str, Any]], params: dict[str, Any],
+                    api_base: str | None) -> Completion:
         litellm = litellm_module()
         policy = self.policy
-        extra = {"api_base": self.api_base} if self.api_base else {}
+        extra = {"api_base": api_base} if api_base else {}
         started = time.perf_counter()
         attempts = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(policy.retries + 1),

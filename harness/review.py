@@ -31,7 +31,7 @@ from harness.baseline import write_atomic
 from harness.errors import HarnessError
 from harness.history import DIMENSIONS, History, open_history
 from harness.loading import open_store
-from harness.score import readable
+from harness.score_output import readable
 
 __all__ = ["Trend", "WeeklyReview", "build_review", "parse_week", "register"]
 

@@ -52,8 +52,10 @@ def _provenance(review: WeeklyReview) -> str:
 def _resolution_line(review: WeeklyReview) -> str:
     trend = review.resolution
     line = (f"{_pct(trend.now)} of conversations resolved by the AI alone ({review.automated}"
-            f" of {review.count}), vs {_pct(trend.before)} last week")
-    return line + (f": {_change(trend)} points." if trend.change is not None else ".")
+            f" of {review.count})")
+    if trend.before is None:
+        return line + "; no conversation of last week to compare with."
+    return line + f", vs {_pct(trend.before)} last week: {_change(trend)} points."
 
 
 def _alert(trend: Trend) -> str:

@@ -1,7 +1,7 @@
 """`harness score EXPORT.jsonl`: grade real conversations of a helpdesk export, streaming.
 
     read_export (a line at a time) -> ProductionGrader.grade -> RepeatContacts
-        -> summary and table (stdout), --json list, history store (upserted in batches)
+        -> summary and table, --json list (`score_output`), history store (in batches)
 
 Memory does not grow with the export. A repeat contact (the same customer back within 24
 hours on the same topic) fails the resolution of the *earlier* conversation, so each scored
@@ -16,17 +16,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import heapq
-import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
-
-from tabulate import tabulate
+from typing import Any
 
 from harness.baseline import provenance_of
 from harness.errors import HarnessError
@@ -35,17 +29,14 @@ from harness.history import ConversationRecord, History, open_history
 from harness.loading import open_store
 from harness.production import ProductionGrader, Scored, with_repeat
 from harness.redact import redact
+from harness.score_output import JsonList, Tally
 
-__all__ = [
-    "RepeatContacts", "register", "score_export", "table", "to_record", "why",
-]
+__all__ = ["RepeatContacts", "register", "score_export", "to_record"]
 
 WINDOW = dt.timedelta(hours=24)
-SHOW_ALL_UP_TO = 30  # conversations; beyond that the table shows the worst N
 BAD_LINES_SHOWN = 20
 BATCH = 500
 PROGRESS_EVERY = 10_000  # lines between progress notes on stderr
-_SHORT = {"accuracy": "acc", "relevance": "rel", "tone": "tone", "resolution": "res"}
 
 
 class RepeatContacts:
@@ -127,125 +118,6 @@ def to_record(scored: Scored) -> ConversationRecord:
         gaps=tuple({"question": redact(g.question), "confidence": g.confidence,
                     "article": g.article} for g in scored.gaps),
     )
-
-
-# -- what the run shows and writes ---------------------------------------------------------
-
-
-@dataclass
-class Tally:
-    """Totals for the summary, every row of a small export, the worst rows of a large one."""
-
-    worst_n: int = 10
-    count: int = 0
-    automated: int = 0
-    escalated: int = 0
-    review: int = 0
-    score: float = 0.0
-    dimensions: dict[str, list[float]] = field(default_factory=dict)  # name -> [sum, judged]
-    rows: list[Scored] = field(default_factory=list)
-    _worst: list[tuple[float, int, Scored]] = field(default_factory=list)
-
-    def add(self, scored: Scored) -> None:
-        self.count += 1
-        self.automated += scored.automated
-        self.escalated += scored.outcome == "escalate"
-        self.review += scored.review
-        self.score += scored.score
-        for name, dimension in scored.grades.items():
-            total = self.dimensions.setdefault(name, [0.0, 0])
-            total[0] += {"pass": 1.0, "partial": 0.5}.get(dimension.grade, 0.0)
-            total[1] += 1
-        if len(self.rows) <= SHOW_ALL_UP_TO:
-            self.rows.append(scored)
-        heapq.heappush(self._worst, (-scored.score, -self.count, scored))
-        if len(self._worst) > self.worst_n:
-            heapq.heappop(self._worst)
-
-    @property
-    def worst(self) -> list[Scored]:
-        return [s for _, _, s in sorted(self._worst, key=lambda item: (-item[0], -item[1]))]
-
-    def lines(self, source: str, skipped: int) -> list[str]:
-        if not self.count:
-            return [f"no conversation scored from {source} ({skipped} line(s) skipped)"]
-        dims = "  ".join(f"{name} {100 * total / n:.1f}" + ("" if n == self.count else
-                                                          f" (judged in {n})")
-                         for name, (total, n) in self.dimensions.items())
-        lines = [
-            f"{self.count} conversation(s) scored from {source}"
-            + (f"; {skipped} line(s) skipped" if skipped else ""),
-            f"score {100 * self.score / self.count:.1f}%  {dims}",
-            f"resolved by the AI alone: {self.automated} ({_share(self.automated, self.count)});"
-            f" handed to a person: {self.escalated}; review queue: {self.review}",
-            "",
-        ]
-        small = self.count <= SHOW_ALL_UP_TO
-        shown = self.rows if small else self.worst
-        if not small:
-            lines.append(f"the {len(shown)} worst of {self.count} (--worst N shows more):")
-        return [*lines, table(shown)]
-
-
-def _share(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "-"
-
-
-def _letters(scored: Scored) -> str:
-    return " ".join(f"{short}:{scored.grades[name].grade[:4] if name in scored.grades else '-'}"
-                    for name, short in _SHORT.items())
-
-
-def why(scored: Scored, width: int = 80) -> str:
-    """The reasons of the dimensions below pass, failures first, cut to `width`."""
-    failing = sorted(((n, d) for n, d in scored.grades.items() if d.grade != "pass"),
-                     key=lambda item: item[1].grade != "fail")
-    text = " | ".join(f"{name}: {' '.join(d.reason.split())}" for name, d in failing)
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def table(rows: list[Scored]) -> str:
-    body = [[s.id, s.started_at.strftime("%Y-%m-%d %H:%M"), s.topic or "-", s.outcome,
-             f"{s.score:.2f}", "yes" if s.review else "", _letters(s), why(s)] for s in rows]
-    return tabulate(body, headers=["conversation", "started (UTC)", "topic", "outcome", "score",
-                                   "review", "grades", "why"],
-                    tablefmt="simple", disable_numparse=True)
-
-
-def readable(path: Path) -> None:
-    """Give a file written through a private temporary file the usual permissions (umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(0o666 & ~umask)
-
-
-class JsonList:
-    """A JSON list written one item at a time to a temporary file, renamed when complete."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        self.path, self._temporary = path, Path(name)
-        self._handle: TextIO = os.fdopen(fd, "w", encoding="utf-8")
-        self._first = True
-        self._handle.write("[")
-
-    def add(self, item: Mapping[str, Any]) -> None:
-        self._handle.write(("\n  " if self._first else ",\n  ")
-                           + json.dumps(item, ensure_ascii=False, sort_keys=True))
-        self._first = False
-
-    def close(self) -> None:
-        self._handle.write("\n]\n" if not self._first else "]\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-        os.replace(self._temporary, self.path)
-        readable(self.path)
-
-    def abort(self) -> None:
-        self._handle.close()
-        self._temporary.unlink(missing_ok=True)
 
 
 class _Recorder:

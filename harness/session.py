@@ -31,9 +31,11 @@ from harness.compare import compare_entries
 from harness.errors import BaselineError, HarnessError, LoadError
 from harness.gate import GateResult, decide
 from harness.grading import combine_samples, grade_run
+from harness.html_report import render_html
 from harness.impact import Change, changes_since, why_run
 from harness.judge import Judged
 from harness.loading import Store, StoreLoadError, find_store_root, load_case, load_store
+from harness.markdown_report import render_markdown
 from harness.providers import CallPolicy, CallStats, ModelClient, litellm_module
 from harness.pytest_items import CaseFailed, CaseItem
 from harness.report import failure_text, summary_lines, write_json_report
@@ -55,16 +57,15 @@ class Progress:
     def __init__(self, reporter: Any, minimum: int = 50) -> None:
         self.reporter = reporter
         self.minimum = minimum
-        self.errors = 0
+        self.shown = 0
 
-    def __call__(self, run: Run, done: int, total: int) -> None:
-        self.errors += run.error is not None
+    def __call__(self, done: int, total: int, errors: int) -> None:
         if self.reporter is None or total < self.minimum:
             return
         step = max(1, total // 10)
-        if done % step == 0 or done == total:
-            self.reporter.write_line(f"harness: {done}/{total} model runs done"
-                                     f" ({self.errors} errors)")
+        if done // step > self.shown // step or done == total > self.shown:
+            self.shown = done
+            self.reporter.write_line(f"harness: {done}/{total} model runs done ({errors} errors)")
 
 
 class HarnessSession:
@@ -91,7 +92,7 @@ class HarnessSession:
             as_of = parse_date(option.as_of) if option.as_of else None
         except HarnessError as error:
             raise pytest.UsageError(str(error)) from None
-        for name in ("concurrency", "repeat"):
+        for name in ("concurrency", "repeat", "processes"):
             value = getattr(option, name)
             if value is not None and value < 1:
                 raise pytest.UsageError(f"--{name}: expected a whole number of 1 or more")
@@ -105,6 +106,7 @@ class HarnessSession:
             today=dt.date.today(),
             as_of=as_of,
             concurrency=option.concurrency,
+            processes=option.processes,
             cache=option.cache,
             repeat=option.repeat,
             api_base=os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL"),
@@ -113,6 +115,9 @@ class HarnessSession:
             targets=tuple(option.target),
             changed_since=option.changed_since,
             report_path=Path(option.harness_report) if option.harness_report else None,
+            markdown_path=Path(option.harness_markdown) if option.harness_markdown else None,
+            html_path=Path(option.harness_html) if option.harness_html else None,
+            history=option.history,
         ))
 
     # -- collection ----------------------------------------------------------------------
@@ -260,9 +265,19 @@ class HarnessSession:
             agent = Agent(store, as_of=self.settings.as_of, today=self.settings.today,
                           client=client)
             concurrency = self.settings.concurrency or store.agent.concurrency or 8
+            calls = len(cases) * self.settings.repeat
             runs.update(run_cases(agent, cases, concurrency=concurrency,
-                                  repeat=self.settings.repeat, progress=progress))
+                                  repeat=self.settings.repeat, progress=progress,
+                                  processes=self._processes(concurrency, calls)))
         return runs
+
+    def _processes(self, concurrency: int, calls: int) -> int:
+        """One process per core for big, highly concurrent runs; never inside an xdist worker."""
+        if self.settings.processes is not None:
+            return self.settings.processes
+        if self.role == "worker" or concurrency < 16 or calls < 200:
+            return 1
+        return max(1, min(os.cpu_count() or 1, concurrency // 8))
 
     def _judge(self, items: list[CaseItem], runs: dict[str, tuple[Run, ...]]
                ) -> dict[tuple[str, int], Judged]:
@@ -289,7 +304,7 @@ class HarnessSession:
         self.clients[store.root] = client = ModelClient(
             cache=cache, mode=self.settings.cache,
             policy=CallPolicy(timeout_s=agent.timeout, retries=agent.retries),
-            api_base=agent.api_base or self.settings.api_base,
+            api_base=self.settings.api_base,
         )
         return client
 
@@ -322,6 +337,12 @@ class HarnessSession:
         result = self.results.get(item.case_id)
         if result is None:
             raise CaseFailed(f"{item.case_id}: the case was not run")
+        entry = result.entry
+        if entry is not None:  # shown by pytest's --junitxml as <property> elements
+            item.user_properties += [("harness.score", f"{entry.score:.4f}"),
+                                     ("harness.change", result.comparison.change)]
+            item.user_properties += [(f"harness.{name}", grade)
+                                     for name, grade in entry.grades.items()]
         if self.role == "worker":  # the controller gates, reports and records the whole run
             item.user_properties.append((WIRE, to_wire(result)))
         if item.load_error is not None:
@@ -400,13 +421,48 @@ class HarnessSession:
         for line in lines:
             reporter.write_line(line)
 
+    def _write_reports(self, passed: bool) -> None:
+        """The JSON, Markdown and HTML reports and the history record, as asked for."""
+        results = list(self.results.values())
+        settings = self.settings
+        if settings.report_path:
+            write_json_report(settings.report_path, results, passed, self.stats())
+        if settings.markdown_path:
+            notes = [*self.warnings(), *(f"target not found among the cases run: {t}"
+                                         for t in (self.gate.unknown_targets if self.gate else ()))]
+            write_atomic(settings.markdown_path,
+                         render_markdown(results, gate_passed=passed, warnings=notes))
+        if settings.html_path:
+            write_atomic(settings.html_path, render_html(results, gate_passed=passed))
+        if settings.history:
+            self._record_history(results, passed)
+
+    def _record_history(self, results: list[CaseResult], passed: bool) -> None:
+        from harness.history import open_history, record_suite_run
+
+        for root in {r.root for r in results if r.root is not None}:
+            store = self.store(root)
+            if store is None:
+                continue
+            url = None if self.settings.history == "store" else self.settings.history
+            rows = [{"id": r.case_id, "grades": dict(r.entry.grades), "score": r.entry.score,
+                     "review": r.entry.review} for r in results
+                    if r.root == root and r.entry is not None and not r.entry.error]
+            record_suite_run(open_history(url, root), rows, provenance_of(store),
+                             gate="pass" if passed else "fail")
+
     # -- pytest-xdist ----------------------------------------------------------------------
 
     def receive(self, report: pytest.TestReport) -> None:
-        """Controller: keep each worker's graded case (sent with the call-phase report)."""
+        """Controller: keep each worker's graded case (sent with the call-phase report), and
+        take it off the report so that --junitxml shows only the readable properties."""
+        kept = []
         for name, value in report.user_properties:
             if name == WIRE:
                 self.received.append(value)
+            else:
+                kept.append((name, value))
+        report.user_properties = kept
 
     def _conclude_received(self) -> None:
         results = []
@@ -432,9 +488,7 @@ class HarnessSession:
         if self.gate is None or self.role == "worker":
             return exitstatus
         passed = self.gate.passed or self.settings.update_baseline
-        if self.settings.report_path:
-            write_json_report(self.settings.report_path, list(self.results.values()), passed,
-                              self.stats())
+        self._write_reports(passed)
         if not passed and exitstatus == pytest.ExitCode.OK:
             return pytest.ExitCode.TESTS_FAILED
         return exitstatus

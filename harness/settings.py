@@ -24,6 +24,7 @@ class Settings:
     today: dt.date
     as_of: dt.date | None = None  # --as-of: the KB date for every case without its own as_of
     concurrency: int | None = None  # --concurrency; else agent.yaml's; else 8
+    processes: int | None = None  # --processes; None: decided from concurrency and size
     cache: CacheMode = "on"
     repeat: int = 1
     api_base: str | None = None  # where an OpenAI-compatible provider is (for the cache key)
@@ -32,3 +33,6 @@ class Settings:
     baseline_ref: str | None = None
     targets: tuple[str, ...] = ()
     report_path: Path | None = None
+    markdown_path: Path | None = None
+    html_path: Path | None = None
+    history: str | None = None  # "store" (the store's SQLite file) or a database URL
