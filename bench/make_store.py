@@ -19,7 +19,7 @@ QUESTIONS = [
 ]
 
 
-def make_store(target: Path, cases: int, api_base: str, model: str = "openai/bench-model") -> Path:
+def make_store(target: Path, cases: int, api_base: str, model: str = "openai/gpt-4o-mini") -> Path:
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(REPO / "knowledge", target / "knowledge")

@@ -42,15 +42,28 @@ def name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])" + r"[\W_]*".join(parts) + r"(?![a-z0-9])", re.IGNORECASE)
 
 
-def find_products(text: str, catalog: Catalog) -> tuple[Mention, ...]:
-    """Every product named in `text`, longest name first where two overlap, in text order."""
-    candidates: list[Mention] = []
+@lru_cache(maxsize=32)
+def _names(catalog: Catalog) -> tuple[tuple[Product, str, str], ...]:
+    """Each (product, name or alias, its first word): the word a text must hold to name it."""
+    found = []
     for product in catalog.products:
         for name in (product.name, *product.aliases):
-            if not _TOKEN.search(name.lower()):
-                continue
-            for match in name_pattern(name).finditer(text.replace("\u2019", "'")):
-                candidates.append(Mention(product, match.start(), match.end()))
+            words = _TOKEN.findall(name.lower().replace("'", ""))
+            if words:
+                found.append((product, name, words[0]))
+    return tuple(found)
+
+
+def find_products(text: str, catalog: Catalog) -> tuple[Mention, ...]:
+    """Every product named in `text`, longest name first where two overlap, in text order."""
+    text = text.replace("\u2019", "'")
+    words = set(_TOKEN.findall(text.lower().replace("'", "")))
+    candidates: list[Mention] = []
+    for product, name, first in _names(catalog):
+        if not words.intersection((first, first + "s", first + "es")):
+            continue  # cheap test first: most names are not in most texts
+        for match in name_pattern(name).finditer(text):
+            candidates.append(Mention(product, match.start(), match.end()))
     candidates.sort(key=lambda m: (m.start, -(m.end - m.start)))
     chosen: list[Mention] = []
     for mention in candidates:

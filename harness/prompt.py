@@ -28,6 +28,7 @@ def _template(path: Path, mtime: float) -> jinja2.Template:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        auto_reload=False,  # the cache key holds the file's mtime: no stat per render
     )
     try:
         return env.get_template(path.name)
@@ -58,9 +59,9 @@ def render_system_prompt(
         "products": [p.model_dump() for p in products],
         "currency": catalog.currency if catalog else "USD",
     }
-    template = _template(path.resolve(), path.stat().st_mtime)
+    template = _template(path, path.stat().st_mtime)
     try:
         return template.render(context)
     except jinja2.TemplateError as exc:
         message = getattr(exc, "message", None) or str(exc)
-        raise TemplateError(path, message, line=_template_line(exc, path.resolve())) from None
+        raise TemplateError(path, message, line=_template_line(exc, path)) from None

@@ -8,6 +8,7 @@ only its model string in agent.yaml and its API key in the environment (litellm 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import os
@@ -25,7 +26,7 @@ from harness.reference_model import MODEL, PROVIDER, answer, to_openai_message
 
 __all__ = [
     "CallPolicy", "CallStats", "Completion", "ModelClient", "ToolCall", "is_transient",
-    "litellm_module", "redact_secrets", "retry_after_s",
+    "litellm_module", "redact_secrets", "retry_after_s", "warm_up",
 ]
 
 
@@ -92,6 +93,21 @@ def litellm_module() -> Any:
     return litellm
 
 
+def warm_up(models: set[str]) -> None:
+    """Import litellm and run each model's code path once, offline (`mock_response`), so a
+    timed run (and every forked worker) starts warm instead of paying it on its first call."""
+    litellm = litellm_module()
+    for model in sorted(models):
+        with contextlib.suppress(Exception):  # a model litellm cannot map fails later, clearly
+            litellm.completion(model=model, messages=[{"role": "user", "content": "warm-up"}],
+                               mock_response="ok", tools=[_WARM_UP_TOOL])
+
+
+_WARM_UP_TOOL = {"type": "function", "function": {
+    "name": "warm_up", "parameters": {"type": "object", "properties": {}}}}
+_UNPRICED: set[str] = set()
+
+
 def _completion_from(response: Any, model: str, latency: float) -> Completion:
     litellm = litellm_module()
     message = response.choices[0].message
@@ -101,10 +117,11 @@ def _completion_from(response: Any, model: str, latency: float) -> Completion:
     )
     usage = getattr(response, "usage", None)
     cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
-    if cost is None:  # litellm prices most calls already; ask it only when it has not
+    if cost is None and model not in _UNPRICED:  # litellm prices most calls already
         try:
             cost = litellm.completion_cost(completion_response=response)
         except Exception:  # litellm raises for models it has no price for: cost unknown
+            _UNPRICED.add(model)  # and asking again costs a millisecond per call
             cost = None
     return Completion(
         content=message.content,

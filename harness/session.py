@@ -36,7 +36,7 @@ from harness.impact import Change, changes_since, why_run
 from harness.judge import Judged
 from harness.loading import Store, StoreLoadError, find_store_root, load_case, load_store
 from harness.markdown_report import render_markdown
-from harness.providers import CallPolicy, CallStats, ModelClient, litellm_module
+from harness.providers import CallPolicy, CallStats, ModelClient, warm_up
 from harness.pytest_items import CaseFailed, CaseItem
 from harness.report import failure_text, summary_lines, write_json_report
 from harness.results import CaseResult, entry_of, from_wire, to_wire
@@ -214,8 +214,8 @@ class HarnessSession:
             return  # pytest stops on collection errors: no model is called
         items = [i for i in session.items if isinstance(i, CaseItem)]
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        if items:
-            litellm_module()  # seconds of import, paid once and kept out of the timed phase
+        if items:  # seconds of import and first-call setup, kept out of the timed phase
+            warm_up(self._models(items))
         started = time.perf_counter()
         runs = self._run_models(items, Progress(reporter))
         judged = self._judge(items, runs)
@@ -270,6 +270,11 @@ class HarnessSession:
                                   repeat=self.settings.repeat, progress=progress,
                                   processes=self._processes(concurrency, calls)))
         return runs
+
+    def _models(self, items: list[CaseItem]) -> set[str]:
+        roots = {self.store_root_for(item.path) for item in items}
+        stores = [s for s in (self.store(r) for r in roots if r) if s is not None]
+        return {m for s in stores for m in (s.agent.model_name, s.agent.judge.model) if m}
 
     def _processes(self, concurrency: int, calls: int) -> int:
         """One process per core for big, highly concurrent runs; never inside an xdist worker."""
