@@ -11,6 +11,7 @@ too: an edit that reshuffles retrieval elsewhere is not missed.
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from harness.baseline import Entry
 from harness.errors import HarnessError
 from harness.schema import Case
 
-__all__ = ["Change", "changes_since", "why_run"]
+__all__ = ["Change", "changes_since", "selection_note", "why_run"]
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,12 @@ def why_run(case: Case, change: Change, old: Entry | None, retrieved: Iterable[s
     if set(old.retrieved) != now:
         return "its retrieved articles differ from the baseline's"
     return None
+
+
+def selection_note(ref: str, ran: int, skipped: int, reasons: Counter[str]) -> str:
+    """One line for the run's output: how many cases ran, how many were skipped, and why."""
+    why = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common()
+                    if reason != "unaffected")
+    return (f"--changed-since {ref}: running {ran} of {ran + skipped} cases, skipped {skipped}"
+            " (no article they retrieve or expect changed, prompt and catalog unchanged);"
+            f" why the others run: {why or 'none'}")

@@ -6,7 +6,7 @@ They consume `CaseResult`s; none of them runs or grades anything.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,13 @@ from tabulate import tabulate
 
 from harness.baseline import Entry, write_atomic
 from harness.grading import DIMENSIONS, VALUES
+from harness.loading import Store
 from harness.providers import CallStats
 from harness.results import CaseResult
 
-__all__ = ["failure_text", "summary_lines", "write_json_report"]
+__all__ = [
+    "Progress", "failure_text", "seasonal_lines", "summary_lines", "write_json_report",
+]
 
 Write = Callable[[str], None]
 _SHORT = {"accuracy": "acc", "relevance": "rel", "tone": "tone", "resolution": "res"}
@@ -240,6 +243,43 @@ def _verdict(results: Sequence[CaseResult], passed: bool, updated: Sequence[str]
         hint = ("hint: read the failures above; fix the article or prompt that made a case worse"
                 " and run again.")
     return [line, hint]
+
+
+class Progress:
+    """A line every tenth of a long run, so a run of thousands of calls shows it is alive."""
+
+    def __init__(self, reporter: Any, minimum: int = 50) -> None:
+        self.reporter = reporter
+        self.minimum = minimum
+        self.shown = 0
+
+    def __call__(self, done: int, total: int, errors: int) -> None:
+        if self.reporter is None or total < self.minimum:
+            return
+        step = max(1, total // 10)
+        if done // step > self.shown // step or done == total > self.shown:
+            self.shown = done
+            self.reporter.write_line(f"harness: {done}/{total} model runs done ({errors} errors)")
+
+
+def seasonal_lines(results: Iterable[CaseResult], stores: Sequence[Store]) -> list[str]:
+    """Cases whose retrieved articles changed by a seasonal (dated) article, and which."""
+    lines = []
+    for result in results:
+        old, new = result.comparison.old, result.comparison.new
+        if old is None or new is None or new.error:
+            continue
+        moved = []
+        for article_id in sorted(set(old.retrieved) ^ set(new.retrieved)):
+            article = next((a for s in stores if (a := s.article(article_id))), None)
+            if article is not None and (article.valid_from or article.valid_until):
+                verb = "now retrieves" if article_id in new.retrieved else "no longer retrieves"
+                window = f"{article.valid_from or '...'} to {article.valid_until or '...'}"
+                moved.append(f"{verb} {article_id} (served {window})")
+        if moved:
+            lines.append(f"  {result.case_id} [{result.comparison.change}]: " + "; ".join(moved))
+    return ([f"seasonal content ({len(lines)} cases changed by dated articles):", *lines]
+            if lines else [])
 
 
 def report_document(

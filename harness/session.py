@@ -6,7 +6,6 @@ The plugin's hooks call these methods; this is the only object with state across
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import time
 from collections import Counter, defaultdict
@@ -31,41 +30,28 @@ from harness.compare import compare_entries
 from harness.errors import BaselineError, HarnessError, LoadError
 from harness.gate import GateResult, decide
 from harness.grading import combine_samples, grade_run
-from harness.html_report import render_html
-from harness.impact import Change, changes_since, why_run
+from harness.impact import Change, changes_since, selection_note, why_run
 from harness.judge import Judged
 from harness.loading import Store, StoreLoadError, find_store_root, load_case, load_store
-from harness.markdown_report import render_markdown
+from harness.outputs import write_outputs
 from harness.providers import CallPolicy, CallStats, ModelClient, warm_up
 from harness.pytest_items import CaseFailed, CaseItem
-from harness.report import failure_text, summary_lines, write_json_report
+from harness.report import (
+    Progress,
+    failure_text,
+    seasonal_lines,
+    summary_lines,
+)
 from harness.results import CaseResult, entry_of, from_wire, to_wire
 from harness.runner import judge_runs, run_cases
 from harness.schema import Case
-from harness.settings import Settings, parse_date
+from harness.settings import Settings, settings_from_options
 
-__all__ = ["HarnessSession", "Progress"]
+__all__ = ["HarnessSession"]
 
 SuiteKey = tuple[Path, str]  # (store root, suite name)
 Role = Literal["solo", "worker", "controller"]
 WIRE = "harness-result"  # the user property that carries a worker's graded case
-
-
-class Progress:
-    """A line every tenth of a long run, so a run of thousands of calls shows it is alive."""
-
-    def __init__(self, reporter: Any, minimum: int = 50) -> None:
-        self.reporter = reporter
-        self.minimum = minimum
-        self.shown = 0
-
-    def __call__(self, done: int, total: int, errors: int) -> None:
-        if self.reporter is None or total < self.minimum:
-            return
-        step = max(1, total // 10)
-        if done // step > self.shown // step or done == total > self.shown:
-            self.shown = done
-            self.reporter.write_line(f"harness: {done}/{total} model runs done ({errors} errors)")
 
 
 class HarnessSession:
@@ -87,38 +73,14 @@ class HarnessSession:
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> HarnessSession:
-        option = config.option
         try:
-            as_of = parse_date(option.as_of) if option.as_of else None
+            settings = settings_from_options(config.option, os.environ)
         except HarnessError as error:
             raise pytest.UsageError(str(error)) from None
-        for name in ("concurrency", "repeat", "processes"):
-            value = getattr(option, name)
-            if value is not None and value < 1:
-                raise pytest.UsageError(f"--{name}: expected a whole number of 1 or more")
-        if option.update_baseline and option.baseline_ref:
-            raise pytest.UsageError("--update-baseline writes the working tree's baseline;"
-                                    " it cannot be combined with --baseline-ref")
         worker = hasattr(config, "workerinput")
-        distributed = getattr(option, "dist", "no") not in ("no", None)  # xdist's -n / --dist
+        distributed = getattr(config.option, "dist", "no") not in ("no", None)  # xdist's -n
         role: Role = "worker" if worker else ("controller" if distributed else "solo")
-        return cls(role=role, settings=Settings(
-            today=dt.date.today(),
-            as_of=as_of,
-            concurrency=option.concurrency,
-            processes=option.processes,
-            cache=option.cache,
-            repeat=option.repeat,
-            api_base=os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL"),
-            update_baseline=option.update_baseline,
-            baseline_ref=option.baseline_ref,
-            targets=tuple(option.target),
-            changed_since=option.changed_since,
-            report_path=Path(option.harness_report) if option.harness_report else None,
-            markdown_path=Path(option.harness_markdown) if option.harness_markdown else None,
-            html_path=Path(option.harness_html) if option.harness_html else None,
-            history=option.history,
-        ))
+        return cls(settings, role)
 
     # -- collection ----------------------------------------------------------------------
 
@@ -179,33 +141,30 @@ class HarnessSession:
         if not ref:
             return items, []
         selected, skipped, reasons = [], [], Counter()
-        agents: dict[Path, Agent] = {}
-        changes: dict[Path, Change] = {}
-        for item in items:
-            root = self.store_root_for(item.path) if isinstance(item, CaseItem) else None
+        for root, mine in _by_store(items, self.store_root_for).items():
             store = self.store(root) if root else None
-            if root is None or store is None or item.case is None:
-                selected.append(item)
+            if root is None or store is None:
+                selected += mine
                 continue
-            if root not in changes:
-                try:
-                    changes[root] = changes_since(root, ref)
-                except HarnessError as error:
-                    raise pytest.UsageError(str(error)) from None
-                agents[root] = Agent(store, as_of=self.settings.as_of, today=self.settings.today)
-            old = self.baselines[(root, item.case.suite)].entries.get(item.case_id)
-            hits, _ = agents[root].retrieve(item.case)
-            why = why_run(item.case, changes[root], old, [h.article.id for h in hits],
-                          item.case_id in self.settings.targets)
-            (selected if why else skipped).append(item)
-            reasons[why or "unaffected"] += 1
-        self.selection_note = (
-            f"--changed-since {ref}: running {len(selected)} of {len(items)} cases, skipped"
-            f" {len(skipped)} (no article they retrieve or expect changed, prompt and catalog"
-            f" unchanged); why the others run: "
-            + ", ".join(f"{n} {why}" for why, n in reasons.most_common() if why != "unaffected")
-        )
+            try:
+                change = changes_since(root, ref)
+            except HarnessError as error:
+                raise pytest.UsageError(str(error)) from None
+            agent = Agent(store, as_of=self.settings.as_of, today=self.settings.today)
+            for item in mine:
+                why = self._why_run(item, change, agent, root)
+                (selected if why else skipped).append(item)
+                reasons[why or "unaffected"] += 1
+        self.selection_note = selection_note(ref, len(selected), len(skipped), reasons)
         return selected, skipped
+
+    def _why_run(self, item: Any, change: Change, agent: Agent, root: Path) -> str | None:
+        if not isinstance(item, CaseItem) or item.case is None:
+            return "it cannot be loaded"  # it fails on its own, with its error
+        old = self.baselines[(root, item.case.suite)].entries.get(item.case_id)
+        hits, _ = agent.retrieve(item.case)
+        return why_run(item.case, change, old, [h.article.id for h in hits],
+                       item.case_id in self.settings.targets)
 
     # -- running -------------------------------------------------------------------------
 
@@ -376,6 +335,9 @@ class HarnessSession:
         return [f"baseline of {', '.join(suites)} made with {difference}"
                 for difference, suites in suites_by_difference.items()]
 
+    def loaded_stores(self) -> list[Store]:
+        return [s for s in self.stores.values() if isinstance(s, Store)]
+
     def stats(self) -> CallStats:
         """Provider requests, cache hits and retries, over every store of the run."""
         total = CallStats()
@@ -384,27 +346,6 @@ class HarnessSession:
             total.cache_hits += client.stats.cache_hits
             total.retries += client.stats.retries
         return total
-
-    def seasonal_lines(self) -> list[str]:
-        """Cases whose retrieved articles changed by a seasonal (dated) article, and which."""
-        lines = []
-        stores = [s for s in self.stores.values() if isinstance(s, Store)]
-        for result in self.results.values():
-            old, new = result.comparison.old, result.comparison.new
-            if old is None or new is None or new.error:
-                continue
-            moved = []
-            for article_id in sorted(set(old.retrieved) ^ set(new.retrieved)):
-                article = next((a for s in stores if (a := s.article(article_id))), None)
-                if article is not None and (article.valid_from or article.valid_until):
-                    verb = "now retrieves" if article_id in new.retrieved else "no longer retrieves"
-                    window = f"{article.valid_from or '...'} to {article.valid_until or '...'}"
-                    moved.append(f"{verb} {article_id} (served {window})")
-            if moved:
-                lines.append(f"  {result.case_id} [{result.comparison.change}]: "
-                             + "; ".join(moved))
-        return ([f"seasonal content ({len(lines)} cases changed by dated articles):", *lines]
-                if lines else [])
 
     def summarize(self, reporter: Any) -> None:
         if self.selection_note:
@@ -421,40 +362,10 @@ class HarnessSession:
             verbose=reporter.config.option.verbose > 0,
             stats=self.stats() if self.role == "solo" else None,  # xdist: counted per worker
             model_seconds=self.model_seconds if self.role == "solo" else None,
-            extra=self.seasonal_lines(),
+            extra=seasonal_lines(self.results.values(), self.loaded_stores()),
         )
         for line in lines:
             reporter.write_line(line)
-
-    def _write_reports(self, passed: bool) -> None:
-        """The JSON, Markdown and HTML reports and the history record, as asked for."""
-        results = list(self.results.values())
-        settings = self.settings
-        if settings.report_path:
-            write_json_report(settings.report_path, results, passed, self.stats())
-        if settings.markdown_path:
-            notes = [*self.warnings(), *(f"target not found among the cases run: {t}"
-                                         for t in (self.gate.unknown_targets if self.gate else ()))]
-            write_atomic(settings.markdown_path,
-                         render_markdown(results, gate_passed=passed, warnings=notes))
-        if settings.html_path:
-            write_atomic(settings.html_path, render_html(results, gate_passed=passed))
-        if settings.history:
-            self._record_history(results, passed)
-
-    def _record_history(self, results: list[CaseResult], passed: bool) -> None:
-        from harness.history import open_history, record_suite_run
-
-        for root in {r.root for r in results if r.root is not None}:
-            store = self.store(root)
-            if store is None:
-                continue
-            url = None if self.settings.history == "store" else self.settings.history
-            rows = [{"id": r.case_id, "grades": dict(r.entry.grades), "score": r.entry.score,
-                     "review": r.entry.review} for r in results
-                    if r.root == root and r.entry is not None and not r.entry.error]
-            record_suite_run(open_history(url, root), rows, provenance_of(store),
-                             gate="pass" if passed else "fail")
 
     # -- pytest-xdist ----------------------------------------------------------------------
 
@@ -493,7 +404,10 @@ class HarnessSession:
         if self.gate is None or self.role == "worker":
             return exitstatus
         passed = self.gate.passed or self.settings.update_baseline
-        self._write_reports(passed)
+        notes = [*self.warnings(),
+                 *(f"target not found among the cases run: {t}" for t in self.gate.unknown_targets)]
+        write_outputs(self.settings, list(self.results.values()), passed=passed,
+                      stats=self.stats(), notes=notes, stores=self.loaded_stores())
         if not passed and exitstatus == pytest.ExitCode.OK:
             return pytest.ExitCode.TESTS_FAILED
         return exitstatus
@@ -507,3 +421,11 @@ def _first_problem(result: CaseResult) -> str:
         if grade != "pass":
             return f"{name} {grade}: {entry.reasons.get(name, '')}"
     return ""
+
+
+def _by_store(items: list[Any], root_of: Any) -> dict[Path | None, list[Any]]:
+    """Items grouped by the store they belong to (None: not a store's case)."""
+    grouped: dict[Path | None, list[Any]] = defaultdict(list)
+    for item in items:
+        grouped[root_of(item.path) if isinstance(item, CaseItem) else None].append(item)
+    return grouped

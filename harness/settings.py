@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.cache import CacheMode
 from harness.errors import HarnessError
 
-__all__ = ["Settings", "parse_date"]
+__all__ = ["Settings", "parse_date", "settings_from_options"]
 
 
 def parse_date(text: str, option: str = "--as-of") -> dt.date:
@@ -17,6 +19,39 @@ def parse_date(text: str, option: str = "--as-of") -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise HarnessError(f"{option} {text!r}: expected a date YYYY-MM-DD") from None
+
+
+def settings_from_options(option: Any, environ: Mapping[str, str]) -> Settings:
+    """The pytest options (and the provider's base URL from the environment), checked once."""
+    as_of = parse_date(option.as_of) if option.as_of else None
+    for name in ("concurrency", "repeat", "processes"):
+        value = getattr(option, name)
+        if value is not None and value < 1:
+            raise HarnessError(f"--{name}: expected a whole number of 1 or more")
+    if option.update_baseline and option.baseline_ref:
+        raise HarnessError("--update-baseline writes the working tree's baseline; it cannot"
+                           " be combined with --baseline-ref")
+
+    def path(value: str | None) -> Path | None:
+        return Path(value) if value else None
+
+    return Settings(
+        today=dt.date.today(),
+        as_of=as_of,
+        concurrency=option.concurrency,
+        processes=option.processes,
+        cache=option.cache,
+        repeat=option.repeat,
+        api_base=environ.get("OPENAI_API_BASE") or environ.get("OPENAI_BASE_URL"),
+        update_baseline=option.update_baseline,
+        baseline_ref=option.baseline_ref,
+        targets=tuple(option.target),
+        changed_since=option.changed_since,
+        report_path=path(option.harness_report),
+        markdown_path=path(option.harness_markdown),
+        html_path=path(option.harness_html),
+        history=option.history,
+    )
 
 
 @dataclass(frozen=True)
