@@ -12,7 +12,7 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
-from harness import __version__, calibrate, dials, lint, promote, review, score
+from harness import __version__, calibrate, dials, lint, promote, promptfoo, review, score
 from harness.errors import HarnessError
 from harness.loading import StoreLoadError, load_suites, open_store
 from harness.settings import parse_date
@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.register(commands)
     review.register(commands)
     promote.register(commands)
+    promptfoo.register(commands)
     return parser
 
 

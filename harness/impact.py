@@ -45,8 +45,10 @@ def _git_lines(root: Path, *args: str) -> list[str]:
 def changes_since(root: Path, ref: str) -> Change:
     """Files changed between `ref` and the working tree (committed or not, new included)."""
     top = Path(_git_lines(root, "rev-parse", "--show-toplevel")[0]).resolve()
-    if not _git_lines(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"):
-        raise HarnessError(f"--changed-since {ref}: no such commit")
+    known = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet",
+                            f"{ref}^{{commit}}"], capture_output=True, check=False)
+    if known.returncode != 0:
+        raise HarnessError(f"--changed-since {ref}: no such commit (in CI, fetch it first)")
     names = _git_lines(root, "diff", "--name-only", ref, "--", ".")
     names += _git_lines(root, "ls-files", "--others", "--exclude-standard", "--", ".")
     paths = [(top / name).resolve() for name in names]
@@ -88,6 +90,7 @@ def selection_note(ref: str, ran: int, skipped: int, reasons: Counter[str]) -> s
     """One line for the run's output: how many cases ran, how many were skipped, and why."""
     why = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common()
                     if reason != "unaffected")
+    skip = ("no article they retrieve or expect changed, prompt and catalog unchanged"
+            if skipped else "the change can reach every case")
     return (f"--changed-since {ref}: running {ran} of {ran + skipped} cases, skipped {skipped}"
-            " (no article they retrieve or expect changed, prompt and catalog unchanged);"
-            f" why the others run: {why or 'none'}")
+            f" ({skip}); why the others run: {why or 'none'}")

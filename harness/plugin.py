@@ -58,8 +58,7 @@ class _Receiver:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call":
-            self.session.receive(report)
+        self.session.receive(report)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -54,6 +54,8 @@ def _forked_worker(index: int) -> tuple[list[Run], CallStats]:
         _FORKED["agent"], _FORKED["shares"], _FORKED["concurrency"], _FORKED["done"],
         _FORKED["errors"])
 
+    agent.client.stats = CallStats()  # count this process's calls only: the parent adds them
+
     def tick(run: Run, finished: int) -> None:
         with done.get_lock():
             done.value += 1

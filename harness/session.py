@@ -28,7 +28,7 @@ from harness.baseline import (
 from harness.cache import ResponseCache
 from harness.compare import compare_entries
 from harness.errors import BaselineError, HarnessError, LoadError
-from harness.gate import GateResult, decide
+from harness.gate import GateResult, decide, judge_case
 from harness.grading import combine_samples, grade_run
 from harness.impact import Change, changes_since, selection_note, why_run
 from harness.judge import Judged
@@ -70,6 +70,7 @@ class HarnessSession:
         self.updated: list[str] = []
         self.clients: dict[Path, ModelClient] = {}
         self.model_seconds = 0.0  # wall time of the model phase (agent and judge calls)
+        self._warm = False
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> HarnessSession:
@@ -171,6 +172,8 @@ class HarnessSession:
     def run(self, session: pytest.Session) -> None:
         if session.testsfailed and not session.config.option.continue_on_collection_errors:
             return  # pytest stops on collection errors: no model is called
+        if self.role == "worker":
+            return  # an xdist worker learns its items one by one: each runs in check_item
         items = [i for i in session.items if isinstance(i, CaseItem)]
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if items:  # seconds of import and first-call setup, kept out of the timed phase
@@ -297,7 +300,20 @@ class HarnessSession:
             write_atomic(path, render_baseline(suite, provenance_of(store), {**kept, **entries}))
             self.updated.append(f"{path.relative_to(root)} ({len({**kept, **entries})} cases)")
 
+    def _run_one(self, item: CaseItem) -> CaseResult:
+        """xdist worker: run, grade and judge one case as the scheduler hands it over."""
+        if not self._warm:
+            warm_up(self._models([item]))
+            self._warm = True
+        runs = self._run_models([item], Progress(None))
+        result = self._result(item, runs.get(item.case_id, ()), self._judge([item], runs))
+        verdict = judge_case(result.comparison, target=item.case_id in self.settings.targets)
+        self.results[item.case_id] = replace(result, verdict=verdict)
+        return self.results[item.case_id]
+
     def check_item(self, item: CaseItem) -> None:
+        if self.role == "worker" and item.case_id not in self.results:
+            self._run_one(item)
         result = self.results.get(item.case_id)
         if result is None:
             raise CaseFailed(f"{item.case_id}: the case was not run")
@@ -374,15 +390,15 @@ class HarnessSession:
         take it off the report so that --junitxml shows only the readable properties."""
         kept = []
         for name, value in report.user_properties:
-            if name == WIRE:
-                self.received.append(value)
-            else:
+            if name != WIRE:
                 kept.append((name, value))
+            elif report.when == "call":  # every phase's report carries it; keep it once
+                self.received.append(value)
         report.user_properties = kept
 
     def _conclude_received(self) -> None:
         results = []
-        for data in self.received:
+        for data in sorted(self.received, key=lambda data: data["case_id"]):
             root, suite, case_id, entry, runs, judged = from_wire(data)
             key = (root, suite)
             if key not in self.baselines:
