@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,7 @@ __all__ = ["CacheMode", "ResponseCache", "request_key"]
 
 CacheMode = Literal["on", "off", "replay"]
 FOLDER = ".harness-cache"
+_SETUP_TRIES = 25
 
 
 def request_key(request: Mapping[str, Any]) -> str:
@@ -45,12 +47,21 @@ class ResponseCache:
         self._pid = os.getpid()
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False,
                                    isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT NOT NULL,"
-            " response TEXT NOT NULL, stored_at TEXT DEFAULT CURRENT_TIMESTAMP)"
-        )
+        # Two processes opening a new cache at once race on the switch to WAL, and SQLite
+        # reports "database is locked" at once, without waiting: the loser tries again.
+        for attempt in range(1, _SETUP_TRIES + 1):
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT NOT"
+                    " NULL, response TEXT NOT NULL, stored_at TEXT DEFAULT CURRENT_TIMESTAMP)"
+                )
+                return
+            except sqlite3.OperationalError:
+                if attempt == _SETUP_TRIES:
+                    raise
+                time.sleep(0.02 * attempt)
 
     def _connection(self) -> sqlite3.Connection:
         """This process's connection: a forked worker must not share its parent's."""

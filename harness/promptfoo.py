@@ -37,6 +37,7 @@ from harness.settings import parse_date
 
 if TYPE_CHECKING:
     from harness.agent import Agent, Run
+    from harness.cache import ResponseCache
     from harness.grading import Graded
 
 __all__ = [
@@ -186,10 +187,16 @@ def close_workers() -> None:
         loop.close()
 
 
+def _open_cache(root: Path) -> ResponseCache:
+    """The store's response cache (safe to open from several workers at once)."""
+    from harness.cache import ResponseCache
+
+    return ResponseCache.for_store(root)
+
+
 def _worker(root: Path, config: Mapping[str, Any]) -> _Worker:
     """The store, agent and client for these settings, made on the first call of a worker."""
     from harness.agent import Agent
-    from harness.cache import ResponseCache
     from harness.providers import CallPolicy, ModelClient
 
     mode, as_of = str(config.get("cache") or "on"), config.get("as_of")
@@ -199,7 +206,7 @@ def _worker(root: Path, config: Mapping[str, Any]) -> _Worker:
     if key not in _WORKERS:
         store = load_store(key[0])
         client = ModelClient(
-            cache=ResponseCache.for_store(store.root) if mode != "off" else None,
+            cache=_open_cache(store.root) if mode != "off" else None,
             mode=mode,  # type: ignore[arg-type]
             policy=CallPolicy(timeout_s=store.agent.timeout, retries=store.agent.retries),
             api_base=os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL"))
@@ -240,12 +247,14 @@ def provider_response(root: Path, options: Mapping[str, Any] | None,
     """promptfoo's `call_api`: the agent's reply to the fixture named by `vars.case_id`."""
     from harness.judge import judge_run
 
+    context = context or {}
+    sample = int((context.get("vars") or {}).get("__repeatIndex") or 0)  # promptfoo --repeat
     try:
         worker = _worker(root, (options or {}).get("config") or {})
-        case_id = _case_id(context or {})
+        case_id = _case_id(context)
         case = worker.cases.get(case_id) or worker.cases.setdefault(
             case_id, find_case(worker.store, case_id))
-        run = _run(worker.agent.run(case))
+        run = _run(worker.agent.run(case, sample))  # each repeat is cached on its own
     except HarnessError as error:
         return {"error": str(error)}
     metadata = run_metadata(run)

@@ -120,7 +120,7 @@ def _phrases(assertion: Any, vars_: Mapping[str, Any]) -> tuple[str, list[str]]:
         raise ValueError(f"{kind} with a file:// value")
     if isinstance(value, str) and "{{" in value:
         try:
-            value = _TEMPLATES.from_string(value).render(**vars_)
+            value = _TEMPLATES.from_string(value).render(dict(vars_))
         except TemplateError as error:
             raise ValueError(f"{kind}: its template cannot be filled: {error}") from None
     key, rule = ASSERT_TYPES[kind]
@@ -153,13 +153,18 @@ def convert_tests(tests: list[Any], default: Mapping[str, Any], today: dt.date) 
         if not isinstance(test, dict):
             result.problems.append(f"{where}: not a test case mapping; not imported")
             continue
-        vars_ = {**(default.get("vars") or {}), **(test.get("vars") or {})}
+        own_vars, own_asserts = test.get("vars") or {}, test.get("assert") or []
+        if not isinstance(own_vars, dict) or not isinstance(own_asserts, list):
+            result.problems.append(f"{where}: vars from a file or asserts that are not a list;"
+                                   " not imported")
+            continue
+        vars_ = {**(default.get("vars") or {}), **own_vars}
         name, question = _question(vars_)
         if name is None:
             result.problems.append(f"{where}: {question}; not imported")
             continue
         expect: dict[str, list[str]] = {"facts": [], "forbidden": [], "criteria": []}
-        for assertion in [*(test.get("assert") or []), *shared]:
+        for assertion in [*own_asserts, *shared]:
             try:
                 key, phrases = _phrases(assertion, vars_)
             except ValueError as error:
@@ -168,7 +173,8 @@ def convert_tests(tests: list[Any], default: Mapping[str, Any], today: dt.date) 
             expect[key] += [p for p in phrases if p not in expect[key]]
         ignored = sorted(set(vars_) - {name})
         if ignored:
-            result.notes.append(f"{where}: vars not used: {', '.join(ignored)}")
+            result.notes.append(f"{where}: vars not kept (only the customer turn is):"
+                                f" {', '.join(ignored)}")
         result.fixtures[_unique(_stem(test, question, number), result.fixtures)] = {
             "tags": ["promptfoo"], "added": today, "source": {"kind": "synthetic"},
             "conversation": [{"customer": question}],
@@ -199,7 +205,7 @@ def load_tests(config_path: Path) -> tuple[list[Any], dict[str, Any], list[str]]
         raise HarnessError(f"{config_path}: expected a promptfoo config (a mapping)")
     problems: list[str] = []
     default = config.get("defaultTest") or {}
-    if not isinstance(default, dict):
+    if not isinstance(default, dict) or not isinstance(default.get("vars") or {}, dict):
         problems.append("defaultTest from a file is not read; its vars and asserts are left out")
         default = {}
     raw = config.get("tests") or []

@@ -218,3 +218,25 @@ def test_reference_model_calls_are_never_cached(tmp_path: Path, mode: str):
     assert first.cached is second.cached is False
     assert client.stats.cache_hits == 0
     assert len(cache) == 0
+
+
+def _open_and_write(folder: str, index: int) -> None:
+    cache = ResponseCache(Path(folder))
+    cache.put(f"key-{index}", "openai/gpt-4o-mini", {"content": str(index)})
+
+
+def test_processes_opening_a_new_cache_at_once_all_succeed(tmp_path):
+    """Workers (xdist, promptfoo, forked runners) race on a fresh cache's switch to WAL."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    for round_ in range(8):
+        folder = tmp_path / f"round-{round_}"
+        workers = [context.Process(target=_open_and_write, args=(str(folder), i))
+                   for i in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+        assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+        assert len(ResponseCache(folder)) == 4
