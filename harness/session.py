@@ -266,6 +266,8 @@ class HarnessSession:
 
     def client_for(self, store: Store) -> ModelClient:
         """One model client per store: its cache, and agent.yaml's timeout and retries."""
+        if store.root in self.clients:  # an xdist worker asks once per case: open it once
+            return self.clients[store.root]
         agent = store.agent
         cache = ResponseCache.for_store(store.root) if self.settings.cache != "off" else None
         self.clients[store.root] = client = ModelClient(
