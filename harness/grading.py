@@ -16,7 +16,7 @@ from harness.agent import Run
 from harness.catalog import catalog_claims, sentences
 from harness.kb import tokenize
 from harness.loading import Store
-from harness.matching import find_phrase, normalize, phrase_in
+from harness.matching import excerpt, find_phrase, normalize, phrase_in
 from harness.schema import Case, Tone
 
 __all__ = [
@@ -30,7 +30,8 @@ VALUES: dict[str, float] = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
 _EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff\U0000fe0f\U0000200d]"
 )
-_USED = 0.5  # share of a reply sentence's words found in an article for it to "draw on" it
+_EXCERPT = 200  # characters of the reply shown beside a reason
+DRAWN_ON = 0.5  # share of a reply sentence's words found in an article for it to "draw on" it
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,8 @@ def is_review(grades: Mapping[str, Dimension | str]) -> bool:
     return names.get("accuracy") == "fail" or sum(g != "pass" for g in names.values()) >= 2
 
 
-def _excerpt(text: str, limit: int = 200) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+def _excerpt(text: str) -> str:
+    return excerpt(text, _EXCERPT)
 
 
 def _sentence_with(reply: str, phrase: str) -> str:
@@ -132,7 +132,7 @@ def _drawn_on(reply: str, body: str) -> bool:
     article_words = set(tokenize(body))
     for sentence in sentences(reply):
         words = set(tokenize(sentence))
-        if len(words) >= 3 and len(words & article_words) / len(words) >= _USED:
+        if len(words) >= 3 and len(words & article_words) / len(words) >= DRAWN_ON:
             return True
     return False
 

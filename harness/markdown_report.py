@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from harness.baseline import Entry
 from harness.grading import DIMENSIONS, VALUES
+from harness.matching import excerpt
 from harness.results import CaseResult
 
 __all__ = [
@@ -34,14 +35,9 @@ _KINDS = {  # why a case blocks the gate: singular, plural
 }
 
 
-def _flat(text: object, limit: int | None = None) -> str:
-    flat = " ".join(str(text).split())
-    return flat if limit is None or len(flat) <= limit else flat[: limit - 3] + "..."
-
-
 def md(text: object, limit: int | None = None) -> str:
     """Input text as one inert line of Markdown (also safe inside a table cell)."""
-    escaped = _SPECIAL.sub(r"\\\1", html.escape(_flat(text, limit), quote=False))
+    escaped = _SPECIAL.sub(r"\\\1", html.escape(excerpt(text, limit), quote=False))
     return escaped.replace("@", "@\u200b")  # no @mention of a GitHub user
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["find_phrase", "is_regex", "normalize", "phrase_in"]
+__all__ = ["excerpt", "find_phrase", "is_regex", "normalize", "phrase_in"]
 
 _TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
                              "\u2013": "-", "\u2014": "-", "\u00a0": " "})
@@ -39,3 +39,9 @@ def find_phrase(phrase: str, text: str) -> re.Match[str] | None:
 
 def phrase_in(phrase: str, text: str) -> bool:
     return find_phrase(phrase, text) is not None
+
+
+def excerpt(text: object, limit: int | None = None) -> str:
+    """Text on one line, cut to `limit` characters with "..." when longer: for reports."""
+    flat = " ".join(str(text).split())
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 3] + "..."

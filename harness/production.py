@@ -28,7 +28,7 @@ from harness.agent import Run
 from harness.catalog import catalog_claims, find_products, sentences
 from harness.export import Conversation, Message
 from harness.figures import PolicyFigures
-from harness.grading import Dimension, grade_tone, is_review, score_of
+from harness.grading import DRAWN_ON, Dimension, grade_tone, is_review, score_of
 from harness.handover import needs_person, read_handover
 from harness.kb import Hit, KnowledgeBase, tokenize
 from harness.loading import Store
@@ -37,7 +37,6 @@ from harness.schema import Case, Expectation, Turn
 
 __all__ = ["Gap", "ProductionGrader", "Scored", "with_repeat"]
 
-_USED = 0.5  # share of a reply sentence's words found in an article for it to "draw on" it
 _ORDER = {"fail": 0, "partial": 1, "pass": 2}
 
 
@@ -249,7 +248,7 @@ class ProductionGrader:
         shares = bool(asked & set(tokenize(pair.reply)))
         shares_by_hit = {h.article.id: _drawn_share(pair.reply, h.article.body) for h in hits}
         best = max(shares_by_hit, key=lambda a: shares_by_hit[a], default=None)
-        drawn = best if best is not None and shares_by_hit[best] >= _USED else None
+        drawn = best if best is not None and shares_by_hit[best] >= DRAWN_ON else None
         grounded = f"article {drawn}" if drawn else (
             "the catalog" if self._names_asked_product(pair) else None)
         where = f"AI message {pair.index + 1}"

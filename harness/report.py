@@ -15,6 +15,7 @@ from tabulate import tabulate
 from harness.baseline import Entry, write_atomic
 from harness.grading import DIMENSIONS, VALUES
 from harness.loading import Store
+from harness.matching import excerpt
 from harness.providers import CallStats
 from harness.results import CaseResult
 
@@ -23,12 +24,8 @@ __all__ = [
 ]
 
 Write = Callable[[str], None]
+_EXCERPT = 160  # characters of a reply in a failure text
 _SHORT = {"accuracy": "acc", "relevance": "rel", "tone": "tone", "resolution": "res"}
-
-
-def excerpt(text: str, limit: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def failure_text(result: CaseResult) -> str:
@@ -48,7 +45,7 @@ def failure_text(result: CaseResult) -> str:
             if grade and grade != "pass" and name not in shown:
                 lines.append(f"  {name}: {grade}: {entry.reasons.get(name, '')}")
         evidence = _evidence(result)
-        lines.append(f"  reply: \"{excerpt(evidence)}\"")
+        lines.append(f"  reply: \"{excerpt(evidence, _EXCERPT)}\"")
     return "\n".join(lines)
 
 

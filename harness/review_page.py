@@ -13,6 +13,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from harness.matching import excerpt
 from harness.review import DIMENSION_DROP, RESOLUTION_DROP, ROLLING_WEEKS, Trend, WeeklyReview
 
 __all__ = ["render_html", "render_markdown"]
@@ -20,13 +21,8 @@ __all__ = ["render_html", "render_markdown"]
 _EXCERPT = 160
 
 
-def _flat(text: object, limit: int | None = None) -> str:
-    flat = " ".join(str(text).split())
-    return flat if limit is None or len(flat) <= limit else flat[: limit - 3] + "..."
-
-
 def _md(text: object, limit: int | None = None) -> str:
-    return html.escape(_flat(text, limit), quote=False).replace("|", "\\|")
+    return html.escape(excerpt(text, limit), quote=False).replace("|", "\\|")
 
 
 def _pct(value: float | None) -> str:
@@ -134,7 +130,7 @@ blockquote{margin:.3em 0 .8em 1em;color:#555;border-left:3px solid #ccc;padding-
 
 
 def _e(text: object, limit: int | None = None) -> str:
-    return html.escape(_flat(text, limit))
+    return html.escape(excerpt(text, limit))
 
 
 def _rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
