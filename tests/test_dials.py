@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 from harness.cli import main
-from harness.dials import Candidate, Row, TopicDials, recommend, topic_dials, what_if
-from harness.loading import load_store
+from harness.kbtools.dials import Candidate, Row, TopicDials, recommend, topic_dials, what_if
+from harness.store.loading import load_store
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = dt.datetime(2026, 11, 23, 9, 0)

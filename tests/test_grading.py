@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from harness.agent import Retrieved, Run
-from harness.catalog import catalog_claims
-from harness.grading import (
+from harness.agent.loop import Retrieved, Run
+from harness.grading.fixture import (
     Dimension,
     grade_accuracy,
     grade_relevance,
@@ -20,8 +19,9 @@ from harness.grading import (
     is_review,
     score_of,
 )
-from harness.loading import Store
-from harness.schema import (
+from harness.kb.catalog import catalog_claims
+from harness.store.loading import Store
+from harness.store.schema import (
     DEFAULT_WEIGHTS,
     AgentConfig,
     Article,

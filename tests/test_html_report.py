@@ -9,13 +9,13 @@ import json
 import re
 from pathlib import Path
 
-from harness.agent import Retrieved, Run
-from harness.baseline import Entry, Provenance, render_baseline
-from harness.compare import compare_entries
-from harness.gate import judge_case
-from harness.html_report import main, render_html, render_html_from_report, word_diff
-from harness.report import report_document
-from harness.results import CaseResult
+from harness.agent.loop import Retrieved, Run
+from harness.pipeline.record import CaseResult
+from harness.regression.baseline import Entry, Provenance, render_baseline
+from harness.regression.compare import compare_entries
+from harness.regression.gate import judge_case
+from harness.reports.html import main, render_html, render_html_from_report, word_diff
+from harness.reports.terminal import report_document
 
 DIMENSIONS = ("accuracy", "relevance", "tone", "resolution")
 SCRIPT = "<script>alert(1)</script>"

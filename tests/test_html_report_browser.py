@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from harness.agent import Run
-from harness.baseline import Entry
-from harness.compare import compare_entries
-from harness.gate import judge_case
-from harness.html_report import render_html
-from harness.results import CaseResult
+from harness.agent.loop import Run
+from harness.pipeline.record import CaseResult
+from harness.regression.baseline import Entry
+from harness.regression.compare import compare_entries
+from harness.regression.gate import judge_case
+from harness.reports.html import render_html
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="needs the playwright package (pip install playwright)")

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from harness.kb import KnowledgeBase, serve_articles, tokenize
-from harness.schema import Article
+from harness.kb.retrieval import KnowledgeBase, serve_articles, tokenize
+from harness.store.schema import Article
 
 DAY = dt.date(2026, 11, 27)
 

@@ -12,9 +12,9 @@ import pytest
 from storekit import REPO, case
 
 from harness.cli import main
-from harness.lint import Finding, claims, lint_store, same_question
-from harness.loading import load_store, load_suites
-from harness.schema import Article
+from harness.kbtools.lint import Finding, claims, lint_store, same_question
+from harness.store.loading import load_store, load_suites
+from harness.store.schema import Article
 
 TODAY = dt.date(2026, 11, 28)
 FRESH = "2026-10-01"  # reviewed recently enough for the default 180 days

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from harness.agent import Run
-from harness.baseline import Entry
-from harness.compare import compare_entries
-from harness.gate import Verdict, judge_case
-from harness.markdown_report import md, render_markdown, suite_scores
-from harness.results import CaseResult
+from harness.agent.loop import Run
+from harness.pipeline.record import CaseResult
+from harness.regression.baseline import Entry
+from harness.regression.compare import compare_entries
+from harness.regression.gate import Verdict, judge_case
+from harness.reports.markdown import md, render_markdown, suite_scores
 
 DIMENSIONS = ("accuracy", "relevance", "tone", "resolution")
 SCRIPT = "<script>alert(1)</script>"

@@ -26,12 +26,12 @@ import yaml
 from fake_openai import FakeOpenAI, text
 from storekit import REPO, case
 
-from harness.agent import Agent
+from harness.agent.loop import Agent
 from harness.cli import main
-from harness.grading import Graded, grade_run
-from harness.loading import Store, load_case, load_store, load_suites
-from harness.matching import phrase_in
-from harness.promptfoo import close_workers, find_case
+from harness.grading.fixture import Graded, grade_run
+from harness.interop.promptfoo import close_workers, find_case
+from harness.store.loading import Store, load_case, load_store, load_suites
+from harness.text.matching import phrase_in
 
 RETURNS_Q = "How many days do I have to return an item?"
 SMALL = {"core": {  # two cases pass and two fail on the reference model

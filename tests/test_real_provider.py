@@ -10,8 +10,8 @@ import pytest
 from fake_openai import FakeOpenAI, Recorded, error, text, tool_call
 from storekit import case
 
-from harness.agent import Agent, Run
-from harness.loading import load_case, load_store
+from harness.agent.loop import Agent, Run
+from harness.store.loading import load_case, load_store
 
 KEY = "sk-test-123456789"
 MODEL = {"model": "openai/gpt-4o-mini"}
