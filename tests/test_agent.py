@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from storekit import ARTICLES, case
 
-from harness.agent.loop import Agent, Run
+from harness.agent.loop import Agent
+from harness.agent.run import Run
 from harness.store.loading import Store, load_case, load_store
 
 TODAY = dt.date(2026, 11, 27)

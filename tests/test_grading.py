@@ -8,18 +8,16 @@ from typing import Any
 
 import pytest
 
-from harness.agent.loop import Retrieved, Run
+from harness.agent.run import Retrieved, Run
+from harness.grading.catalog_check import catalog_claims
 from harness.grading.fixture import (
-    Dimension,
     grade_accuracy,
     grade_relevance,
     grade_resolution,
     grade_run,
     grade_tone,
-    is_review,
-    score_of,
 )
-from harness.kb.catalog import catalog_claims
+from harness.grading.rubric import Dimension, is_review, score_of
 from harness.store.loading import Store
 from harness.store.schema import (
     DEFAULT_WEIGHTS,

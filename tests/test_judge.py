@@ -10,9 +10,9 @@ import pytest
 from fake_openai import FakeOpenAI, Recorded, error, text
 from storekit import case
 
-from harness.agent.loop import Retrieved, Run
-from harness.grading.fixture import Dimension, with_judge
+from harness.agent.run import Retrieved, Run
 from harness.grading.judge import JUDGE_INSTRUCTIONS, judge_run, parse_verdicts
+from harness.grading.rubric import Dimension, with_judge
 from harness.providers.client import CallPolicy, ModelClient
 from harness.store.loading import load_case, load_store
 

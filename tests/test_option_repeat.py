@@ -11,7 +11,8 @@ import pytest
 from fake_openai import FakeOpenAI, Recorded, text
 from storekit import case
 
-from harness.grading.fixture import Dimension, Graded, combine_samples
+from harness.grading.rubric import Dimension, Graded
+from harness.grading.samples import combine_samples
 from harness.regression.baseline import Entry
 from harness.regression.compare import compare_entries, wilson_interval
 

@@ -1,4 +1,4 @@
-"""harness.pipeline.runner.run_cases(processes=N): the cases shared among N forked processes give the
+"""run_cases(processes=N): the cases shared among N forked processes give the
 same runs, in case order, with the call counters and the response cache of one process."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from fake_openai import FakeOpenAI, Recorded, Reply, text
 from gatekit import AGENT_YAML, ARTICLES, CATALOG, FIXTURES
 from storekit import write_store
 
-from harness.agent.loop import Agent, Run
+from harness.agent.loop import Agent
+from harness.agent.run import Run
 from harness.pipeline.runner import run_cases
 from harness.providers.cache import ResponseCache
 from harness.providers.client import CallPolicy, ModelClient

@@ -6,11 +6,12 @@ The steps are the same whatever the model; only `providers.ModelClient` talks to
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 from harness.agent.escalation import Decision, escalate_tool, rule_decision, tool_decision
 from harness.agent.prompt import render_system_prompt
+from harness.agent.run import Retrieved, Run
 from harness.errors import HarnessError
 from harness.kb.catalog import find_products
 from harness.kb.retrieval import Hit, KnowledgeBase
@@ -18,40 +19,7 @@ from harness.providers.client import ModelClient
 from harness.store.loading import Store
 from harness.store.schema import Case
 
-__all__ = ["Agent", "Retrieved", "Run"]
-
-Outcome = Literal["resolve", "escalate"]
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    id: str
-    confidence: float
-    score: float
-
-
-@dataclass(frozen=True)
-class Run:
-    """What the agent did on one case: the raw material of grading."""
-
-    case_id: str
-    as_of: dt.date
-    model: str
-    sample: int = 0  # which of --repeat K samples this is
-    retrieved: tuple[Retrieved, ...] = ()
-    served: tuple[str, ...] = ()
-    reply: str = ""
-    outcome: Outcome | None = None
-    decided_by: str = ""  # "model", "on_request", "topic:<name>" or "min_confidence"
-    why: str = ""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float | None = None
-    latency_s: float = 0.0
-    cached: bool = False
-    error: str | None = None
-    messages: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
-
+__all__ = ["Agent", "to_messages"]
 
 def to_messages(system: str, case: Case) -> list[dict[str, Any]]:
     roles = {"customer": "user", "agent": "assistant"}

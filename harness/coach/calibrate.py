@@ -14,24 +14,20 @@ before it lets the judge gate.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field
-from tabulate import tabulate
 
 from harness.errors import HarnessError
-from harness.grading.fixture import DIMENSIONS
-from harness.store.loading import Store, load_suites, load_yaml_file, open_store
+from harness.grading.rubric import DIMENSIONS
+from harness.pipeline.pipeline import Pipeline
+from harness.store.loading import Store, load_suites
 from harness.store.schema import Frozen
 
-__all__ = ["Agreement", "Label", "cohen_kappa", "compare_labels", "register"]
+__all__ = ["Agreement", "Label", "Labels", "cohen_kappa", "compare_labels", "grade_labelled"]
 
 GradeName = Literal["pass", "partial", "fail"]
 
@@ -115,72 +111,20 @@ def compare_labels(
     return table, differences
 
 
-def _grade_labelled(store: Store, labels: Sequence[Label], as_of: dt.date | None
-                    ) -> tuple[dict[str, dict[str, tuple[str, str]]], dict[str, dict[str, str]]]:
-    from harness.agent.loop import Agent
-    from harness.grading.fixture import grade_run
-    from harness.pipeline.runner import judge_runs, run_cases
-    from harness.providers.client import CallPolicy, ModelClient
-
+def grade_labelled(pipeline: Pipeline, store: Store, labels: Sequence[Label]
+                   ) -> tuple[dict[str, dict[str, tuple[str, str]]], dict[str, dict[str, str]]]:
+    """The rubric's (grade, reason) and the judge's grade of every labelled case."""
     wanted = {label.id for label in labels}
     cases = [c for c in load_suites(store)[0] if c.case_id in wanted]
     missing = wanted - {c.case_id for c in cases}
     if missing:
         raise HarnessError(f"labelled case(s) not found in suites/: {', '.join(sorted(missing))}")
-    from harness.providers.cache import ResponseCache
-
-    client = ModelClient(cache=ResponseCache.for_store(store.root), mode="on",
-                         policy=CallPolicy(timeout_s=store.agent.timeout,
-                                           retries=store.agent.retries))
-    agent = Agent(store, as_of=as_of, today=dt.date.today(), client=client)
-    runs = {cid: samples[0] for cid, samples in run_cases(agent, cases).items()}
-    rubric = {c.case_id: {n: (d.grade, d.reason) for n, d in
-                          grade_run(c, runs[c.case_id], store).grades.items()} for c in cases}
-    judge: dict[str, dict[str, str]] = {}
-    if store.agent.judge.model:
-        pairs = [(c, runs[c.case_id]) for c in cases]
-        verdicts = judge_runs(client, store.agent.judge.model, store, pairs)
-        judge = {c.case_id: {n: g for n, (g, _) in v.grades.items()}
-                 for c, v in zip(cases, verdicts, strict=True)}
+    evaluated = pipeline.evaluate(store, cases)
+    rubric = {e.case.case_id: {n: (d.grade, d.reason) for n, d in e.graded.grades.items()}
+              for e in evaluated}
+    judge = {e.case.case_id: dict(e.graded.judge) for e in evaluated if e.graded.judge}
     return rubric, judge
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
 
 
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    from harness.pipeline.settings import parse_date
-
-    store = open_store(args.store)
-    labels = load_yaml_file(Path(args.labels), Labels).labels
-    as_of = parse_date(args.as_of) if args.as_of else None
-    rubric, judge = _grade_labelled(store, labels, as_of)
-    table, differences = compare_labels(labels, rubric, judge)
-    rows = [[a.dimension, a.grader, a.cases, _percent(a.agreement),
-             "-" if a.kappa is None else f"{a.kappa:.2f}"] for a in table]
-    print(tabulate(rows, headers=["dimension", "grader", "cases", "agreement", "kappa"],
-                   disable_numparse=True))
-    if not store.agent.judge.model:
-        print("no judge: set judge.model in prompts/agent.yaml to calibrate an LLM judge too")
-    if differences:
-        print(f"\ndisagreements ({len(differences)}):")
-        for d in differences:
-            judged = f", judge {d.judge}" if d.judge else ""
-            print(f"  {d.case_id} {d.dimension}: coach {d.coach}, rubric {d.rubric}{judged}"
-                  f" ({d.reason})")
-    if args.json:
-        document: dict[str, Any] = {"agreement": [asdict(a) for a in table],
-                                    "disagreements": [asdict(d) for d in differences]}
-        Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    return 0
-
-
-def register(commands: Any) -> None:
-    parser = commands.add_parser("calibrate", help="agreement of rubric and judge with a"
-                                 " coach's labels (Cohen's kappa)")
-    parser.add_argument("labels", help="LABELS.yaml: `labels:` list of {id, accuracy, ...}")
-    parser.add_argument("--store", help="the store's folder (default: the current one)")
-    parser.add_argument("--as-of", help="serve the KB as of YYYY-MM-DD")
-    parser.add_argument("--json", help="also write the agreement table as JSON to this path")
-    parser.set_defaults(func=cmd_calibrate)

@@ -7,16 +7,30 @@ over: a human `agent` message after it, or the export's `escalated: true`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.agent.escalation import ASKS_FOR_PERSON
-from harness.grading.fixture import Dimension
+from harness.grading.rubric import Dimension
 from harness.store.conversations import Conversation
 from harness.store.schema import Escalation
 from harness.text.matching import find_phrase
 
-__all__ = ["Handover", "Signal", "needs_person", "person_phrases", "read_handover"]
+__all__ = [
+    "REPEAT_WINDOW", "Handover", "Signal", "is_repeat_contact", "needs_person", "person_phrases",
+    "read_handover",
+]
+
+REPEAT_WINDOW = dt.timedelta(hours=24)
+
+
+def is_repeat_contact(first_topic: str | None, first_at: dt.datetime, then_topic: str | None,
+                      then_at: dt.datetime, window: dt.timedelta = REPEAT_WINDOW) -> bool:
+    """The same customer back on the same topic within the window: the first contact was not
+    resolved. The one rule of `harness score` and `harness dials`."""
+    return first_topic is not None and first_topic == then_topic and abs(
+        then_at - first_at) <= window
 
 
 @dataclass(frozen=True)

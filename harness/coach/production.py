@@ -3,7 +3,7 @@
 Without a fixture there is no expected fact or outcome, so each dimension is judged from what
 is verified or visible in the conversation itself:
 
-    accuracy    the catalog (prices, products, availability: `catalog.catalog_claims`) and the
+    accuracy    the catalog (prices, products, availability: `grading.catalog_check`) and the
                 policy figures of the KB served on the conversation's date (`figures`)
     tone        the store's tone profile, applied to every AI message (`grading.grade_tone`)
     resolution  a customer who asked for a person and was not handed over; a topic that must
@@ -24,16 +24,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from harness.agent.loop import Run
+from harness.agent.run import Run
 from harness.coach.handover import needs_person, read_handover
 from harness.coach.redact import PLACEHOLDERS, redact
-from harness.grading.fixture import DRAWN_ON, Dimension, grade_tone, is_review, score_of
+from harness.grading.catalog_check import catalog_claims
+from harness.grading.fixture import grade_tone
+from harness.grading.overlap import DRAWN_ON, drawn_share
 from harness.grading.policy_figures import PolicyFigures
-from harness.kb.catalog import catalog_claims, find_products, sentences
-from harness.kb.retrieval import Hit, KnowledgeBase, tokenize
+from harness.grading.rubric import Dimension, is_review, score_of
+from harness.kb.catalog import find_products
+from harness.kb.retrieval import Hit, KnowledgeBase
 from harness.store.conversations import Conversation, Message
 from harness.store.loading import Store
 from harness.store.schema import Case, Expectation, Turn
+from harness.text.tokens import tokenize
 
 __all__ = ["Gap", "ProductionGrader", "Scored", "with_repeat"]
 
@@ -246,7 +250,7 @@ class ProductionGrader:
     def _relevance(self, pair: _Pair, hits: tuple[Hit, ...]) -> Dimension:
         asked = set(tokenize(pair.question))
         shares = bool(asked & set(tokenize(pair.reply)))
-        shares_by_hit = {h.article.id: _drawn_share(pair.reply, h.article.body) for h in hits}
+        shares_by_hit = {h.article.id: drawn_share(pair.reply, h.article.body) for h in hits}
         best = max(shares_by_hit, key=lambda a: shares_by_hit[a], default=None)
         drawn = best if best is not None and shares_by_hit[best] >= DRAWN_ON else None
         grounded = f"article {drawn}" if drawn else (
@@ -303,12 +307,3 @@ def _searchable(text: str) -> str:
     for placeholder in PLACEHOLDERS:
         redacted = redacted.replace(placeholder, " ")
     return redacted
-
-
-def _drawn_share(reply: str, body: str) -> float:
-    """The largest share of a reply sentence's words (3 or more) that the article contains."""
-    article_words = set(tokenize(body))
-    shares = [len(words & article_words) / len(words)
-              for words in (set(tokenize(s)) for s in sentences(reply)) if len(words) >= 3]
-    return max(shares, default=0.0)
-

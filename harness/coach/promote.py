@@ -18,7 +18,6 @@ A `# TODO(coach)` comment marks it for a person to complete. Personal data is re
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -31,11 +30,11 @@ from harness.coach.handover import needs_person
 from harness.coach.production import ProductionGrader
 from harness.coach.redact import redact
 from harness.errors import HarnessError, LoadError
-from harness.history import open_history
-from harness.store.conversations import Conversation, Message, find_conversation
-from harness.store.loading import Store, load_case, open_store
+from harness.history import History
+from harness.store.conversations import Conversation, Message
+from harness.store.loading import Store, load_case
 
-__all__ = ["Draft", "draft_fixture", "register", "write_fixture"]
+__all__ = ["Draft", "conversation_from_history", "draft_fixture", "write_fixture"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -142,14 +141,11 @@ def write_fixture(draft: Draft, store: Store, suite: str) -> Path:
     return path
 
 
-def _from_history(args: argparse.Namespace, store: Store) -> Conversation:
-    if args.no_redact:
-        raise HarnessError("--no-redact needs --from EXPORT.jsonl: the history store keeps"
-                           " conversations redacted")
-    history = open_history(args.history, store.root)
-    row = history.conversation(args.conversation)
+def conversation_from_history(history: History, conversation_id: str) -> Conversation:
+    """A scored conversation back from the history store (its text is kept redacted)."""
+    row = history.conversation(conversation_id)
     if row is None:
-        raise HarnessError(f"no conversation {args.conversation!r} in the history"
+        raise HarnessError(f"no conversation {conversation_id!r} in the history"
                            f" ({history.shown}); pass --from EXPORT.jsonl")
     return Conversation(
         id=row["id"], started_at=row["started_at"], customer=row["customer"],
@@ -157,35 +153,3 @@ def _from_history(args: argparse.Namespace, store: Store) -> Conversation:
         escalated=row["outcome"] == "escalate" or None,
         messages=tuple(Message(role=m["role"], text=m["text"]) for m in row["messages"]),
     )
-
-
-def cmd_promote(args: argparse.Namespace) -> int:
-    store = open_store(args.store)
-    if args.source:
-        conversation = find_conversation(Path(args.source), args.conversation)
-    else:
-        conversation = _from_history(args, store)
-    draft = draft_fixture(conversation, store, redacted=not args.no_redact,
-                          today=dt.date.today())
-    path = write_fixture(draft, store, args.suite)
-    expect = draft.data["expect"]
-    print(f"wrote {path} (outcome {expect['outcome']}; facts {expect['facts']}; forbidden"
-          f" {expect['forbidden']}; articles {expect['articles']})")
-    print("complete its TODO(coach), then record it: pytest suites/ --update-baseline")
-    return 0
-
-
-def register(commands: Any) -> None:
-    """Add `harness promote` to the CLI's subcommands."""
-    promote = commands.add_parser(
-        "promote", help="turn a production conversation into a new fixture for a suite")
-    promote.add_argument("conversation", metavar="CONVERSATION_ID")
-    promote.add_argument("--suite", required=True, help="the suite folder under suites/")
-    promote.add_argument("--from", dest="source", metavar="EXPORT.jsonl",
-                         help="read the conversation from this export (default: the history)")
-    promote.add_argument("--store", help="the store's folder (default: the current one)")
-    promote.add_argument("--history", metavar="URL", help="the history database (default:"
-                         " .harness-history.sqlite3 in the store)")
-    promote.add_argument("--no-redact", action="store_true",
-                         help="keep personal data (emails, phones, order numbers, ...)")
-    promote.set_defaults(func=cmd_promote)

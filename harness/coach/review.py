@@ -19,21 +19,17 @@ as a self-contained HTML page (`review_page`). Weeks are ISO weeks of `started_a
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.coach.score_output import readable
 from harness.errors import HarnessError
-from harness.history import DIMENSIONS, History, open_history
-from harness.regression.baseline import write_atomic
-from harness.store.loading import open_store
+from harness.history import DIMENSIONS, History
 
-__all__ = ["Trend", "WeeklyReview", "build_review", "parse_week", "register"]
+__all__ = ["Trend", "WeeklyReview", "build_review", "kept_changes", "parse_week"]
 
 RESOLUTION_DROP = 2.0  # points
 DIMENSION_DROP = 3.0  # points below the rolling average
@@ -201,50 +197,9 @@ def kept_changes(path: Path) -> tuple[str, ...] | None:
     return items if any(items) else None
 
 
-def cmd_review(args: argparse.Namespace) -> int:
-    from harness.coach.review_page import render_html, render_markdown  # matplotlib: only here
-
-    store = open_store(args.store)
-    monday = parse_week(args.week) if args.week else _last_week()
-    history = open_history(args.history, store.root)
-    gap_below = store.agent.escalation.min_confidence or 0.35
-    review = build_review(history, monday, gap_below)
-    out = Path(args.out) if args.out else store.root / "reviews"
-    markdown_path = out / f"review-{review.week}.md"
-    changes = kept_changes(markdown_path)
-    if changes:
-        review = replace(review, changes=changes)
-    html_path = markdown_path.with_suffix(".html")
-    write_atomic(markdown_path, render_markdown(review))
-    write_atomic(html_path, render_html(review))
-    for path in (markdown_path, html_path):
-        readable(path)
-    flags = [t for t in (review.resolution, *review.dimensions) if t.alert]
-    print(f"{review.week}: {review.count} conversation(s), automated resolution"
-          f" {_shown(review.resolution.now)}, {len(flags)} alert(s)"
-          + "".join(f"\n  ALERT {t.name}: {_shown(t.now)} vs {_shown(t.before)}" for t in flags))
-    print(f"wrote {markdown_path} and {html_path.name}"
-          + (" (kept the team's list of changes)" if changes else ""))
-    return 0
 
 
-def _shown(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}%"
 
 
-def _last_week() -> dt.date:
-    today = dt.datetime.now(dt.UTC).date()
-    return today - dt.timedelta(days=today.weekday() + 7)
 
 
-def register(commands: Any) -> None:
-    """Add `harness review` to the CLI's subcommands."""
-    review = commands.add_parser(
-        "review", help="write the weekly coaching review (Markdown and HTML) from the history")
-    review.add_argument("--week", help="ISO week, like 2026-W48 (default: last week)")
-    review.add_argument("--store", help="the store's folder (default: the current one)")
-    review.add_argument("--history", metavar="URL", help="the history database (an SQLAlchemy"
-                        " URL; default: .harness-history.sqlite3 in the store)")
-    review.add_argument("--out", metavar="DIR", help="where to write review-WEEK.md and .html"
-                        " (default: reviews/ in the store)")
-    review.set_defaults(func=cmd_review)

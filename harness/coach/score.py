@@ -14,26 +14,26 @@ found within one export, not across exports.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import sys
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
+from harness.coach.handover import REPEAT_WINDOW, is_repeat_contact
 from harness.coach.production import ProductionGrader, Scored, with_repeat
 from harness.coach.redact import redact
 from harness.coach.score_output import JsonList, Tally
 from harness.errors import HarnessError
-from harness.history import ConversationRecord, History, open_history
+from harness.history import ConversationRecord, History
 from harness.regression.baseline import provenance_of
 from harness.store.conversations import BadLine, Conversation, Progress, read_export
-from harness.store.loading import open_store
+from harness.store.loading import Store
 
-__all__ = ["RepeatContacts", "register", "score_export", "to_record"]
+__all__ = [
+    "BAD_LINES_SHOWN", "RepeatContacts", "ScoreRun", "score_export", "score_file", "to_record",
+]
 
-WINDOW = dt.timedelta(hours=24)
+WINDOW = REPEAT_WINDOW
 BAD_LINES_SHOWN = 20
 BATCH = 500
 PROGRESS_EVERY = 10_000  # lines between progress notes on stderr
@@ -82,8 +82,8 @@ class RepeatContacts:
 
 
 def _same_issue(earlier: Scored, later: Scored, window: dt.timedelta) -> bool:
-    return (earlier.topic is not None and earlier.topic == later.topic
-            and abs(later.started_at - earlier.started_at) <= window)
+    return is_repeat_contact(earlier.topic, earlier.started_at, later.topic, later.started_at,
+                             window)
 
 
 def score_export(
@@ -139,31 +139,39 @@ class _Recorder:
         self._batch = []
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    store = open_store(args.store)
-    export = Path(args.export)
+@dataclass(frozen=True)
+class ScoreRun:
+    """What `harness score` did: the tally to print, where it recorded and wrote."""
+
+    tally: Tally
+    bad: tuple[BadLine, ...]
+    recorded: str | None = None  # "the history (URL), run N", when recorded
+    wrote: Path | None = None
+
+
+def score_file(store: Store, export: Path, *, history: History | None, json_path: Path | None,
+               worst: int, on_bad: Callable[[BadLine], None],
+               on_progress: Callable[[str], None]) -> ScoreRun:
+    """Grade every conversation of an export; record them and write the JSON list if asked."""
     if not export.is_file():
         raise HarnessError(f"{export}: no such export file (JSONL, one conversation a line)")
-    history = None if args.no_history else open_history(args.history, store.root)
     bad: list[BadLine] = []
 
-    def on_bad(item: BadLine) -> None:
+    def bad_line(item: BadLine) -> None:
         bad.append(item)
-        if len(bad) <= BAD_LINES_SHOWN:
-            print(f"skipped: {item.error}", file=sys.stderr)
+        on_bad(item)
 
-    tally = Tally(worst_n=args.worst)
-    output = JsonList(Path(args.json)) if args.json else None
+    tally = Tally(worst_n=worst)
+    output = JsonList(json_path) if json_path else None
     recorder = None
     if history is not None:
-        run_id = history.start_run("score", str(export), provenance_of(store))
-        recorder = _Recorder(history, run_id)
-    progress = Progress(export.stat().st_size, lambda text: print(text, file=sys.stderr),
-                        every=PROGRESS_EVERY)
+        recorder = _Recorder(history, history.start_run("score", str(export),
+                                                        provenance_of(store)))
+    progress = Progress(export.stat().st_size, on_progress, every=PROGRESS_EVERY)
     try:
         grader = ProductionGrader(store)
-        for scored in score_export(export, grader, on_bad=on_bad, keep_text=recorder is not None,
-                                   progress=progress):
+        for scored in score_export(export, grader, on_bad=bad_line,
+                                   keep_text=recorder is not None, progress=progress):
             tally.add(scored)
             if output:
                 output.add(scored.to_json())
@@ -175,31 +183,9 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise
     if output:
         output.close()
-    if len(bad) > BAD_LINES_SHOWN:
-        print(f"skipped: ... and {len(bad) - BAD_LINES_SHOWN} more malformed line(s)",
-              file=sys.stderr)
-    print("\n".join(tally.lines(str(export), len(bad))))
+    recorded = None
     if recorder and history:
         recorder.flush()
         history.finish_run(recorder.run_id, recorder.count)
-        print(f"\nrecorded in the history ({history.shown}), run {recorder.run_id}")
-    if output:
-        print(f"wrote {output.path}")
-    return 1 if bad else 0
-
-
-def register(commands: Any) -> None:
-    """Add `harness score` to the CLI's subcommands."""
-    score = commands.add_parser(
-        "score", help="grade real conversations of a helpdesk export (JSONL) with the rubric")
-    score.add_argument("export", help="the export: one conversation per line (FORMATS.md)")
-    score.add_argument("--store", help="the store's folder (default: the current one)")
-    score.add_argument("--json", metavar="PATH", help="write every conversation's grades as"
-                       " a JSON list (the shape of the run report's cases)")
-    where = score.add_mutually_exclusive_group()
-    where.add_argument("--history", metavar="URL", help="the history database (an SQLAlchemy"
-                       " URL; default: .harness-history.sqlite3 in the store)")
-    where.add_argument("--no-history", action="store_true", help="record nothing")
-    score.add_argument("--worst", type=int, default=10, metavar="N",
-                       help="rows shown for a large export: its N worst (default 10)")
-    score.set_defaults(func=cmd_score)
+        recorded = f"the history ({history.shown}), run {recorder.run_id}"
+    return ScoreRun(tally, tuple(bad), recorded, output.path if output else None)

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from tabulate import tabulate
 
 from harness.coach.production import Scored
-from harness.grading.fixture import VALUES
+from harness.grading.rubric import VALUES
 
 __all__ = ["JsonList", "Tally", "readable", "table", "why"]
 

@@ -7,70 +7,24 @@ are pure functions of the case, the run and the store; they never change their i
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Mapping
 
-from harness.agent.loop import Run
-from harness.kb.catalog import catalog_claims, sentences
-from harness.kb.retrieval import tokenize
+from harness.agent.run import Run
+from harness.grading.catalog_check import catalog_claims
+from harness.grading.overlap import draws_on
+from harness.grading.rubric import Dimension, Grade, Graded, is_review, score_of, with_judge
 from harness.store.loading import Store
 from harness.store.schema import Case, Tone
 from harness.text.matching import excerpt, find_phrase, normalize, phrase_in
+from harness.text.sentences import sentences
+from harness.text.tokens import tokenize
 
-__all__ = [
-    "DIMENSIONS", "VALUES", "Dimension", "Graded", "combine_samples", "grade_run", "is_review",
-    "score_of", "with_judge",
-]
+__all__ = ["grade_accuracy", "grade_relevance", "grade_resolution", "grade_run", "grade_tone"]
 
-Grade = Literal["pass", "partial", "fail"]
-DIMENSIONS = ("accuracy", "relevance", "tone", "resolution")
-VALUES: dict[str, float] = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
 _EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff\U0000fe0f\U0000200d]"
 )
 _EXCERPT = 200  # characters of the reply shown beside a reason
-DRAWN_ON = 0.5  # share of a reply sentence's words found in an article for it to "draw on" it
-
-
-@dataclass(frozen=True)
-class Dimension:
-    grade: Grade
-    reason: str
-    excerpt: str = ""  # the part of the reply that the reason is about
-
-
-@dataclass(frozen=True)
-class Graded:
-    case_id: str
-    grades: Mapping[str, Dimension] = field(default_factory=dict)
-    score: float = 0.0
-    review: bool = False
-    error: str | None = None
-    samples: int = 1  # --repeat K: how many replies were graded
-    pass_rates: Mapping[str, float] = field(default_factory=dict)  # share of samples passing
-    flaky: tuple[str, ...] = ()  # dimensions that both passed and failed within the run
-    judge: Mapping[str, str] = field(default_factory=dict)  # the LLM judge's grade, if asked
-
-    @property
-    def passed(self) -> bool:
-        """Every dimension passes: what a target must reach."""
-        return self.error is None and all(d.grade == "pass" for d in self.grades.values())
-
-
-def score_of(grades: Mapping[str, Dimension | str], weights: Mapping[str, float]) -> float:
-    def value(d: Dimension | str) -> float:
-        return VALUES[d if isinstance(d, str) else d.grade]
-
-    total = sum(weights[name] for name in grades)
-    return round(sum(weights[n] * value(d) for n, d in grades.items()) / total, 4) if total else 0.0
-
-
-def is_review(grades: Mapping[str, Dimension | str]) -> bool:
-    """Accuracy fails, or two or more dimensions are below pass."""
-    names = {n: (d if isinstance(d, str) else d.grade) for n, d in grades.items()}
-    return names.get("accuracy") == "fail" or sum(g != "pass" for g in names.values()) >= 2
 
 
 def _excerpt(text: str) -> str:
@@ -128,15 +82,6 @@ def _missing_reason(fact: str, store: Store, case: Case) -> str:
     return repr(fact)
 
 
-def _drawn_on(reply: str, body: str) -> bool:
-    article_words = set(tokenize(body))
-    for sentence in sentences(reply):
-        words = set(tokenize(sentence))
-        if len(words) >= 3 and len(words & article_words) / len(words) >= DRAWN_ON:
-            return True
-    return False
-
-
 def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
     """Fail: no expected article used, or nothing asked is answered; partial: some missed."""
     if not run.reply.strip():
@@ -149,7 +94,7 @@ def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
         article = store.article(article_id)
         if article_id not in retrieved:
             problems.append(f"article {article_id} was not retrieved")
-        elif article is None or not _drawn_on(run.reply, article.body):
+        elif article is None or not draws_on(run.reply, article.body):
             problems.append(f"the reply does not draw on article {article_id}")
     asked = set(tokenize(case.last_customer_text))
     answered = not asked or bool(asked & set(tokenize(_body(run.reply, store.agent.tone))))
@@ -197,42 +142,6 @@ def grade_resolution(case: Case, run: Run) -> Dimension:
     if run.outcome == "escalate":
         return Dimension("fail", f"escalated but should have resolved: {run.why}")
     return Dimension("fail", "resolved but should have escalated to a person", _excerpt(run.reply))
-
-
-def combine_samples(samples: Sequence[Graded], weights: Mapping[str, float]) -> Graded:
-    """K graded replies of one case as one result: per dimension the most common grade (the
-    lower one on a tie), the pass rate, and whether it flipped between pass and fail."""
-    if len(samples) == 1:
-        return samples[0]
-    errors = [g.error for g in samples if g.error]
-    if errors:
-        return Graded(samples[0].case_id, error=f"{len(errors)} of {len(samples)} samples"
-                      f" failed: {errors[0]}", samples=len(samples))
-    grades, rates, flaky = {}, {}, []
-    for name in samples[0].grades:
-        seen = [g.grades[name] for g in samples]
-        counts = Counter(d.grade for d in seen)
-        common = max(counts, key=lambda grade: (counts[grade], -VALUES[grade]))
-        rates[name] = round(counts["pass"] / len(seen), 4)
-        if "pass" in counts and "fail" in counts:
-            flaky.append(name)
-        example = next(d for d in seen if d.grade == common)
-        reason = f"{example.reason} ({counts['pass']}/{len(seen)} samples pass)"
-        grades[name] = Dimension(common, reason, example.excerpt)
-    score = round(sum(g.score for g in samples) / len(samples), 4)
-    return Graded(samples[0].case_id, grades, score, is_review(grades), None, len(samples),
-                  rates, tuple(flaky), samples[0].judge)
-
-
-def with_judge(rule: Dimension, judge: tuple[str, str] | None) -> Dimension:
-    """The judge can lower a grade, never raise it; an unscored judge changes nothing."""
-    if judge is None:
-        return rule
-    grade, reason = judge
-    if grade == "unscored":
-        return Dimension(rule.grade, f"{rule.reason}; judge unscored: {reason}", rule.excerpt)
-    final: Grade = rule.grade if VALUES[rule.grade] <= VALUES[grade] else grade  # type: ignore[assignment]
-    return Dimension(final, f"{rule.reason}; judge: {grade}: {reason}", rule.excerpt)
 
 
 def grade_run(

@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from harness.agent.loop import Run
+from harness.agent.run import Run
 from harness.errors import ModelError
-from harness.grading.fixture import DIMENSIONS
+from harness.grading.rubric import DIMENSIONS
 from harness.kb.catalog import find_products
 from harness.providers.client import ModelClient
 from harness.store.loading import Store

@@ -15,65 +15,41 @@ left to the catalog check; a figure the customer stated is not the AI's claim.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from harness.kb.catalog import find_products, price_pattern, sentences
-from harness.kb.retrieval import tokenize
+from harness.kb.catalog import find_products
 from harness.store.schema import Article, Catalog
+from harness.text.figures import Figure
+from harness.text.figures import figures_in as all_figures
+from harness.text.sentences import sentences
+from harness.text.tokens import tokenize
 
 __all__ = ["Figure", "FigureCheck", "Finding", "PolicyFigures", "figures_in"]
 
-_WORD_NUMBERS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14, "fifteen": 15,
-    "twenty": 20, "thirty": 30, "forty-five": 45, "sixty": 60, "ninety": 90,
-}
-_NUMBER = r"(\d+(?:\.\d+)?|" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + ")"
-_DURATION = re.compile(
-    rf"\b{_NUMBER}(?:\s*(?:-|\u2013|to)\s*{_NUMBER})?[\s-]*(?:business |working |calendar )?"
-    r"(day|hour|week|month|year)s?\b",
-    re.IGNORECASE,
-)
-_PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)\s?(?:%|percent\b)", re.IGNORECASE)
-_TO_BASE = {"day": ("days", 1), "week": ("days", 7), "hour": ("hours", 1),
-            "month": ("months", 1), "year": ("months", 12)}
 _FACT_UNITS = {"days": "days", "hours": "hours", "months": "months", "usd": "money",
                "eur": "money", "gbp": "money", "percent": "percent", "pct": "percent"}
 _UNIT_WORDS = {"day", "hour", "week", "month", "year", "busi", "work", "calendar", "percent"}
 
 
-@dataclass(frozen=True)
-class Figure:
-    value: float
-    unit: str  # "days", "hours", "months", "money" or "percent"
-    text: str  # as written
+_KINDS = {"duration", "money", "percent"}  # the figures a policy states
 
 
-def _number(word: str) -> float:
-    return float(_WORD_NUMBERS.get(word.lower(), word) if not word[0].isdigit() else word)
-
-
-def _money(sentence: str, currency: str) -> Iterable[Figure]:
-    for match in price_pattern(currency).finditer(sentence):
-        groups = match.groups()
-        for whole, cents in zip(groups[0::2], groups[1::2], strict=True):
-            if whole:
-                value = float(whole.replace(",", "") + "." + (cents or "0"))
-                yield Figure(value, "money", match.group(0).strip())
+def _unit(figure: Figure) -> str:
+    """The unit two policy figures must share to be compared: days, hours, months, money, %."""
+    return "money" if figure.kind == "money" else figure.unit if figure.kind == "duration" \
+        else "percent"
 
 
 def figures_in(sentence: str, currency: str = "USD") -> list[Figure]:
     """Every duration, percentage and amount of money in one sentence."""
-    found = list(_money(sentence, currency))
-    for match in _DURATION.finditer(sentence):
-        unit, factor = _TO_BASE[match.group(3).lower()]
-        for number in (match.group(1), match.group(2)):
-            if number:
-                found.append(Figure(_number(number) * factor, unit, match.group(0).strip()))
-    for match in _PERCENT.finditer(sentence):
-        found.append(Figure(float(match.group(1)), "percent", match.group(0).strip()))
+    found = []
+    for figure in all_figures(sentence, currency):
+        if figure.kind in _KINDS:
+            figure = replace(figure, unit=_unit(figure))
+            found.append(figure)
+            if figure.high is not None:  # both ends of a range are stated figures
+                found.append(replace(figure, value=figure.high, high=None))
     return found
 
 
@@ -101,7 +77,8 @@ def _fact_figure(key: str, value: object) -> Figure | None:
         return None
     number = f"{value:g}"
     text = {"money": f"${number}", "percent": f"{number}%"}.get(unit, f"{number} {unit}")
-    return Figure(float(value), unit, text)
+    kind = {"money": "money", "percent": "percent"}.get(unit, "duration")
+    return Figure(kind, float(value), unit, text)  # type: ignore[arg-type]
 
 
 def _statements(articles: Iterable[Article], currency: str) -> tuple[_Statement, ...]:

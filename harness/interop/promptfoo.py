@@ -5,44 +5,39 @@ Python provider and a Python assertion. The two generated files are stubs that c
 `provider_response` and `assertion_result` here, so the logic is versioned with the harness:
 
     provider   (promptfoo keeps it in persistent workers: the store is loaded once per worker)
-               load the store, find the case, `Agent.run` on one event loop per worker, the LLM
-               judge if agent.yaml names one; the Run travels to the assertion as metadata
-    assertion  (promptfoo starts a new Python for each call: only light imports here)
-               rebuild the Run, `grade_run`, return promptfoo's GradingResult
+               load the store, find the case, run and grade it with the pipeline on one event
+               loop per worker; the case's result (the JSON report's shape) is the metadata
+    assertion  read the grades from that result, return promptfoo's GradingResult
 
 A case passes in promptfoo exactly when every rubric dimension passes. Nothing is compared
 with the baseline: a known failure (an xfail of `pytest suites/`) fails in promptfoo.
-`harness import promptfoo` lives in `harness/promptfoo_import.py`.
+`harness import promptfoo` lives in `harness/interop/promptfoo_import.py`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import atexit
 import dataclasses
 import datetime as dt
 import os
-import sys
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 
 from harness.errors import HarnessError, LoadError
-from harness.pipeline.settings import parse_date
-from harness.store.loading import Store, load_case, load_store, load_suites, open_store
+from harness.grading.fixture import grade_run
+from harness.grading.rubric import VALUES, Graded
+from harness.pipeline.pipeline import Pipeline, compare
+from harness.pipeline.record import CaseResult
+from harness.pipeline.settings import Settings, parse_date
+from harness.store.loading import Store, load_case, load_store
 from harness.store.schema import Case
-
-if TYPE_CHECKING:
-    from harness.agent.loop import Agent, Run
-    from harness.grading.fixture import Graded
-    from harness.providers.cache import ResponseCache
 
 __all__ = [
     "assertion_result", "close_workers", "export_promptfoo", "find_case", "provider_response",
-    "register",
 ]
 
 T = TypeVar("T")
@@ -59,7 +54,7 @@ with the Python where the harness is installed (set PROMPTFOO_PYTHON).
 from pathlib import Path
 
 try:
-    from harness.interop.promptfoo import {function}
+    from harness.promptfoo import {function}
 except ImportError as error:  # promptfoo found a Python without the harness
     raise ImportError(f"{{error}}: set PROMPTFOO_PYTHON to the Python that has the harness"
                       " installed (kb-regression-harness)") from error
@@ -153,10 +148,10 @@ def find_case(store: Store, case_id: str) -> Case:
 
 @dataclasses.dataclass
 class _Worker:
-    """What one promptfoo Python worker keeps between calls."""
+    """What one promptfoo Python worker keeps between calls: the store and its pipeline."""
 
     store: Store
-    agent: Agent
+    pipeline: Pipeline
     cases: dict[str, Case] = dataclasses.field(default_factory=dict)
 
 
@@ -164,12 +159,12 @@ _WORKERS: dict[tuple[Path, str, str], _Worker] = {}
 _LOOPS: list[asyncio.AbstractEventLoop] = []
 
 
-def _run(work: Coroutine[Any, Any, T]) -> T:
-    """Run on the worker's one event loop: litellm binds its clients and logging to a loop,
-    so a new loop per call (asyncio.run) would make it move them at every call."""
+def _loop() -> asyncio.AbstractEventLoop:
+    """The worker's one event loop: litellm binds its clients and logging to a loop, so a new
+    loop per call (asyncio.run) would make it move them at every call."""
     if not _LOOPS:
         _LOOPS.append(asyncio.new_event_loop())
-    return _LOOPS[0].run_until_complete(work)
+    return _LOOPS[0]
 
 
 @atexit.register
@@ -187,32 +182,19 @@ def close_workers() -> None:
         loop.close()
 
 
-def _open_cache(root: Path) -> ResponseCache:
-    """The store's response cache (safe to open from several workers at once)."""
-    from harness.providers.cache import ResponseCache
-
-    return ResponseCache.for_store(root)
-
-
 def _worker(root: Path, config: Mapping[str, Any]) -> _Worker:
-    """The store, agent and client for these settings, made on the first call of a worker."""
-    from harness.agent.loop import Agent
-    from harness.providers.client import CallPolicy, ModelClient
-
+    """The store and pipeline for these settings, made on the first call of a worker."""
     mode, as_of = str(config.get("cache") or "on"), config.get("as_of")
     if mode not in ("on", "off", "replay"):
         raise HarnessError(f"provider config cache: {mode!r}; expected on, off or replay")
     key = (root.resolve(), mode, str(as_of or ""))
     if key not in _WORKERS:
-        store = load_store(key[0])
-        client = ModelClient(
-            cache=_open_cache(store.root) if mode != "off" else None,
-            mode=mode,  # type: ignore[arg-type]
-            policy=CallPolicy(timeout_s=store.agent.timeout, retries=store.agent.retries),
+        settings = Settings(
+            today=dt.date.today(), as_of=parse_date(str(as_of), "as_of") if as_of else None,
+            cache=mode,  # type: ignore[arg-type]
             api_base=os.environ.get("OPENAI_API_BASE") or os.environ.get("OPENAI_BASE_URL"))
-        day = parse_date(str(as_of), "as_of") if as_of else None
-        agent = Agent(store, as_of=day, today=dt.date.today(), client=client)
-        _WORKERS[key] = _Worker(store, agent)
+        _WORKERS[key] = _Worker(load_store(key[0]), Pipeline(settings, forking=False,
+                                                             loop=_loop()))
     return _WORKERS[key]
 
 
@@ -224,29 +206,10 @@ def _case_id(context: Mapping[str, Any]) -> str:
     return case_id
 
 
-def run_metadata(run: Run) -> dict[str, Any]:
-    """A Run as JSON for promptfoo's metadata (the reply travels as the output)."""
-    data = dataclasses.asdict(run)
-    del data["messages"], data["reply"]
-    return {**data, "as_of": run.as_of.isoformat(), "served": list(run.served),
-            "retrieved": [dataclasses.asdict(r) for r in run.retrieved]}
-
-
-def run_from_metadata(reply: str, data: Mapping[str, Any]) -> Run:
-    from harness.agent.loop import Retrieved, Run
-
-    names = {f.name for f in dataclasses.fields(Run)} - {"messages", "reply"}
-    kept = {k: v for k, v in data.items() if k in names}
-    return Run(**{**kept, "reply": reply, "as_of": dt.date.fromisoformat(data["as_of"]),
-                  "served": tuple(data.get("served") or ()),
-                  "retrieved": tuple(Retrieved(**r) for r in data.get("retrieved") or ())})
-
-
 def provider_response(root: Path, options: Mapping[str, Any] | None,
                       context: Mapping[str, Any] | None) -> dict[str, Any]:
-    """promptfoo's `call_api`: the agent's reply to the fixture named by `vars.case_id`."""
-    from harness.grading.judge import judge_run
-
+    """promptfoo's `call_api`: the agent's reply to the fixture named by `vars.case_id`, run and
+    graded by the pipeline; the case's result (the JSON report's shape) travels as metadata."""
     context = context or {}
     sample = int((context.get("vars") or {}).get("__repeatIndex") or 0)  # promptfoo --repeat
     try:
@@ -254,14 +217,11 @@ def provider_response(root: Path, options: Mapping[str, Any] | None,
         case_id = _case_id(context)
         case = worker.cases.get(case_id) or worker.cases.setdefault(
             case_id, find_case(worker.store, case_id))
-        run = _run(worker.agent.run(case, sample))  # each repeat is cached on its own
+        evaluated = worker.pipeline.evaluate_sample(worker.store, case, sample)
     except HarnessError as error:
         return {"error": str(error)}
-    metadata = run_metadata(run)
-    judge = worker.store.agent.judge.model
-    if judge and not run.error:
-        judged = _run(judge_run(worker.agent.client, judge, case, run, worker.store))
-        metadata["judge"] = {name: list(verdict) for name, verdict in judged.grades.items()}
+    run = evaluated.run
+    metadata = compare(evaluated, None, root=worker.store.root).to_json()
     if run.error:  # neither pass nor fail: promptfoo counts it as an error, as the gate does
         return {"output": "", "error": run.error, "metadata": metadata}
     tokens = {"prompt": run.prompt_tokens, "completion": run.completion_tokens,
@@ -272,8 +232,6 @@ def provider_response(root: Path, options: Mapping[str, Any] | None,
 
 def grading_result(graded: Graded) -> dict[str, Any]:
     """promptfoo's GradingResult: pass = every dimension passes; one component per dimension."""
-    from harness.grading.fixture import VALUES
-
     if graded.error:
         return {"pass": False, "score": 0.0, "reason": f"error: {graded.error}"}
     below = [f"{name} {d.grade}: {d.reason}" for name, d in graded.grades.items()
@@ -291,63 +249,33 @@ def grading_result(graded: Graded) -> dict[str, Any]:
 
 def assertion_result(root: Path, output: Any, context: Mapping[str, Any] | None
                      ) -> dict[str, Any]:
-    """promptfoo's `get_assert`: grade the provider's run with the rubric (`grade_run`)."""
-    from harness.grading.fixture import grade_run
-
+    """promptfoo's `get_assert`: the rubric's grades of the provider's case. When promptfoo
+    changed the output (a transform), the new output is graded again, without the judge."""
     context = context or {}
     metadata = context.get("metadata") or (context.get("providerResponse") or {}).get(
         "metadata") or {}
-    if "decided_by" not in metadata:
+    if "verdict_why" not in metadata or not metadata.get("runs"):
         return {"pass": False, "score": 0.0, "reason": "unscored: the output carries no harness"
                 " run (use the provider written by `harness export promptfoo`)"}
+    result = CaseResult.from_json(metadata)
+    reply = output if isinstance(output, str) else str(output or "")
+    run = result.run
+    if result.graded is not None and run is not None and reply == run.reply:
+        return grading_result(result.graded)
     try:
         store = load_store(root.resolve())
         case = find_case(store, _case_id(context))
     except HarnessError as error:
         return {"pass": False, "score": 0.0, "reason": f"error: {error}"}
-    reply = output if isinstance(output, str) else str(output or "")
-    judge = {name: (v[0], v[1]) for name, v in (metadata.get("judge") or {}).items()}
-    graded = grade_run(case, run_from_metadata(reply, metadata), store, judge or None)
-    return grading_result(graded)
+    if run is None:
+        return {"pass": False, "score": 0.0, "reason": "error: the provider's case did not run"}
+    return grading_result(grade_run(case, dataclasses.replace(run, reply=reply), store))
 
 
 # -- the commands ----------------------------------------------------------------------------
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    store = open_store(args.store)
-    cases, broken = load_suites(store)
-    for error in broken:
-        print(f"not exported: {error}", file=sys.stderr)
-    out = Path(args.out) if args.out else store.root / "promptfoo"
-    written = export_promptfoo(store, cases, out)
-    print(f"wrote {', '.join(str(p) for p in written)} ({len(cases)} tests)")
-    print(f"run: PROMPTFOO_PYTHON={sys.executable} promptfoo eval -c {written[0]} -j 4")
-    return 1 if broken else 0
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    from harness.interop.promptfoo_import import import_promptfoo
-
-    return import_promptfoo(Path(args.config), open_store(args.store), args.suite)
 
 
-def register(commands: Any) -> None:
-    """Add `harness export promptfoo` and `harness import promptfoo` to the CLI."""
-    export = commands.add_parser("export", help="write the store's fixtures for another tool")
-    export_formats = export.add_subparsers(dest="format", required=True)
-    to_promptfoo = export_formats.add_parser(
-        "promptfoo", help="a promptfoo config that runs and grades every fixture")
-    to_promptfoo.add_argument("--store", help="the store's folder (default: the current one)")
-    to_promptfoo.add_argument("--out", help="the folder to write (default: <store>/promptfoo)")
-    to_promptfoo.set_defaults(func=cmd_export)
-
-    imports = commands.add_parser("import", help="turn another tool's tests into fixtures")
-    import_formats = imports.add_subparsers(dest="format", required=True)
-    from_promptfoo = import_formats.add_parser(
-        "promptfoo", help="promptfoo test cases -> suites/NAME/<id>.yaml")
-    from_promptfoo.add_argument("config", metavar="CONFIG", help="promptfooconfig.yaml")
-    from_promptfoo.add_argument("--suite", default="promptfoo",
-                                help="the suite folder under suites/ (default: promptfoo)")
-    from_promptfoo.add_argument("--store", help="the store's folder (default: the current one)")
-    from_promptfoo.set_defaults(func=cmd_import)

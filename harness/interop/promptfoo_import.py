@@ -21,7 +21,6 @@ import csv
 import datetime as dt
 import json
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,8 +248,9 @@ def write_fixtures(imported: Imported, store: Store, suite: str, source: Path) -
     return written
 
 
-def import_promptfoo(config_path: Path, store: Store, suite: str) -> int:
-    """The command: read, convert, write, report. Exit 1 when something was left out."""
+def import_promptfoo(config_path: Path, store: Store, suite: str
+                     ) -> tuple[list[Path], int, Imported]:
+    """Read, convert and write: the fixtures written, the tests read, the notes and problems."""
     if not _NAME.match(suite):
         raise HarnessError(f"--suite {suite!r}: expected a folder name (letters, digits, . _ -)")
     tests, default, problems = load_tests(config_path)
@@ -258,12 +258,4 @@ def import_promptfoo(config_path: Path, store: Store, suite: str) -> int:
     imported.problems[:0] = problems
     imported.notes.append("prompts are not imported: the agent's prompt is prompts/system.md.j2")
     written = write_fixtures(imported, store, suite, config_path)
-    for line in imported.notes:
-        print(f"note: {line}", file=sys.stderr)
-    for line in imported.problems:
-        print(f"not mapped: {line}", file=sys.stderr)
-    print(f"wrote {len(written)} fixture(s) to suites/{suite}/ from {len(tests)} test(s);"
-          f" {len(imported.problems)} thing(s) not mapped")
-    if written:
-        print("record them: pytest suites/ --update-baseline")
-    return 1 if imported.problems else 0
+    return written, len(tests), imported

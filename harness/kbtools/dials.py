@@ -12,25 +12,22 @@ before anyone changes the live rules.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field
-from tabulate import tabulate
 
-from harness.agent.escalation import ASKS_FOR_PERSON
-from harness.pipeline.settings import parse_date
-from harness.store.loading import Store, load_suites, load_yaml_file, open_store
+from harness.coach.handover import is_repeat_contact, person_phrases
+from harness.pipeline.pipeline import Pipeline
+from harness.store.loading import Store, load_suites
 from harness.store.schema import Escalation, Frozen, Phrase
 from harness.text.matching import phrase_in
 
-__all__ = ["TopicDials", "recommend", "register", "topic_dials", "what_if"]
+__all__ = ["Candidate", "Measure", "TopicDials", "WhatIf", "recommend", "rows", "topic_dials",
+           "what_if"]
 
 LOW_CSAT = 0.70  # below this share of 4-5 ratings, the AI should hand the topic over
 HIGH_RATE = 0.10  # repeat contacts or requests for a person above this: narrow the scope
@@ -65,7 +62,8 @@ class Row:
     customer_turns: tuple[str, ...]
 
 
-def _rows(engine: sa.Engine, since: dt.date | None) -> list[Row]:
+def rows(engine: sa.Engine, since: dt.date | None) -> list[Row]:
+    """The scored conversations of the history, oldest first."""
     table = sa.Table("harness_conversations", sa.MetaData(), autoload_with=engine)
     query = sa.select(table)
     if since:
@@ -84,23 +82,25 @@ def _rows(engine: sa.Engine, since: dt.date | None) -> list[Row]:
 
 
 def _repeats(rows: Sequence[Row]) -> set[str]:
-    """Conversations followed by the same customer on the same topic within 24 hours."""
-    last: dict[tuple[str, str], Row] = {}
+    """Conversations followed by the same customer on the same topic (`harness score`'s rule)."""
+    last: dict[str, Row] = {}
     repeated = set()
     for row in rows:
-        key = (row.customer, row.topic)
-        earlier = last.get(key)
-        if earlier and row.started_at - earlier.started_at <= dt.timedelta(hours=24):
+        earlier = last.get(row.customer)
+        if earlier and is_repeat_contact(earlier.topic, earlier.started_at, row.topic,
+                                         row.started_at):
             repeated.add(earlier.id)
-        last[key] = row
+        last[row.customer] = row
     return repeated
 
 
-def _asks_for_person(row: Row) -> bool:
-    return any(phrase_in(p, text) for text in row.customer_turns for p in ASKS_FOR_PERSON)
+def _asks_for_person(row: Row, rules: Escalation) -> bool:
+    phrases = person_phrases(rules)
+    return any(phrase_in(p, text) for text in row.customer_turns for p in phrases)
 
 
-def topic_dials(rows: Sequence[Row]) -> list[TopicDials]:
+def topic_dials(rows: Sequence[Row], rules: Escalation) -> list[TopicDials]:
+    """Per topic, the evidence; "asks for a person" as agent.yaml's escalation rules define it."""
     repeated = _repeats(rows)
     by_topic: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
@@ -117,7 +117,7 @@ def topic_dials(rows: Sequence[Row]) -> list[TopicDials]:
             automated=sum(r.automated for r in mine) / len(mine),
             csat=sum(c >= 4 for c in rated) / len(rated) if rated else None,
             repeat_24h=sum(r.id in repeated for r in mine) / len(mine),
-            asked_for_person=sum(_asks_for_person(r) for r in mine) / len(mine),
+            asked_for_person=sum(_asks_for_person(r, rules) for r in mine) / len(mine),
             closed_in_one_short_reply=len(short) / len(handed) if handed else None,
             handed_over=len(handed),
         ))
@@ -143,19 +143,6 @@ def recommend(d: TopicDials) -> str:
     return "keep"
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
-def dials_table(dials: Iterable[TopicDials]) -> str:
-    rows = [[d.topic, d.conversations, _percent(d.automated), _percent(d.csat),
-             _percent(d.repeat_24h), _percent(d.asked_for_person),
-             _percent(d.closed_in_one_short_reply), recommend(d)] for d in dials]
-    headers = ["topic", "convs", "automated", "CSAT", "repeat 24h", "ask person",
-               "1 short reply", "recommendation"]
-    return tabulate(rows, headers=headers, disable_numparse=True)
-
-
 # -- what-if ---------------------------------------------------------------------------------
 
 
@@ -177,64 +164,42 @@ def _with(store: Store, candidate: Candidate) -> Store:
     return Store(store.root, store.articles, store.catalog, agent, store.template_path)
 
 
-def _measure(store: Store, today: dt.date) -> Mapping[str, Any]:
-    from harness.agent.loop import Agent
-    from harness.grading.fixture import grade_run
-    from harness.pipeline.runner import run_cases
+@dataclass(frozen=True)
+class Measure:
+    """The suites under one set of escalation rules."""
 
+    cases: int
+    automation: float  # share resolved by the AI
+    accuracy: float  # share passing accuracy
+    passed: float  # share passing every dimension
+    outcomes: Mapping[str, str | None]
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    live: Measure
+    candidate: Measure
+
+    @property
+    def flipped(self) -> list[tuple[str, str | None, str | None]]:
+        """(case, outcome under the live rules, under the candidate) for each case that flips."""
+        return [(cid, outcome, self.candidate.outcomes.get(cid))
+                for cid, outcome in sorted(self.live.outcomes.items())
+                if self.candidate.outcomes.get(cid) != outcome]
+
+
+def _measure(pipeline: Pipeline, store: Store) -> Measure:
     cases = load_suites(store)[0]
-    runs = run_cases(Agent(store, today=today), cases)
-    graded = [grade_run(c, runs[c.case_id][0], store) for c in cases]
-    resolved = sum(runs[c.case_id][0].outcome == "resolve" for c in cases)
-    accurate = sum(g.grades.get("accuracy") is not None and g.grades["accuracy"].grade == "pass"
-                   for g in graded)
-    passed = sum(g.passed for g in graded)
-    return {"cases": len(cases), "automation": resolved / len(cases) if cases else 0.0,
-            "accuracy": accurate / len(cases) if cases else 0.0,
-            "passed": passed / len(cases) if cases else 0.0,
-            "outcomes": {c.case_id: runs[c.case_id][0].outcome for c in cases}}
+    evaluated = pipeline.evaluate(store, cases)
+    total = len(evaluated) or 1
+    accurate = sum(e.graded.grades.get("accuracy") is not None
+                   and e.graded.grades["accuracy"].grade == "pass" for e in evaluated)
+    return Measure(len(evaluated), sum(e.run.outcome == "resolve" for e in evaluated) / total,
+                   accurate / total, sum(e.graded.passed for e in evaluated) / total,
+                   {e.case.case_id: e.run.outcome for e in evaluated})
 
 
-def what_if(store: Store, candidate: Candidate, today: dt.date) -> str:
-    """The suites under the live rules and under the candidate, side by side."""
-    now, then = _measure(store, today), _measure(_with(store, candidate), today)
-    flipped = sorted(cid for cid, outcome in now["outcomes"].items()
-                     if then["outcomes"].get(cid) != outcome)
-    rows = [[name, f"{m['automation']:.0%}", f"{m['accuracy']:.0%}", f"{m['passed']:.0%}"]
-            for name, m in (("live rules", now), ("candidate", then))]
-    table = tabulate(rows, headers=["rules", "automation (resolved)", "accuracy pass",
-                                    "cases passing"], disable_numparse=True)
-    lines = [table, f"{len(flipped)} case(s) change outcome" + (":" if flipped else "")]
-    lines += [f"  {cid}: {now['outcomes'][cid]} -> {then['outcomes'].get(cid)}"
-              for cid in flipped]
-    return "\n".join(lines)
-
-
-def cmd_dials(args: argparse.Namespace) -> int:
-    from harness.history import open_history
-
-    store = open_store(args.store)
-    if args.what_if:
-        candidate = load_yaml_file(Path(args.what_if), Candidate)
-        print(what_if(store, candidate, dt.date.today()))
-        return 0
-    history = open_history(args.history, store.root)
-    rows = _rows(history.engine, parse_date(args.since, "--since") if args.since else None)
-    if not rows:
-        print("no scored conversations in the history yet: run `harness score EXPORT.jsonl`")
-        return 1
-    print(dials_table(topic_dials(rows)))
-    return 0
-
-
-def register(commands: Any) -> None:
-    parser = commands.add_parser("dials", help="per-topic evidence to widen or narrow what the"
-                                 " AI handles; --what-if for a candidate rule")
-    parser.add_argument("--store", help="the store's folder (default: the current one)")
-    parser.add_argument("--history", metavar="URL", help="history database (default: the"
-                        " store's SQLite file)")
-    parser.add_argument("--since", metavar="YYYY-MM-DD", help="only conversations from then on")
-    parser.add_argument("--what-if", metavar="CANDIDATE.yaml",
-                        help="re-run the suites with these escalation settings (min_confidence,"
-                             " topics, on_request) and compare with the live rules")
-    parser.set_defaults(func=cmd_dials)
+def what_if(pipeline: Pipeline, store: Store, candidate: Candidate) -> WhatIf:
+    """The suites under the live rules and under the candidate, through the same pipeline (and
+    so the same response cache, timeout and retries)."""
+    return WhatIf(_measure(pipeline, store), _measure(pipeline, _with(store, candidate)))

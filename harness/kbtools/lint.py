@@ -22,29 +22,25 @@ all; the command prints one line per finding and exits 1 on any error, so CI can
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
 from harness.agent.loop import Agent
-from harness.errors import HarnessError, LoadError
-from harness.kb.retrieval import tokenize
-from harness.pipeline.settings import parse_date
-from harness.regression.baseline import write_atomic
-from harness.store.loading import Store, load_suites, open_store
+from harness.errors import LoadError
+from harness.store.loading import Store
 from harness.store.schema import Article, Case
+from harness.text.figures import Figure, figures_in
 from harness.text.matching import normalize
+from harness.text.sentences import sentences
+from harness.text.tokens import tokenize
 
-__all__ = ["Finding", "lint_store", "register"]
+__all__ = ["MAX_AGE_DAYS", "Finding", "lint_store"]
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -144,22 +140,6 @@ def fact_conflicts(store: Store) -> list[Finding]:
 
 # -- figures in sentences --------------------------------------------------------------------
 
-_NUMBER = r"\d+(?:,\d{3})*(?:\.\d+)?"
-_FIGURE = re.compile(
-    rf"(?<![\w.$])(?P<cur>\$\s?)?(?P<lo>{_NUMBER})(?:\s?(?:-|to)\s?\$?(?P<hi>{_NUMBER}))?"
-    r"(?P<unit>\s?%|(?:[\s-]?(?:business|calendar|working|full)?\s?[a-z]+))?",
-    re.IGNORECASE,
-)
-_UNITS = {
-    "%": "%", "percent": "%", "usd": "$", "dollar": "$", "dollars": "$",
-    **{w: w.rstrip("s") for w in ("day", "days", "week", "weeks", "month", "months", "year",
-                                  "years", "hour", "hours", "minute", "minutes", "kg", "g",
-                                  "lb", "lbs", "oz", "ml", "l", "mm", "cm", "points",
-                                  "orders", "items")},
-}
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'$])|\n+")
-
-
 @dataclass(frozen=True)
 class Claim:
     """One sentence of an article: its key words, the names among them, its figures by unit."""
@@ -171,18 +151,18 @@ class Claim:
     figures: Mapping[str, frozenset[tuple[float, ...]]]
 
 
-def _figure(match: re.Match[str]) -> tuple[str, tuple[float, ...]] | None:
-    word = (match["unit"] or "").strip().lower().split()[-1:] or [""]
-    unit = "$" if match["cur"] else _UNITS.get(word[0].lstrip("-"))
-    if unit is None:
-        return None  # a bare number (a date, a model name, a phone number): not compared
-    values = (match["lo"], match["hi"]) if match["hi"] else (match["lo"],)
-    return unit, tuple(float(v.replace(",", "")) for v in values)
+def _figure(figure: Figure) -> tuple[str, tuple[float, ...]] | None:
+    """A figure as (unit, values); a bare date, time or code is not compared."""
+    if figure.kind in ("date", "time", "code"):
+        return None
+    unit = {"money": "$", "percent": "%"}.get(figure.kind, figure.unit)
+    values = (figure.value, figure.high) if figure.high is not None else (figure.value,)
+    return unit, values
 
 
 def _claim(article: str, text: str) -> Claim | None:
     by_unit: dict[str, set[tuple[float, ...]]] = {}
-    for unit, value in filter(None, map(_figure, _FIGURE.finditer(text))):
+    for unit, value in filter(None, map(_figure, figures_in(text))):
         by_unit.setdefault(unit, set()).add(value)
     if not by_unit:
         return None
@@ -193,7 +173,7 @@ def _claim(article: str, text: str) -> Claim | None:
 
 def claims(article: Article) -> list[Claim]:
     """The sentences of `article` that state at least one figure with a unit."""
-    texts = (t.strip() for t in _SENTENCE_END.split(article.body))
+    texts = sentences(article.body)
     return [c for c in (_claim(article.id, t) for t in texts if t) if c]
 
 
@@ -353,52 +333,11 @@ def lint_store(store: Store, cases: Sequence[Case], today: dt.date,
 # -- the command -----------------------------------------------------------------------------
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return parse_date(text)
-    except HarnessError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a date YYYY-MM-DD") from None
 
 
-def _days(text: str) -> int:
-    if not text.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of days, 0 or more")
-    return int(text)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `kb lint` to the `harness` command's subcommands."""
-    kb = commands.add_parser("kb", help="knowledge-base tools")
-    lint = kb.add_subparsers(dest="kb_command", required=True).add_parser(
-        "lint", help="find expired, stale, conflicting, duplicate and untested articles")
-    lint.add_argument("--store", metavar="PATH",
-                      help="the store's folder (default: the current one)")
-    lint.add_argument("--as-of", type=_date, metavar="DATE",
-                      help="lint as of YYYY-MM-DD (default: today)")
-    lint.add_argument("--max-age-days", type=_days, default=MAX_AGE_DAYS, metavar="N",
-                      help=f"a review older than N days is stale (default: {MAX_AGE_DAYS})")
-    lint.add_argument("--json", type=Path, metavar="PATH",
-                      help="also write the findings as a JSON list to PATH")
-    lint.set_defaults(func=cmd_lint)
 
 
-def write_findings(path: Path, findings: Sequence[Finding]) -> None:
-    text = json.dumps([f.to_json() for f in findings], indent=2, ensure_ascii=False)
-    try:
-        write_atomic(path, text + "\n")
-    except OSError as error:
-        raise HarnessError(f"--json {path}: cannot write: {error.strerror or error}") from None
 
 
-def cmd_lint(args: argparse.Namespace) -> int:
-    """Print one line per finding and a count; 1 if any finding is an error."""
-    store = open_store(args.store)
-    cases, broken = load_suites(store)
-    findings = lint_store(store, cases, args.as_of or dt.date.today(), args.max_age_days, broken)
-    if args.json:
-        write_findings(args.json, findings)
-    for finding in findings:
-        print(finding.line())
-    counts = Counter(f.severity for f in findings)
-    print(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info")
-    return 1 if counts["error"] else 0

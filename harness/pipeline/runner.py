@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-from harness.agent.loop import Agent, Run
+from harness.agent.loop import Agent
+from harness.agent.run import Run
 from harness.grading.judge import Judged, judge_run
 from harness.providers.client import CallStats, ModelClient
 from harness.store.loading import Store
@@ -39,10 +40,17 @@ async def _bounded(jobs: Sequence[Callable[[], Awaitable[T]]], concurrency: int,
     return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
+def _finish(work: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop | None) -> T:
+    """Run to the end: on the caller's long-lived loop if it keeps one (promptfoo's worker),
+    else on a new one."""
+    return loop.run_until_complete(work) if loop is not None else asyncio.run(work)
+
+
 def _run_pairs(agent: Agent, pairs: Sequence[tuple[Case, int]], concurrency: int,
-               done: Callable[[Run, int], None] | None) -> list[Run]:
+               done: Callable[[Run, int], None] | None,
+               loop: asyncio.AbstractEventLoop | None = None) -> list[Run]:
     jobs = [lambda c=case, s=sample: agent.run(c, s) for case, sample in pairs]
-    return asyncio.run(_bounded(jobs, concurrency, done))
+    return _finish(_bounded(jobs, concurrency, done), loop)
 
 
 # A forked worker finds its share of the work here: set by the parent just before the fork.
@@ -99,6 +107,7 @@ def _run_in_processes(agent: Agent, pairs: Sequence[tuple[Case, int]], concurren
 def run_cases(
     agent: Agent, cases: Sequence[Case], *, concurrency: int = 8, repeat: int = 1,
     progress: Progress | None = None, processes: int = 1,
+    loop: asyncio.AbstractEventLoop | None = None,
 ) -> dict[str, tuple[Run, ...]]:
     """Each case's runs (one per sample, `repeat` in all), by case id, in the order of `cases`.
 
@@ -116,7 +125,7 @@ def run_cases(
             if progress:
                 progress(finished, len(pairs), failed)
 
-        runs = _run_pairs(agent, pairs, concurrency, report)
+        runs = _run_pairs(agent, pairs, concurrency, report, loop)
     by_case: dict[str, list[Run]] = {case.case_id: [] for case in cases}
     for run in runs:
         by_case[run.case_id].append(run)
@@ -125,8 +134,8 @@ def run_cases(
 
 def judge_runs(
     client: ModelClient, model: str, store: Store, pairs: Sequence[tuple[Case, Run]],
-    *, concurrency: int = 8,
+    *, concurrency: int = 8, loop: asyncio.AbstractEventLoop | None = None,
 ) -> list[Judged]:
     """The judge's verdicts on each (case, run), in order."""
     jobs = [lambda c=case, r=run: judge_run(client, model, c, r, store) for case, run in pairs]
-    return asyncio.run(_bounded(jobs, concurrency))
+    return _finish(_bounded(jobs, concurrency), loop)

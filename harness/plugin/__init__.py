@@ -1,21 +1,18 @@
 """pytest plugin: `pytest suites/` in any store collects one test item per fixture.
 
-This module only wires pytest hooks to a `HarnessSession` (harness/session.py), which owns the
-run. Nothing heavy is imported until a store's fixtures are actually collected, so the plugin
-costs nothing in projects that merely have the package installed.
+This module only wires pytest hooks to a `HarnessSession` (plugin/session.py), which hands the
+collected fixtures to the pipeline. Nothing heavy is imported until a store's fixtures are
+actually collected, so the plugin costs nothing in projects that merely have it installed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from harness.plugin.session import HarnessSession
-
-_SESSION = pytest.StashKey["HarnessSession"]()
+from harness.plugin.stash import SETTINGS, existing_session, session_of
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,56 +50,114 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 class _Receiver:
     """Under pytest-xdist, hands each worker's graded case to the controller's session."""
 
-    def __init__(self, session: HarnessSession) -> None:
-        self.session = session
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.session.receive(report)
+        if any(name == "harness-result" for name, _ in report.user_properties):
+            report.user_properties = session_of(self.config).receive(
+                list(report.user_properties), report.when)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from harness.plugin.session import HarnessSession
+    import os
 
-    session = config.stash[_SESSION] = HarnessSession.from_pytest(config)
-    if session.role == "controller":
-        config.pluginmanager.register(_Receiver(session), "harness-xdist-receiver")
+    from harness.errors import HarnessError
+    from harness.pipeline.settings import settings_from_options
 
-
-def _session(config: pytest.Config) -> HarnessSession:
-    return config.stash[_SESSION]
+    try:
+        settings = settings_from_options(config.option, os.environ)
+    except HarnessError as error:
+        raise pytest.UsageError(str(error)) from None
+    distributed = getattr(config.option, "dist", "no") not in ("no", None)  # xdist's -n
+    role = "worker" if hasattr(config, "workerinput") else (
+        "controller" if distributed else "solo")
+    config.stash[SETTINGS] = (settings, role)
+    if role == "controller":
+        config.pluginmanager.register(_Receiver(config), "harness-xdist-receiver")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    session = _session(parent.config)
-    if session.store_root_for(file_path) is None:
+    from harness.store.loading import store_root_for
+
+    root = store_root_for(file_path)
+    if root is None:
         return None
     from harness.plugin.items import CaseFile
 
-    return CaseFile.from_parent(parent, path=file_path)
+    return CaseFile.from_parent(parent, path=file_path, root=root)
+
+
+def _collected(items: list[pytest.Item]) -> list[Any]:
+    from harness.plugin.items import CaseItem
+
+    return [item.collected if isinstance(item, CaseItem) else None for item in items]
 
 
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    _session(config).check_store()
-    selected, skipped = _session(config).select(items)
+    from harness.errors import HarnessError
+
+    harness = existing_session(config)
+    if harness is None:
+        return
+    try:
+        harness.check_stores()
+        keep = harness.select(_collected(items))
+    except HarnessError as error:
+        raise pytest.UsageError(str(error)) from None
+    skipped = [item for item, kept in zip(items, keep, strict=True) if not kept]
     if skipped:
         config.hook.pytest_deselected(items=skipped)
-        items[:] = selected
+        items[:] = [item for item, kept in zip(items, keep, strict=True) if kept]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> Any:
-    if not session.config.option.collectonly:
-        _session(session.config).run(session)
+    if session.config.option.collectonly:
+        return None
+    if session.testsfailed and not session.config.option.continue_on_collection_errors:
+        return None  # pytest stops on collection errors: no model is called
+    from harness.reports.terminal import Progress
+
+    harness = existing_session(session.config)
+    if harness is None:
+        return None
+    collected = [c for c in _collected(session.items) if c is not None]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    harness.run(collected, Progress(reporter))
+    return None
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    _session(config).summarize(terminalreporter)
+    harness = existing_session(config)
+    if harness is None:
+        return
+    lines = harness.summary(verbose=config.option.verbose > 0,
+                            width=terminalreporter._tw.fullwidth,
+                            colour=terminalreporter._tw.hasmarkup)
+    if lines:
+        terminalreporter.write_sep("=", "harness summary")
+    for line in lines:
+        terminalreporter.write_line(line)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    session.exitstatus = _session(session.config).finish(session, exitstatus)
+    from harness.errors import HarnessError
+
+    harness = existing_session(session.config)
+    if harness is None:
+        return
+    try:
+        passed = harness.finish()
+    except HarnessError as error:
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            f"harness: {error}")
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return
+    if passed is False and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

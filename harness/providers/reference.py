@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.agent.escalation import ESCALATE_TOOL
 from harness.kb.catalog import name_pattern
-from harness.kb.retrieval import tokenize
+from harness.text.sentences import sentences
+from harness.text.tokens import tokenize
 
 __all__ = ["MODEL", "PROVIDER", "answer"]
 
@@ -41,8 +41,6 @@ _PRODUCT = re.compile(r"<product\b([^>]*)>")
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 _MAX_WORDS = re.compile(r"\bunder (\d+) words\b", re.IGNORECASE)
 _SIGN_OFF = re.compile(r'End every reply with "([^"\n]*)"', re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9$\"'(])")
-_MARKUP = re.compile(r"^\s*(?:#+|[-*+]|\d+[.)])\s+")
 _ASKS_PRICE_OR_STOCK = re.compile(
     r"\b(price|prices|priced|cost|costs|how much|expensive|cheap|available|availability|stock|"
     r"sell|selling|buy|discontinued|still (make|sell|carry|have)|carry)\b|\$",
@@ -65,6 +63,7 @@ _KNOWN_NEEDED = 0.25  # share of the question's words the articles must mention 
 class Answer:
     content: str | None
     escalation: dict[str, str] | None = None
+    tool: str = ""  # the hand-off tool it calls
 
 
 @dataclass(frozen=True)
@@ -82,12 +81,8 @@ def _attrs(text: str) -> dict[str, str]:
 def _sentences(system: str) -> list[_Sentence]:
     found = []
     for rank, (_, body) in enumerate(_ARTICLE.findall(system)):
-        for line in body.splitlines():
-            line = _MARKUP.sub("", line).strip()
-            for text in _SENTENCE_END.split(line):
-                if text:
-                    words = frozenset(tokenize(text))
-                    found.append(_Sentence(text.strip(), rank, len(found), words))
+        for text in sentences(body):
+            found.append(_Sentence(text, rank, len(found), frozenset(tokenize(text))))
     return found
 
 
@@ -158,7 +153,7 @@ def answer(messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] =
     users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
     question = tokenize(users[-1]) if users else []
     context = [w for text in users[:-1] for w in tokenize(text)]
-    can_escalate = any(t.get("function", {}).get("name") == ESCALATE_TOOL for t in tools)
+    handoff = handoff_tool(tools)
     max_words = int(m.group(1)) if (m := _MAX_WORDS.search(system)) else None
     sign_off = m.group(1) if (m := _SIGN_OFF.search(system)) else None
 
@@ -178,10 +173,23 @@ def answer(messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] =
     grounded = [s.text for s in sorted(chosen, key=lambda s: s.position)]
     if not products and not grounded:
         reason = "The knowledge base in my instructions does not cover this question."
-        if can_escalate:
-            return Answer(None, {"topic": "other", "reason": reason})
+        if handoff:
+            return Answer(None, {"topic": "other", "reason": reason}, handoff)
         return Answer(_fit(["I'm not certain about that, so I won't guess."], max_words, sign_off))
     return Answer(_fit([*products, *grounded], max_words, sign_off))
+
+
+_HANDOFF = re.compile(r"escalat|hand_?off|human|transfer|person|agent", re.IGNORECASE)
+
+
+def handoff_tool(tools: Sequence[dict[str, Any]]) -> str:
+    """The name of the tool that hands the conversation to a person, if one is offered: read
+    from the tool list as any model would (its name), not from the harness's code."""
+    for tool in tools:
+        name = str(tool.get("function", {}).get("name") or "")
+        if _HANDOFF.search(name):
+            return name
+    return ""
 
 
 def to_openai_message(result: Answer) -> dict[str, Any]:
@@ -191,6 +199,6 @@ def to_openai_message(result: Answer) -> dict[str, Any]:
         message["tool_calls"] = [{
             "id": "call_reference_0",
             "type": "function",
-            "function": {"name": ESCALATE_TOOL, "arguments": json.dumps(result.escalation)},
+            "function": {"name": result.tool, "arguments": json.dumps(result.escalation)},
         }]
     return message

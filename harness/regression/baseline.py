@@ -62,13 +62,15 @@ class Entry:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Entry:
+        grades, error = dict(data.get("grades", {})), data.get("error")
+        passed = data.get("passed", error is None and all(g == "pass" for g in grades.values()))
         return cls(
-            score=float(data["score"]), passed=bool(data["passed"]), review=bool(data["review"]),
-            outcome=data.get("outcome"), grades=dict(data.get("grades", {})),
+            score=float(data["score"]), passed=bool(passed), review=bool(data.get("review")),
+            outcome=data.get("outcome"), grades=grades,
             reasons=dict(data.get("reasons", {})), reply=str(data.get("reply", "")),
-            error=data.get("error"), samples=int(data.get("samples", 1)),
-            pass_rates=dict(data.get("pass_rates", {})), flaky=tuple(data.get("flaky", ())),
-            judge=dict(data.get("judge", {})), retrieved=tuple(data.get("retrieved", ())),
+            error=error, samples=int(data.get("samples") or 1),
+            pass_rates=dict(data.get("pass_rates") or {}), flaky=tuple(data.get("flaky") or ()),
+            judge=dict(data.get("judge") or {}), retrieved=tuple(data.get("retrieved") or ()),
         )
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 from deepdiff import DeepDiff
 
-from harness.grading.fixture import DIMENSIONS, VALUES
+from harness.grading.rubric import DIMENSIONS, VALUES
 from harness.regression.baseline import Entry
 
 __all__ = ["Change", "Comparison", "compare_entries"]

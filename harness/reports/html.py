@@ -5,36 +5,28 @@ conversation, reply, reason and KB id is input and goes through `html.escape`; a
 guard the page's Content-Security-Policy allows no network and only the page's own script
 (by hash), so a `<script>` that slipped through could not run.
 
-The page renders from `CaseResult`s at the end of a run (`render_html`), or later from the JSON
-report (`render_html_from_report`), plus the baselines if the old replies are to be shown:
-`python -m harness.reports.html run.json --baselines . -o run.html`.
+The page renders from the run's record at the end of a run (`render_html`), or later from the
+JSON report (`render_html_from_report`): `harness report run.json --html run.html`.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import html
-import json
 import re
-import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
-from harness.grading.fixture import DIMENSIONS, VALUES
-from harness.pipeline.record import CaseResult
-from harness.regression.baseline import Entry, read_baseline
-from harness.regression.compare import Comparison
-from harness.regression.gate import judge_case
-from harness.reports.markdown import blocking_kind, gate_headline, suite_scores
+from harness.grading.rubric import DIMENSIONS, VALUES
+from harness.pipeline.record import CaseResult, RunRecord
+from harness.regression.baseline import Entry
+from harness.reports.common import blocking_kinds, gate_headline, suite_scores
 
-__all__ = ["CaseView", "main", "render_html", "render_html_from_report", "word_diff"]
+__all__ = ["CaseView", "render_html", "render_html_from_report", "word_diff"]
 
 TITLE = "Support agent regression run"
 CHANGES = ("worse", "better", "new", "removed", "same")
@@ -79,26 +71,6 @@ def _view(result: CaseResult) -> CaseView:
         run.why if run else "", run.as_of.isoformat() if run else "",
         tuple((r.id, r.confidence) for r in run.retrieved) if run else (),
         run.served if run else (), turns)
-
-
-def _report_entry(case: Mapping[str, Any]) -> Entry:
-    grades, error = dict(case.get("grades") or {}), case.get("error")
-    passed = error is None and all(g == "pass" for g in grades.values())  # as Graded.passed
-    return Entry(
-        score=float(case["score"]), passed=passed,
-        review=bool(case.get("review")), outcome=case.get("outcome"), grades=grades,
-        reasons=dict(case.get("reasons") or {}), reply=str(case.get("reply") or ""), error=error,
-        samples=int(case.get("samples") or 1), pass_rates=dict(case.get("pass_rates") or {}),
-        flaky=tuple(case.get("flaky") or ()), judge=dict(case.get("judge") or {}))
-
-
-def _report_view(case: Mapping[str, Any], old: Entry | None) -> CaseView:
-    new, status, target = _report_entry(case), case.get("verdict"), bool(case.get("target"))
-    judged = judge_case(Comparison(case["id"], case["change"], old, new), target=target)
-    return CaseView(
-        case["id"], case.get("suite") or case["id"].split("/")[0], case["change"], new, old,
-        status, judged.why if judged.status == status else "", target, case.get("why") or "",
-        case.get("as_of") or "", tuple((a, None) for a in case.get("retrieved") or ()))
 
 
 def _e(text: object) -> str:
@@ -210,10 +182,10 @@ def _cell(now: float | None, before: float | None) -> str:
     return f"<td{moved}>{now:.1f} <small>({before:.1f})</small></td>"
 
 
-def _scores(views: Sequence[CaseView]) -> str:
+def _scores(record: RunRecord) -> str:
     rows = [f"<tr><th>{_e(s.suite)}</th><td>{s.cases}</td><td>{s.passed}</td>"
             + "".join(_cell(s.now[k], s.before[k]) for k in s.now) + "</tr>"
-            for s in suite_scores((v.suite, v.new, v.old) for v in views)]
+            for s in suite_scores(record.cases)]
     head = "".join(f"<th>{k}</th>" for k in ("suite", "cases", "passed", "score", *DIMENSIONS))
     return (f"<h2>Scores now (baseline), %</h2><table class=scores><tr>{head}</tr>"
             f"{''.join(rows)}</table>")
@@ -280,9 +252,9 @@ ins{background:#cdeccd;text-decoration:none}
 """
 
 
-def _page(views: Sequence[CaseView], passed: bool, title: str) -> str:
-    kinds = Counter(kind for v in views if (kind := blocking_kind(
-        v.status, v.change, target=v.target, error=bool(v.new and v.new.error))))
+def _page(record: RunRecord, title: str) -> str:
+    views, passed = [_view(c) for c in record.cases], record.passed
+    kinds = blocking_kinds(record.cases)
     moved = Counter(v.change for v in views)
     counts = ", ".join(f"{moved[c]} {c}" for c in CHANGES)
     cards = "\n".join(_card(v) for v in sorted(views, key=lambda v: (
@@ -293,52 +265,26 @@ def _page(views: Sequence[CaseView], passed: bool, title: str) -> str:
             f"<style>{_STYLE}</style></head><body>\n"
             f'<header class="{"pass" if passed else "fail"}"><h1>{_e(title)}</h1>'
             f"<p class=headline>{_e(gate_headline(passed, kinds, _MARKS))}</p>"
-            f"<p>{len(views)} cases: {counts}</p></header>\n{_scores(views)}\n"
+            f"<p>{len(views)} cases: {counts}</p></header>\n{_scores(record)}\n"
             f"<h2>Cases</h2>{_filters(views)}\n<div id=cases>\n{cards}\n</div>\n"
             f"<script>{_SCRIPT}</script></body></html>\n")
 
 
-def render_html(results: Sequence[CaseResult], *, gate_passed: bool, title: str = TITLE) -> str:
-    """The page at the end of a run, with the conversations and the served articles."""
-    return _page([_view(r) for r in results], gate_passed, title)
+def render_html(record: RunRecord, *, title: str = TITLE) -> str:
+    """The page at the end of a run, with the conversations and the retrieved articles."""
+    return _page(record, title)
 
 
 def render_html_from_report(
     document: Mapping[str, Any], *, baselines: Mapping[str, Entry] | None = None,
     title: str = TITLE,
 ) -> str:
-    """The page from a `--harness-report` document; `baselines` (case id -> entry) adds the
-    baseline grades, scores and replies (the document holds neither them nor the turns)."""
+    """The page from a `--harness-report` document; `baselines` (case id -> entry) fills in the
+    baseline of a case that a document of an older version does not carry."""
     old = baselines or {}
-    views = [_report_view(case, old.get(case["id"])) for case in document["cases"]]
-    return _page(views, document.get("gate") == "pass", title)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.reports.html",
-                                     description="Render a --harness-report JSON file as HTML.")
-    parser.add_argument("report", type=Path)
-    parser.add_argument("--baselines", type=Path, metavar="STORE",
-                        help="store root whose suites/<suite>/baseline.json to show beside")
-    parser.add_argument("-o", "--output", type=Path, help="default: REPORT with .html")
-    args = parser.parse_args(argv)
-    try:
-        document = json.loads(args.report.read_text(encoding="utf-8"))
-        suites = {c.get("suite") or c["id"].split("/")[0] for c in document["cases"]}
-        entries = {cid: entry for suite in sorted(suites) if args.baselines
-                   for cid, entry in read_baseline(args.baselines, suite).entries.items()}
-        output = args.output or args.report.with_suffix(".html")
-        output.write_text(render_html_from_report(document, baselines=entries), encoding="utf-8")
-    except KeyError as error:
-        print(f"Error: {args.report}: not a --harness-report document (no key {error})",
-              file=sys.stderr)
-        return 1
-    except (OSError, ValueError, HarnessError) as error:
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
-    print(f"wrote {output}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    cases = []
+    for case in document["cases"]:
+        if not case.get("baseline") and case["id"] in old:
+            case = {**case, "baseline": old[case["id"]].to_json()}
+        cases.append(case)
+    return _page(RunRecord.from_json({**document, "cases": cases}), title)

@@ -11,98 +11,32 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
-from harness.grading.fixture import DIMENSIONS, VALUES
-from harness.pipeline.record import CaseResult
+from harness.grading.rubric import DIMENSIONS
+from harness.pipeline.record import CaseResult, RunRecord
 from harness.regression.baseline import Entry
+from harness.reports.common import (
+    blocking_kinds,
+    evidence,
+    gate_headline,
+    review_queue,
+    suite_scores,
+    worst_reason,
+)
 from harness.text.matching import excerpt
 
-__all__ = [
-    "SuiteScore", "blocking_kind", "gate_headline", "md", "render_markdown", "suite_scores",
-]
+__all__ = ["md", "render_markdown"]
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~$#])")
 _MORE = "... and {n} more (see the HTML/JSON report artifacts)"
 _EXCERPT = 160
-_KINDS = {  # why a case blocks the gate: singular, plural
-    "worse": ("case got worse", "cases got worse"),
-    "error": ("error", "errors"),
-    "target": ("target does not pass", "targets do not pass"),
-    "new": ("new case does not pass", "new cases do not pass"),
-    "other": ("blocking case", "blocking cases"),
-}
 
 
 def md(text: object, limit: int | None = None) -> str:
     """Input text as one inert line of Markdown (also safe inside a table cell)."""
     escaped = _SPECIAL.sub(r"\\\1", html.escape(excerpt(text, limit), quote=False))
     return escaped.replace("@", "@\u200b")  # no @mention of a GitHub user
-
-
-@dataclass(frozen=True)
-class SuiteScore:
-    """A suite's mean score and per-dimension scores, in %, now and in the baseline."""
-
-    suite: str
-    cases: int
-    passed: int
-    now: Mapping[str, float | None]  # keys: "score" and each dimension
-    before: Mapping[str, float | None]
-
-
-def _mean(entries: Sequence[Entry], name: str) -> float | None:
-    """Like the terminal summary: a case that errors counts as 0 on every dimension."""
-    if name == "score":
-        values = [e.score for e in entries]
-    else:
-        values = [0.0 if e.error else VALUES[e.grades[name]] for e in entries
-                  if e.error or name in e.grades]
-    return round(100 * sum(values) / len(values), 1) if values else None
-
-
-def suite_scores(cases: Iterable[tuple[str, Entry | None, Entry | None]]) -> list[SuiteScore]:
-    """Scores per suite from (suite, entry now, baseline entry) of every case."""
-    by_suite: dict[str, list[tuple[Entry | None, Entry | None]]] = {}
-    for suite, new, old in cases:
-        by_suite.setdefault(suite, []).append((new, old))
-    scores = []
-    for suite in sorted(by_suite):
-        now = [n for n, _ in by_suite[suite] if n is not None]
-        old = [o for _, o in by_suite[suite] if o is not None]
-        names = ("score", *DIMENSIONS)
-        scores.append(SuiteScore(
-            suite, len(now), sum(e.passed for e in now),
-            {k: _mean(now, k) for k in names}, {k: _mean(old, k) for k in names}))
-    return scores
-
-
-def blocking_kind(status: str | None, change: str, *, target: bool, error: bool) -> str | None:
-    """Why a case blocks the gate, in one word; None when it does not."""
-    if status != "fail":
-        return None
-    if error:
-        return "error"
-    if target:
-        return "target"
-    return change if change in ("worse", "new") else "other"
-
-
-def gate_headline(passed: bool, kinds: Counter[str], marks: tuple[str, str] = ("✅", "❌")) -> str:
-    """The verdict in one line: what blocks, counted."""
-    if passed:
-        return f"{marks[0]} Gate passed"
-    parts = [f"{kinds[k]} {_KINDS[k][kinds[k] != 1]}" for k in _KINDS if kinds[k]]
-    return f"{marks[1]} Gate failed" + (f": {', '.join(parts)}" if parts else "")
-
-
-def _kinds(results: Sequence[CaseResult]) -> Counter[str]:
-    return Counter(
-        kind for r in results
-        if (kind := blocking_kind(r.verdict.status if r.verdict else None, r.comparison.change,
-                                  target=bool(r.verdict and r.verdict.target),
-                                  error=bool(r.entry and r.entry.error))))
 
 
 def _counts(results: Sequence[CaseResult]) -> str:
@@ -113,16 +47,6 @@ def _counts(results: Sequence[CaseResult]) -> str:
     review = sum(1 for r in results if r.entry is not None and r.entry.review)
     return (f"{len(results)} cases: {moved} · errors: {errors} · known failures: {known}"
             f" · review queue: {review}")
-
-
-def _evidence(result: CaseResult, fields: Iterable[str]) -> str:
-    """The part of the reply the first dropped dimension's reason is about."""
-    if result.graded is not None:
-        for name in fields:
-            dimension = result.graded.grades.get(name)
-            if dimension is not None and dimension.excerpt:
-                return dimension.excerpt
-    return result.entry.reply if result.entry else ""
 
 
 def _score_move(result: CaseResult) -> str:
@@ -139,8 +63,8 @@ def _worse(result: CaseResult) -> list[str]:
     for step in steps:
         reason = entry.reasons.get(step.field, "") if entry else ""
         lines.append(f"  - {step.field}: {md(step.old)} → **{md(step.new)}**: {md(reason)}")
-    evidence = _evidence(result, [s.field for s in steps])
-    lines.append(f"  - reply: “{md(evidence, _EXCERPT)}”")
+    shown = evidence(result, [s.field for s in steps])
+    lines.append(f"  - reply: “{md(shown, _EXCERPT)}”")
     return lines
 
 
@@ -156,10 +80,10 @@ def _better(result: CaseResult) -> list[str]:
 
 
 def _worst_reason(entry: Entry) -> str:
-    for name in sorted(entry.grades, key=lambda n: (VALUES[entry.grades[n]], n)):
-        if entry.grades[name] != "pass":
-            return f"{name} {entry.grades[name]}: {md(entry.reasons.get(name, ''), _EXCERPT)}"
-    return "passes every dimension"
+    worst = worst_reason(entry)
+    if worst is None:
+        return "passes every dimension"
+    return f"{worst[0]} {worst[1]}: {md(worst[2], _EXCERPT)}"
 
 
 def _new(result: CaseResult) -> list[str]:
@@ -203,7 +127,7 @@ def _pct(value: float | None) -> str:
 
 
 def _scores(results: Sequence[CaseResult]) -> list[str]:
-    scores = suite_scores((r.suite, r.comparison.new, r.comparison.old) for r in results)
+    scores = suite_scores(results)
     lines = ["", "#### Scores now vs baseline (%)"]
     for s in scores:
         lines += ["", f"**{md(s.suite)}**: {s.cases} cases, {s.passed} pass", "",
@@ -213,19 +137,20 @@ def _scores(results: Sequence[CaseResult]) -> list[str]:
     return lines
 
 
-def render_markdown(
-    results: Sequence[CaseResult], *, gate_passed: bool, warnings: Sequence[str] = (),
-    limit: int = 15,
-) -> str:
+def render_markdown(record: RunRecord, *, limit: int = 15) -> str:
     """The PR comment: verdict first, then what moved, the scores and the review queue."""
+    results, warnings = record.cases, record.warnings
+
     def changed(change: str) -> list[CaseResult]:
         return [r for r in results if r.comparison.change == change
                 and not (r.entry is not None and r.entry.error)]
 
     errors = [r for r in results if r.entry is not None and r.entry.error]
-    review = sorted((r for r in results if r.entry is not None and r.entry.review),
-                    key=lambda r: (r.entry.score if r.entry else 0.0, r.case_id))
-    lines = [f"### {gate_headline(gate_passed, _kinds(results))}", "", _counts(results)]
+    review = review_queue(results)
+    lines = [f"### {gate_headline(record.passed, blocking_kinds(results))}", "",
+             _counts(results)]
+    if record.interrupted:
+        lines += ["", "> ⚠️ The run was interrupted: only the cases finished so far are here."]
     if warnings:
         lines += ["", *[f"> ⚠️ {md(w)}  " for w in warnings]]
     lines += _section("Worse", changed("worse"), _worse, limit)

@@ -20,8 +20,8 @@ from harness.errors import HarnessError, LoadError
 from harness.store.schema import AgentConfig, Article, Case, Catalog
 
 __all__ = [
-    "Store", "StoreLoadError", "find_store_root", "load_case", "load_store", "load_suites",
-    "load_yaml_file", "open_store", "suite_files",
+    "Store", "StoreLoadError", "Stores", "find_store_root", "load_case", "load_store",
+    "load_suites", "load_yaml_file", "open_store", "store_root_for", "suite_files",
 ]
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -306,3 +306,33 @@ def load_case(path: Path, store: Store, taken: dict[str, Path] | None = None) ->
                 line=lines.get(("expect", "articles", index)), key=f"expect.articles.{index}",
             )
     return case
+
+
+class Stores:
+    """The stores of a run, each loaded once by its root; a broken one keeps its error."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[Path, Store | StoreLoadError] = {}
+
+    def get(self, root: Path) -> Store | None:
+        if root not in self._loaded:
+            try:
+                self._loaded[root] = load_store(root)
+            except StoreLoadError as error:
+                self._loaded[root] = error
+        loaded = self._loaded[root]
+        return loaded if isinstance(loaded, Store) else None
+
+    def loaded(self) -> list[Store]:
+        return [s for s in self._loaded.values() if isinstance(s, Store)]
+
+    def errors(self) -> list[StoreLoadError]:
+        return [e for e in self._loaded.values() if isinstance(e, StoreLoadError)]
+
+
+def store_root_for(path: Path) -> Path | None:
+    """The store whose `suites/<suite>/` holds the fixture file `path`, if any."""
+    if path.parent.parent.name != "suites":
+        return None
+    root = path.parent.parent.parent
+    return root if find_store_root(root) == root else None
