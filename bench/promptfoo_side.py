@@ -33,11 +33,11 @@ from typing import Any
 
 import yaml
 
-from harness.agent import Agent
-from harness.loading import load_suites, open_store
-from harness.matching import is_regex
-from harness.prompt import render_system_prompt
-from harness.schema import Case
+from harness.agent.loop import Agent
+from harness.agent.prompt import render_system_prompt
+from harness.store.loading import load_suites, open_store
+from harness.store.schema import Case
+from harness.text.matching import is_regex
 
 BENCH = Path(__file__).resolve().parent
 DEFAULT_BIN = BENCH / ".promptfoo" / "node_modules" / ".bin" / "promptfoo"

@@ -5,13 +5,16 @@
     +-- TemplateError            prompts/system.md.j2 cannot be rendered (file and line)
     +-- ModelError               the model call failed (provider error, bad tool call)
     +-- BaselineError            a baseline cannot be read (bad JSON, unknown git ref)
+    +-- CaseFailed               the gate's verdict on one case, written for a person
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["BaselineError", "HarnessError", "LoadError", "ModelError", "TemplateError"]
+__all__ = [
+    "BaselineError", "CaseFailed", "HarnessError", "LoadError", "ModelError", "TemplateError",
+]
 
 
 class HarnessError(Exception):
@@ -59,3 +62,7 @@ class ModelError(HarnessError):
 
 class BaselineError(HarnessError):
     """A committed baseline cannot be read."""
+
+
+class CaseFailed(HarnessError):
+    """The gate's verdict on one case, already written for a person."""

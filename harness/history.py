@@ -10,7 +10,7 @@ with its driver installed). Three tables, created on first use:
                            again replaces its rows instead of counting them twice
     harness_suite_cases    one row per case of a suite run
 
-Conversation text is stored redacted (`harness.redact`), for `harness promote`.
+Conversation text is stored redacted (`harness.coach.redact`), for `harness promote`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from harness.baseline import Provenance
 from harness.errors import HarnessError
+from harness.regression.baseline import Provenance
 
 __all__ = [
     "FILE_NAME", "ConversationRecord", "History", "default_url", "open_history",

@@ -11,13 +11,16 @@ from typing import Any
 
 import pytest
 
-# Before anything imports litellm: never fetch its price list (see harness/providers.py).
+# Before anything imports litellm: never fetch its price list (see harness/providers/client.py).
 os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from storekit import write_store
 
 pytest_plugins = ["pytester", "fake_openai"]
+
+# The test stores are data: their fixtures run in tests that copy them, not as test items here.
+collect_ignore = ["stores"]
 
 
 @pytest.fixture

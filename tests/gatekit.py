@@ -112,9 +112,9 @@ FIXTURES: dict[str, dict[str, Any]] = {
 PROBE_CONFTEST = '''\
 from pathlib import Path
 
-import harness.agent
+import harness.agent.loop
 
-_real = harness.agent.Agent.run
+_real = harness.agent.loop.Agent.run
 
 
 async def _counted(self, *args, **kwargs):
@@ -124,11 +124,11 @@ async def _counted(self, *args, **kwargs):
 
 
 def pytest_configure(config):
-    harness.agent.Agent.run = _counted
+    harness.agent.loop.Agent.run = _counted
 
 
 def pytest_unconfigure(config):
-    harness.agent.Agent.run = _real
+    harness.agent.loop.Agent.run = _real
 '''
 
 

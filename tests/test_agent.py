@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from storekit import ARTICLES, case
 
-from harness.agent import Agent, Run
-from harness.loading import Store, load_case, load_store
+from harness.agent.loop import Agent
+from harness.agent.run import Run
+from harness.store.loading import Store, load_case, load_store
 
 TODAY = dt.date(2026, 11, 27)
 HANDOFF = "I'm passing this conversation to a member of our support team"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fake_openai import FakeOpenAI, text
 
-from harness.cache import ResponseCache, request_key
 from harness.errors import ModelError
-from harness.providers import CallPolicy, ModelClient
+from harness.providers.cache import ResponseCache, request_key
+from harness.providers.client import CallPolicy, ModelClient
 
 SECRET = "sk-secret-cache-0123456789abcdef"
 MODEL = "openai/gpt-4o-mini"

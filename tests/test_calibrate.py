@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.calibrate import Label, cohen_kappa, compare_labels
 from harness.cli import main
+from harness.coach.calibrate import Label, cohen_kappa, compare_labels
 
 REPO = Path(__file__).resolve().parent.parent
 LABELS = REPO / "examples" / "labels.yaml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.catalog import find_products
-from harness.schema import Catalog, Product
+from harness.kb.catalog import find_products
+from harness.store.schema import Catalog, Product
 
 CATALOG = Catalog(products=(
     Product(sku="GRD-S2", name="Burr Grinder S2", price=189.0, aliases=("S2",)),

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-import harness.baseline
-from harness.baseline import (
+import harness.regression.baseline
+from harness.errors import BaselineError
+from harness.regression.baseline import (
     Entry,
     Provenance,
     baseline_path,
@@ -20,9 +21,8 @@ from harness.baseline import (
     render_baseline,
     write_atomic,
 )
-from harness.compare import Comparison, compare_entries
-from harness.errors import BaselineError
-from harness.gate import decide
+from harness.regression.compare import Comparison, compare_entries
+from harness.regression.gate import decide
 
 DIMENSIONS = ("accuracy", "relevance", "tone", "resolution")
 PROVENANCE = Provenance(harness="0.1.0", model="reference/kb-grounded", prompt="p" * 16,
@@ -301,7 +301,7 @@ def test_a_failed_write_keeps_the_old_file_whole_and_cleans_up(tmp_path, monkeyp
     def fail(*args: Any, **kwargs: Any) -> None:
         raise OSError(f"disk gone during {step}")
 
-    monkeypatch.setattr(harness.baseline.os, step, fail)
+    monkeypatch.setattr(harness.regression.baseline.os, step, fail)
     with pytest.raises(OSError, match=f"disk gone during {step}"):
         write_atomic(path, render_baseline("core", PROVENANCE, {"core/a": BAD}))
     monkeypatch.undo()

@@ -7,8 +7,12 @@ import shutil
 from pathlib import Path
 
 from harness.cli import main
-from harness.dials import Candidate, Row, TopicDials, recommend, topic_dials, what_if
-from harness.loading import load_store
+from harness.cli.kb import what_if_table
+from harness.kbtools.dials import Candidate, Row, TopicDials, recommend, topic_dials, what_if
+from harness.pipeline.pipeline import Pipeline
+from harness.pipeline.settings import Settings
+from harness.store.loading import load_store
+from harness.store.schema import Escalation
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = dt.datetime(2026, 11, 23, 9, 0)
@@ -35,7 +39,7 @@ def test_rates_per_topic_count_repeats_requests_and_short_human_replies():
         row(4, "returns", customer="c", automated=False, human=("Done, refunded.",)),
         row(5, "returns", customer="a", hours=60),  # more than 24 h after c2: no repeat
     ]
-    (returns,) = topic_dials(rows)
+    (returns,) = topic_dials(rows, Escalation())
     assert returns.conversations == 5
     assert returns.repeat_24h == 1 / 5
     assert returns.asked_for_person == 1 / 5
@@ -57,10 +61,21 @@ def test_recommendations_name_their_evidence():
 
 def test_what_if_shows_the_trade_off_and_the_cases_that_flip():
     store = load_store(REPO)
-    text = what_if(store, Candidate(min_confidence=0.99), dt.date(2026, 11, 28))
+    pipeline = Pipeline(Settings(today=dt.date(2026, 11, 28)))
+    result = what_if(pipeline, store, Candidate(min_confidence=0.99))
+    assert result.live.automation != result.candidate.automation  # automation rate moves
+    assert ("resolve", "escalate") in {(before, after) for _, before, after in result.flipped}
+    text = what_if_table(result)
     live, candidate = [line for line in text.splitlines() if line.startswith(("live", "cand"))]
-    assert live.split()[2] != candidate.split()[1]  # automation rate moves
+    assert live.split()[2] != candidate.split()[1]
     assert "change outcome:" in text and "resolve -> escalate" in text
+
+
+def test_a_request_for_a_person_is_what_agent_yaml_says_it_is():
+    rows = [row(1, "orders", says="let me speak with your customer desk please")]
+    assert topic_dials(rows, Escalation())[0].asked_for_person == 0.0
+    custom = Escalation(request_phrases=("/customer desk/",))
+    assert topic_dials(rows, custom)[0].asked_for_person == 1.0
 
 
 def test_the_command_reads_the_scored_history(tmp_path, capsys):

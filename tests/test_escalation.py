@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from harness.escalation import (
+from harness.agent.escalation import (
     ESCALATE_TOOL,
     Decision,
     escalate_tool,
     rule_decision,
     tool_decision,
 )
-from harness.kb import Hit
-from harness.schema import Article, Escalation, Turn
+from harness.kb.retrieval import Hit
+from harness.store.schema import Article, Escalation, Turn
 
 RETURNS = Article(id="returns-policy", title="Returns", topic="returns", status="active",
                   body="Thirty days.")

@@ -8,20 +8,18 @@ from typing import Any
 
 import pytest
 
-from harness.agent import Retrieved, Run
-from harness.catalog import catalog_claims
-from harness.grading import (
-    Dimension,
+from harness.agent.run import Retrieved, Run
+from harness.grading.catalog_check import catalog_claims
+from harness.grading.fixture import (
     grade_accuracy,
     grade_relevance,
     grade_resolution,
     grade_run,
     grade_tone,
-    is_review,
-    score_of,
 )
-from harness.loading import Store
-from harness.schema import (
+from harness.grading.rubric import Dimension, is_review, score_of
+from harness.store.loading import Store
+from harness.store.schema import (
     DEFAULT_WEIGHTS,
     AgentConfig,
     Article,

@@ -6,7 +6,6 @@ import pytest
 import sqlalchemy as sa
 from exportkit import RETURNS_A, RETURNS_Q, conversation, write_export
 
-from harness.baseline import provenance_of
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.history import (
@@ -18,7 +17,8 @@ from harness.history import (
     suite_cases,
     upsert_statement,
 )
-from harness.loading import load_store
+from harness.regression.baseline import provenance_of
+from harness.store.loading import load_store
 
 
 @pytest.fixture

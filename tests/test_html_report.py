@@ -1,4 +1,4 @@
-"""html_report.py: one self-contained page, every input escaped, built from CaseResult values."""
+"""reports/html.py: one self-contained page, every input escaped, built from CaseResult values."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import json
 import re
 from pathlib import Path
 
-from harness.agent import Retrieved, Run
-from harness.baseline import Entry, Provenance, render_baseline
-from harness.compare import compare_entries
-from harness.gate import judge_case
-from harness.html_report import main, render_html, render_html_from_report, word_diff
-from harness.report import report_document
-from harness.results import CaseResult
+from harness.agent.run import Retrieved, Run
+from harness.cli import main
+from harness.pipeline.record import CaseResult, RunRecord
+from harness.regression.baseline import Entry, Provenance, render_baseline
+from harness.regression.compare import compare_entries
+from harness.regression.gate import judge_case
+from harness.reports.html import render_html, render_html_from_report, word_diff
 
 DIMENSIONS = ("accuracy", "relevance", "tone", "resolution")
 SCRIPT = "<script>alert(1)</script>"
@@ -62,7 +62,7 @@ RESULTS = [
 
 
 def page() -> str:
-    return render_html(RESULTS, gate_passed=False)
+    return render_html(RunRecord.of(RESULTS, passed=False))
 
 
 def card(text: str, case_id: str) -> str:
@@ -136,8 +136,8 @@ def test_an_unchanged_reply_is_shown_once_without_diff_marks():
 
 
 def test_a_run_without_messages_shows_just_the_reply_and_a_removed_case_its_baseline():
-    text = render_html([result("core/plain", GOOD, entry()), result("core/gone", GOOD, None)],
-                       gate_passed=True)
+    text = render_html(RunRecord.of([result("core/plain", GOOD, entry()),
+                                     result("core/gone", GOOD, None)], passed=True))
     assert "turn customer" not in text and "Gate passed" in text
     gone = card(text, "core/gone")
     assert "c-removed" in gone and "<h4>baseline reply</h4>" in gone
@@ -163,7 +163,7 @@ def test_word_diff_marks_words_and_escapes_them():
 
 
 def test_from_the_json_report_with_baselines_it_shows_the_same_verdict_and_diff():
-    document = json.loads(json.dumps(report_document(RESULTS, gate_passed=False)))
+    document = json.loads(json.dumps(RunRecord.of(RESULTS, passed=False).to_json()))
     baselines = {r.case_id: r.comparison.old for r in RESULTS if r.comparison.old}
     text = render_html_from_report(document, baselines=baselines, title="PR #12")
     assert "<title>PR #12</title>" in text
@@ -171,27 +171,36 @@ def test_from_the_json_report_with_baselines_it_shows_the_same_verdict_and_diff(
     worse = card(text, "core/returns-window")
     assert "<del>30</del>" in worse and "<ins>45</ins>" in worse
     assert "gate:</b> fail: worse than the baseline" in worse
-    assert "returns-policy, refunds" in worse  # ids only: the report has no confidences
+    assert "returns-policy (0.82), refunds (0.40)" in worse  # the report keeps confidences
     assert ESCAPED in text and SCRIPT not in text
     assert "http://" not in text and "https://" not in text
 
 
-def test_from_the_json_report_alone_it_shows_grades_without_a_baseline():
-    document = report_document(RESULTS[:1], gate_passed=True)
+def test_from_the_json_report_alone_it_shows_the_baseline_it_was_judged_against():
+    document = RunRecord.of(RESULTS[:1], passed=True).to_json()
     worse = card(render_html_from_report(document), "core/returns-window")
     assert "Gate passed" in render_html_from_report(document)
+    assert '<td class="g-pass">pass</td><td class="g-fail">fail</td>' in worse
+    assert "<del>30</del>" in worse
+
+
+def test_an_old_json_report_without_baselines_shows_grades_alone():
+    document = RunRecord.of(RESULTS[:1], passed=True).to_json()
+    for case in document["cases"]:
+        case.pop("baseline")
+    worse = card(render_html_from_report(document), "core/returns-window")
     assert '<td>-</td><td class="g-fail">fail</td>' in worse and "<del>" not in worse
 
 
 def test_the_command_renders_a_report_file_with_the_stores_baselines(tmp_path: Path, capsys):
     report = tmp_path / "run.json"
-    report.write_text(json.dumps(report_document(RESULTS, gate_passed=False)), encoding="utf-8")
+    report.write_text(json.dumps(RunRecord.of(RESULTS, passed=False).to_json()), encoding="utf-8")
     made = Provenance(harness="0.1.0", model="m", prompt="p" * 16, kb="k" * 16)
     (tmp_path / "suites" / "core").mkdir(parents=True)
     (tmp_path / "suites" / "core" / "baseline.json").write_text(
         render_baseline("core", made, {"core/returns-window": GOOD}), encoding="utf-8")
-    assert main([str(report), "--baselines", str(tmp_path)]) == 0
+    assert main(["report", str(report), "--baselines", str(tmp_path)]) == 0
     text = (tmp_path / "run.html").read_text(encoding="utf-8")
     assert "<del>30</del>" in text
-    assert main([str(tmp_path / "missing.json")]) == 1
+    assert main(["report", str(tmp_path / "missing.json")]) == 1
     assert capsys.readouterr().err.startswith("Error: ")

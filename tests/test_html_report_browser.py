@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from harness.agent import Run
-from harness.baseline import Entry
-from harness.compare import compare_entries
-from harness.gate import judge_case
-from harness.html_report import render_html
-from harness.results import CaseResult
+from harness.agent.run import Run
+from harness.pipeline.record import CaseResult, RunRecord
+from harness.regression.baseline import Entry
+from harness.regression.compare import compare_entries
+from harness.regression.gate import judge_case
+from harness.reports.html import render_html
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="needs the playwright package (pip install playwright)")
@@ -72,7 +72,7 @@ def browser() -> Iterator[Any]:
 def opened(browser: Any, tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
     """The page loaded from a file:// URL, and what went wrong: console errors, dialogs."""
     path = tmp_path / "report.html"
-    path.write_text(render_html(RESULTS, gate_passed=False), encoding="utf-8")
+    path.write_text(render_html(RunRecord.of(RESULTS, passed=False)), encoding="utf-8")
     page = browser.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

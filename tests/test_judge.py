@@ -10,11 +10,11 @@ import pytest
 from fake_openai import FakeOpenAI, Recorded, error, text
 from storekit import case
 
-from harness.agent import Retrieved, Run
-from harness.grading import Dimension, with_judge
-from harness.judge import JUDGE_INSTRUCTIONS, judge_run, parse_verdicts
-from harness.loading import load_case, load_store
-from harness.providers import CallPolicy, ModelClient
+from harness.agent.run import Retrieved, Run
+from harness.grading.judge import JUDGE_INSTRUCTIONS, judge_run, parse_verdicts
+from harness.grading.rubric import Dimension, with_judge
+from harness.providers.client import CallPolicy, ModelClient
+from harness.store.loading import load_case, load_store
 
 KEY = "sk-judge-test-123456789"
 DIMENSIONS = ("accuracy", "relevance", "tone", "resolution")

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from harness.kb import KnowledgeBase, serve_articles, tokenize
-from harness.schema import Article
+from harness.kb.retrieval import KnowledgeBase, serve_articles
+from harness.store.schema import Article
+from harness.text.tokens import tokenize
 
 DAY = dt.date(2026, 11, 27)
 

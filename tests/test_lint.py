@@ -12,9 +12,9 @@ import pytest
 from storekit import REPO, case
 
 from harness.cli import main
-from harness.lint import Finding, claims, lint_store, same_question
-from harness.loading import load_store, load_suites
-from harness.schema import Article
+from harness.kbtools.lint import Finding, claims, lint_store, same_question
+from harness.store.loading import load_store, load_suites
+from harness.store.schema import Article
 
 TODAY = dt.date(2026, 11, 28)
 FRESH = "2026-10-01"  # reviewed recently enough for the default 180 days
@@ -204,7 +204,7 @@ def test_claims_keep_only_figures_with_a_unit() -> None:
     body = ("Call 1-800-555-0142 between 8 and 6.\nThe sale ends on November 30.\n"
             "Express shipping costs $12.95 and takes 1-2 business days.")
     (only,) = claims(Article(id="a", title="t", topic="t", status="active", body=body))
-    assert dict(only.figures) == {"$": frozenset({(12.95,)}), "day": frozenset({(1.0, 2.0)})}
+    assert dict(only.figures) == {"$": frozenset({(12.95,)}), "days": frozenset({(1.0, 2.0)})}
 
 
 # -- the command -----------------------------------------------------------------------------

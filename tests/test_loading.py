@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from storekit import SUITES
 
 from harness.errors import LoadError
-from harness.loading import StoreLoadError, load_case, load_store, suite_files
+from harness.store.loading import StoreLoadError, load_case, load_store, suite_files
 
 GOOD_CASE = """\
 topic: returns

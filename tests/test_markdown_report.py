@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from harness.agent import Run
-from harness.baseline import Entry
-from harness.compare import compare_entries
-from harness.gate import Verdict, judge_case
-from harness.markdown_report import md, render_markdown, suite_scores
-from harness.results import CaseResult
+from harness.agent.run import Run
+from harness.pipeline.record import CaseResult, RunRecord
+from harness.regression.baseline import Entry
+from harness.regression.compare import compare_entries
+from harness.regression.gate import Verdict, judge_case
+from harness.reports.common import suite_scores
+from harness.reports.markdown import md, render_markdown
 
 DIMENSIONS = ("accuracy", "relevance", "tone", "resolution")
 SCRIPT = "<script>alert(1)</script>"
@@ -49,7 +50,7 @@ def sections(text: str) -> list[str]:
 
 
 def test_a_passing_run_starts_with_the_verdict():
-    text = render_markdown([result("core/a", GOOD, entry())], gate_passed=True)
+    text = render_markdown(RunRecord.of([result("core/a", GOOD, entry())], passed=True))
     assert text.splitlines()[0] == "### ✅ Gate passed"
     assert "1 cases: 0 worse, 0 better, 1 same, 0 new, 0 removed" in text
     assert "#### Worse" not in text
@@ -63,13 +64,14 @@ def test_a_failing_run_names_what_blocks_in_the_verdict_line():
         result("core/e", DROPPED, DROPPED, target=True),
         result("core/f", DROPPED, DROPPED),
     ]
-    first = render_markdown(results, gate_passed=False).splitlines()[0]
+    first = render_markdown(RunRecord.of(results, passed=False)).splitlines()[0]
     assert first == ("### ❌ Gate failed: 2 cases got worse, 1 error, 1 target does not pass,"
                      " 1 new case does not pass")
 
 
 def test_a_worse_case_shows_old_and_new_grade_the_reason_and_the_reply():
-    text = render_markdown([result("core/returns-window", GOOD, DROPPED)], gate_passed=False)
+    record = RunRecord.of([result("core/returns-window", GOOD, DROPPED)], passed=False)
+    text = render_markdown(record)
     assert "#### Worse (1)" in text
     assert "- **core/returns-window**: score 1.00 → 0.60" in text
     assert ("  - accuracy: pass → **fail**: missing 1 of 1 facts: '30 days' (article"
@@ -86,7 +88,7 @@ def test_sections_come_in_order_errors_better_new_removed_scores_review():
         result("core/new", None, entry(0.8, tone="partial")),
         result("core/removed", GOOD, None),
     ]
-    text = render_markdown(results, gate_passed=False)
+    text = render_markdown(RunRecord.of(results, passed=False))
     assert sections(text) == [
         "### ❌ Gate failed: 1 case got worse, 1 error, 1 new case does not pass",
         "#### Worse (1)", "#### Errors (1)",
@@ -101,7 +103,7 @@ def test_sections_come_in_order_errors_better_new_removed_scores_review():
 def test_scores_are_a_table_per_suite_now_vs_baseline():
     results = [result("core/a", GOOD, DROPPED), result("core/b", GOOD, entry()),
                result("faq/c", GOOD, entry())]
-    text = render_markdown(results, gate_passed=False)
+    text = render_markdown(RunRecord.of(results, passed=False))
     assert "**core**: 2 cases, 1 pass" in text and "**faq**: 1 cases, 1 pass" in text
     assert "| score | 80.0 | 100.0 | **-20.0** |" in text
     assert "| accuracy | 50.0 | 100.0 | **-50.0** |" in text
@@ -109,8 +111,8 @@ def test_scores_are_a_table_per_suite_now_vs_baseline():
 
 
 def test_suite_scores_count_an_error_as_zero_and_skip_removed_cases():
-    scores = suite_scores([("core", entry(error="boom"), GOOD), ("core", GOOD, GOOD),
-                           ("core", None, GOOD)])
+    scores = suite_scores([result("core/a", GOOD, entry(error="boom")),
+                           result("core/b", GOOD, GOOD), result("core/c", GOOD, None)])
     assert (scores[0].cases, scores[0].passed) == (2, 1)
     assert scores[0].now["accuracy"] == 50.0 and scores[0].before["accuracy"] == 100.0
 
@@ -119,7 +121,7 @@ def test_the_review_queue_is_worst_first():
     results = [result("core/a", None, entry(0.6, accuracy="fail")),
                result("core/b", None, entry(0.35, accuracy="fail", relevance="fail")),
                result("core/c", None, entry(error="boom"))]
-    review = render_markdown(results, gate_passed=False).split("#### Review queue")[1]
+    review = render_markdown(RunRecord.of(results, passed=False)).split("#### Review queue")[1]
     assert [line.split("**")[1] for line in review.splitlines() if line.startswith("- ")] == [
         "core/c", "core/b", "core/a"]
     assert "- **core/c** 0.00: error: boom" in review
@@ -127,7 +129,7 @@ def test_the_review_queue_is_worst_first():
 
 def test_long_lists_are_capped_with_a_pointer_to_the_artifacts():
     results = [result(f"core/w{i:04}", GOOD, DROPPED) for i in range(1000)]
-    text = render_markdown(results, gate_passed=False, limit=15)
+    text = render_markdown(RunRecord.of(results, passed=False), limit=15)
     worse = text.split("#### Worse (1000)")[1].split("####")[0]
     assert sum(line.startswith("- **") for line in worse.splitlines()) == 15
     assert f"- ... and 985 {MORE}" in worse
@@ -138,8 +140,8 @@ def test_long_lists_are_capped_with_a_pointer_to_the_artifacts():
 def test_customer_text_cannot_open_html_break_a_cell_or_format_the_comment():
     reply = f"Call *now* | {SCRIPT} costs $49 or $59 [x](http://evil) @octocat & `code`"
     bad = entry(0.6, reply, accuracy="fail", reason=f"states '{SCRIPT}' | `x` _y_")
-    text = render_markdown([result("core/a", GOOD, bad)], gate_passed=False,
-                           warnings=[f"model {SCRIPT}"])
+    text = render_markdown(RunRecord.of([result("core/a", GOOD, bad)], passed=False,
+                                         warnings=(f"model {SCRIPT}",)))
     assert "<script" not in text and "</script" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "Call \\*now\\* \\| &lt;script&gt;" in text
@@ -159,6 +161,7 @@ def test_a_case_without_a_verdict_does_not_block_the_headline():
     comparison = compare_entries("core/a", GOOD, DROPPED)
     known = CaseResult("core/a", "core", comparison,
                        verdict=Verdict("core/a", "known-failure", "failed in the baseline too"))
-    text = render_markdown([known, CaseResult("core/b", "core", comparison)], gate_passed=False)
+    record = RunRecord.of([known, CaseResult("core/b", "core", comparison)], passed=False)
+    text = render_markdown(record)
     assert text.splitlines()[0] == "### ❌ Gate failed"
     assert "known failures: 1" in text

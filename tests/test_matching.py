@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.matching import find_phrase, is_regex, normalize, phrase_in
+from harness.text.matching import find_phrase, is_regex, normalize, phrase_in
 
 
 def test_normalize_collapses_white_space_and_typography():

@@ -8,10 +8,10 @@ import pytest
 from fake_openai import FakeOpenAI, Recorded, text
 from storekit import case
 
-from harness.agent import Agent
-from harness.loading import load_store, load_suites
-from harness.providers import CallPolicy, ModelClient
-from harness.runner import run_cases
+from harness.agent.loop import Agent
+from harness.pipeline.runner import run_cases
+from harness.providers.client import CallPolicy, ModelClient
+from harness.store.loading import load_store, load_suites
 
 KEY = "sk-option-concurrency-123456789"
 MODEL = "openai/gpt-4o-mini"

@@ -11,9 +11,10 @@ import pytest
 from fake_openai import FakeOpenAI, Recorded, text
 from storekit import case
 
-from harness.baseline import Entry
-from harness.compare import compare_entries, wilson_interval
-from harness.grading import Dimension, Graded, combine_samples
+from harness.grading.rubric import Dimension, Graded
+from harness.grading.samples import combine_samples
+from harness.regression.baseline import Entry
+from harness.regression.compare import compare_entries, wilson_interval
 
 KEY = "sk-option-repeat-123456789"
 RIGHT = {

@@ -1,4 +1,4 @@
-"""harness.runner.run_cases(processes=N): the cases shared among N forked processes give the
+"""run_cases(processes=N): the cases shared among N forked processes give the
 same runs, in case order, with the call counters and the response cache of one process."""
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from fake_openai import FakeOpenAI, Recorded, Reply, text
 from gatekit import AGENT_YAML, ARTICLES, CATALOG, FIXTURES
 from storekit import write_store
 
-from harness.agent import Agent, Run
-from harness.cache import ResponseCache
-from harness.loading import Store, load_store, load_suites
-from harness.providers import CallPolicy, ModelClient
-from harness.runner import run_cases
-from harness.schema import Case
+from harness.agent.loop import Agent
+from harness.agent.run import Run
+from harness.pipeline.runner import run_cases
+from harness.providers.cache import ResponseCache
+from harness.providers.client import CallPolicy, ModelClient
+from harness.store.loading import Store, load_store, load_suites
+from harness.store.schema import Case
 
 TODAY = dt.date(2026, 11, 27)
 KEY = "sk-test-processes-0123456789"

@@ -9,7 +9,7 @@ import yaml
 from exportkit import RETURNS_A, RETURNS_Q, SIGN_OFF, conversation, write_export
 
 from harness.cli import main
-from harness.loading import load_case, load_store
+from harness.store.loading import load_case, load_store
 
 WRONG = ("ai", "You can return most items within 14 days of delivery.")
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from storekit import TEMPLATE
 
+from harness.agent.prompt import render_system_prompt
 from harness.errors import TemplateError
-from harness.prompt import render_system_prompt
-from harness.schema import Article, Catalog, Product, Tone, Turn
+from harness.store.schema import Article, Catalog, Product, Tone, Turn
 
 TONE = Tone(brand="Test Roasters", voice="warm and brief", max_words=80,
             banned_phrases=("as an AI",), emoji=False, sign_off="- Test Roasters team")

@@ -26,12 +26,13 @@ import yaml
 from fake_openai import FakeOpenAI, text
 from storekit import REPO, case
 
-from harness.agent import Agent
+from harness.agent.loop import Agent
 from harness.cli import main
-from harness.grading import Graded, grade_run
-from harness.loading import Store, load_case, load_store, load_suites
-from harness.matching import phrase_in
-from harness.promptfoo import close_workers, find_case
+from harness.grading.fixture import grade_run
+from harness.grading.rubric import Graded
+from harness.interop.promptfoo import close_workers, find_case
+from harness.store.loading import Store, load_case, load_store, load_suites
+from harness.text.matching import phrase_in
 
 RETURNS_Q = "How many days do I have to return an item?"
 SMALL = {"core": {  # two cases pass and two fail on the reference model
@@ -160,7 +161,7 @@ def test_a_failing_case_fails_with_the_rubric_reason(make_store, tmp_path):
 def test_each_promptfoo_repeat_is_a_sample_of_its_own(make_store, tmp_path):
     provider = load_module(export(make_store(), tmp_path / "pf") / "harness_provider.py")
     vars_ = {"case_id": "core/returns-window", "__repeatIndex": 2}
-    assert provider.call_api("", OFF, {"vars": vars_})["metadata"]["sample"] == 2
+    assert provider.call_api("", OFF, {"vars": vars_})["metadata"]["runs"][0]["sample"] == 2
 
 
 def test_the_provider_reports_an_unknown_case_and_a_model_failure_as_errors(

@@ -10,8 +10,9 @@ import pytest
 from fake_openai import FakeOpenAI, Recorded, error, text, tool_call
 from storekit import case
 
-from harness.agent import Agent, Run
-from harness.loading import load_case, load_store
+from harness.agent.loop import Agent
+from harness.agent.run import Run
+from harness.store.loading import load_case, load_store
 
 KEY = "sk-test-123456789"
 MODEL = {"model": "openai/gpt-4o-mini"}
@@ -154,12 +155,12 @@ def test_pytest_suites_runs_each_fixture_against_the_server(make_store, pytester
                              expect={"outcome": "resolve", "facts": ["$14.95"],
                                      "articles": ["shipping"]}),
     }})
-    result = pytester.runpytest_subprocess("suites/", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("suites/", "-p", "no:cacheprovider", "-v")
     out = result.stdout.str()
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines_random([
-        "suites/core/express-cost.yaml .*",
-        "suites/core/returns-window.yaml .*",
+        "suites/core/express-cost.yaml::express-cost PASSED*",
+        "suites/core/returns-window.yaml::returns-window PASSED*",
     ])
     for case_id in ("core/returns-window", "core/express-cost"):  # the harness's case lines
         lines = [line for line in out.splitlines() if case_id in line and "resolve" in line]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.redact import redact
+from harness.coach.redact import redact
 
 
 @pytest.mark.parametrize(("text", "redacted"), [

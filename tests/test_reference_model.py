@@ -6,10 +6,10 @@ import json
 
 from storekit import TEMPLATE
 
-from harness.escalation import ESCALATE_TOOL, escalate_tool
-from harness.prompt import render_system_prompt
-from harness.reference_model import answer, to_openai_message
-from harness.schema import Article, Catalog, Escalation, Product, Tone, Turn
+from harness.agent.escalation import ESCALATE_TOOL, escalate_tool
+from harness.agent.prompt import render_system_prompt
+from harness.providers.reference import answer, to_openai_message
+from harness.store.schema import Article, Catalog, Escalation, Product, Tone, Turn
 
 TONE = Tone(brand="Test Roasters", voice="friendly", max_words=120,
             sign_off="- Test Roasters team")

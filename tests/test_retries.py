@@ -16,11 +16,11 @@ import pytest
 from fake_openai import FakeOpenAI, Recorded, Reply, error, text
 from storekit import case
 
-from harness.agent import Agent
+from harness.agent.loop import Agent
 from harness.errors import ModelError
-from harness.loading import load_store, load_suites
-from harness.providers import CallPolicy, ModelClient, is_transient, retry_after_s
-from harness.runner import run_cases
+from harness.pipeline.runner import run_cases
+from harness.providers.client import CallPolicy, ModelClient, is_transient, retry_after_s
+from harness.store.loading import load_store, load_suites
 
 KEY = "sk-retry-secret-9876543210zyx"
 MODEL = "openai/gpt-4o-mini"
@@ -214,7 +214,7 @@ def test_is_transient(exc: Exception, transient: bool):
 
 
 def test_real_litellm_exceptions_are_classified(provider: FakeOpenAI):
-    from harness.providers import litellm_module
+    from harness.providers.client import litellm_module
 
     litellm = litellm_module()
     response = httpx.Response(429, request=httpx.Request("POST", provider.base_url))

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from exportkit import RETURNS_A, RETURNS_Q, conversation, write_export
 
-from harness.baseline import Provenance
 from harness.cli import main
+from harness.coach.review import build_review, parse_week
+from harness.coach.review_page import render_html, render_markdown
 from harness.errors import HarnessError
 from harness.history import ConversationRecord, History, open_history
-from harness.loading import load_store
-from harness.review import build_review, parse_week
-from harness.review_page import render_html, render_markdown
+from harness.regression.baseline import Provenance
+from harness.store.loading import load_store
 
 W48 = dt.date(2026, 11, 23)  # the Monday of 2026-W48
 PASSING = {"accuracy": "pass", "relevance": "pass", "tone": "pass", "resolution": "pass"}

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from exportkit import RETURNS_A, RETURNS_Q, conversation, write_export
 
-from harness import score as score_module
 from harness.cli import main
-from harness.export import Conversation, Progress
-from harness.loading import load_store
-from harness.production import ProductionGrader, Scored
-from harness.score import RepeatContacts, score_export
+from harness.coach import score as score_module
+from harness.coach.production import ProductionGrader, Scored
+from harness.coach.score import RepeatContacts, score_export
+from harness.store.conversations import Conversation, Progress
+from harness.store.loading import load_store
 
 SEASONAL = {
     "holiday-sale": {

@@ -31,11 +31,11 @@ def pytest_in(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def gate_lines(output: str) -> list[str]:
-    """The verdict line and the hint after it."""
+    """The verdict line and the hint before it."""
     lines = output.splitlines()
     found = [i for i, line in enumerate(lines) if _GATE.match(line)]
     assert len(found) == 1, output
-    return lines[found[0]:found[0] + 2]
+    return lines[found[0] - 1:found[0] + 1]
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +70,9 @@ def regressed(recorded, tmp_path_factory) -> Runs:
     text = article.read_text(encoding="utf-8")
     assert "30 days" in text
     article.write_text(text.replace("30 days", "14 days"), encoding="utf-8")
-    solo = pytest_in(root)
+    solo = pytest_in(root, "-v")
     solo_runs = agent_runs(root)
-    xdist = pytest_in(root, "-n", "2", "--harness-report", "report.json",
+    xdist = pytest_in(root, "-v", "-n", "2", "--harness-report", "report.json",
                       "--junitxml", "junit.xml")
     return Runs(root, solo, xdist, solo_runs, agent_runs(root))
 
@@ -97,7 +97,7 @@ def test_the_verdict_under_xdist_is_the_verdict_without_it(regressed):
     assert regressed.solo.returncode == pytest.ExitCode.TESTS_FAILED, regressed.solo.stdout
     assert regressed.xdist.returncode == regressed.solo.returncode
     solo, xdist = gate_lines(regressed.solo.stdout), gate_lines(regressed.xdist.stdout)
-    assert solo[0] == "GATE FAIL: 7 cases, 1 blocking, 1 worse, 0 errors, 0 known failures"
+    assert solo[1] == "GATE FAIL: 7 cases, 1 blocking, 1 worse, 0 errors, 0 known failures"
     assert xdist == solo
     assert "1 failed, 6 passed" in regressed.xdist.stdout.splitlines()[-1]
 

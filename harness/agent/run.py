@@ -1,0 +1,41 @@
+"""What the agent did on one case: the raw material of grading and of every report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Outcome", "Retrieved", "Run"]
+
+Outcome = Literal["resolve", "escalate"]
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    id: str
+    confidence: float
+    score: float
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the agent did on one case: the raw material of grading."""
+
+    case_id: str
+    as_of: dt.date
+    model: str
+    sample: int = 0  # which of --repeat K samples this is
+    retrieved: tuple[Retrieved, ...] = ()
+    served: tuple[str, ...] = ()
+    reply: str = ""
+    outcome: Outcome | None = None
+    decided_by: str = ""  # "model", "on_request", "topic:<name>" or "min_confidence"
+    why: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    latency_s: float = 0.0
+    cached: bool = False
+    error: str | None = None
+    messages: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)

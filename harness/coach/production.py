@@ -1,0 +1,309 @@
+"""Grade a real conversation (the AI's actual replies) with the rubric, with no fixture.
+
+Without a fixture there is no expected fact or outcome, so each dimension is judged from what
+is verified or visible in the conversation itself:
+
+    accuracy    the catalog (prices, products, availability: `grading.catalog_check`) and the
+                policy figures of the KB served on the conversation's date (`figures`)
+    tone        the store's tone profile, applied to every AI message (`grading.grade_tone`)
+    resolution  a customer who asked for a person and was not handed over; a topic that must
+                go to a person (agent.yaml `escalation.topics`) answered by the AI alone
+                (`handover`); a repeat contact (marked later, by `score.RepeatContacts`)
+    relevance   each AI reply vs the customer turn it answers: shares key words with it, and
+                draws on a retrieved article (or the catalog product asked about). When no AI
+                reply answers a question with key words, relevance is *not judged*: it is left
+                out of the grades and the weights of the others are renormalised.
+
+A conversation where the AI wrote nothing is graded on resolution alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from harness.agent.run import Run
+from harness.coach.handover import needs_person, read_handover
+from harness.coach.redact import PLACEHOLDERS, redact
+from harness.grading.catalog_check import catalog_claims
+from harness.grading.fixture import grade_tone
+from harness.grading.overlap import DRAWN_ON, drawn_share
+from harness.grading.policy_figures import PolicyFigures
+from harness.grading.rubric import Dimension, is_review, score_of
+from harness.kb.catalog import find_products
+from harness.kb.retrieval import Hit, KnowledgeBase
+from harness.store.conversations import Conversation, Message
+from harness.store.loading import Store
+from harness.store.schema import Case, Expectation, Turn
+from harness.text.tokens import tokenize
+
+__all__ = ["Gap", "ProductionGrader", "Scored", "with_repeat"]
+
+_ORDER = {"fail": 0, "partial": 1, "pass": 2}
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A customer question the KB could not ground: its best retrieval confidence is low."""
+
+    question: str
+    confidence: float
+    article: str | None  # the best hit, however weak
+
+
+@dataclass(frozen=True)
+class Scored:
+    id: str
+    started_at: dt.datetime  # naive UTC
+    customer: str
+    channel: str
+    topic: str | None  # the export's, else the escalation topic or the best article's topic
+    csat: int | None
+    outcome: Literal["resolve", "escalate"]  # escalate: a person took over
+    handoff: str | None  # why a person took over
+    grades: Mapping[str, Dimension]
+    score: float
+    review: bool
+    not_judged: Mapping[str, str] = field(default_factory=dict)
+    gaps: tuple[Gap, ...] = ()
+    turn: int | None = None  # index of the first AI message a problem is about
+    wrong: tuple[str, ...] = ()  # figures the AI stated that the KB contradicts
+    right: tuple[str, ...] = ()  # what the KB says instead
+    messages: tuple[Mapping[str, str], ...] = field(default=(), repr=False)  # kept: redacted
+
+    @property
+    def automated(self) -> bool:
+        """Resolved by the AI alone, without a problem of resolution."""
+        return self.outcome == "resolve" and self.grades["resolution"].grade == "pass"
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        found = {name: d.reason for name, d in self.grades.items()}
+        found.update({name: f"not judged: {why}" for name, why in self.not_judged.items()})
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of a run report's case: id, grades, score, review, reasons (and context)."""
+        return {
+            "id": self.id, "started_at": self.started_at.isoformat() + "Z",
+            "customer": self.customer, "topic": self.topic, "outcome": self.outcome,
+            "grades": {n: d.grade for n, d in self.grades.items()}, "score": self.score,
+            "review": self.review, "reasons": self.reasons,
+        }
+
+
+def with_repeat(scored: Scored, later: Scored, weights: Mapping[str, float]) -> Scored:
+    """`scored` with resolution failed: the customer came back on the same topic."""
+    hours = (later.started_at - scored.started_at).total_seconds() / 3600
+    why = (f"repeat contact: the customer came back {hours:.0f} h later on {scored.topic}"
+           f" ({later.id}), so it was not resolved")
+    old = scored.grades["resolution"]
+    reason = why if old.grade == "pass" else f"{old.reason}; {why}"
+    grades = {**scored.grades, "resolution": Dimension("fail", reason, old.excerpt)}
+    return replace(scored, grades=grades, score=score_of(grades, weights),
+                   review=is_review(grades))
+
+
+@dataclass(frozen=True)
+class _Pair:
+    question: str  # the customer turns the AI message answers ("" when it answers none)
+    asked_before: str  # every customer turn up to the reply
+    index: int  # the AI message's index
+    reply: str
+
+
+def _pairs(messages: tuple[Message, ...]) -> list[_Pair]:
+    pairs, pending, said = [], [], []
+    for index, message in enumerate(messages):
+        if message.role == "customer":
+            pending.append(message.text)
+            said.append(message.text)
+        elif message.role == "ai":
+            pairs.append(_Pair(" ".join(pending), " ".join(said), index, message.text))
+            pending = []
+        else:
+            pending = []
+    return pairs
+
+
+def _worst(dimensions: list[tuple[int, Dimension]]) -> tuple[int | None, Dimension | None]:
+    if not dimensions:
+        return None, None
+    return min(dimensions, key=lambda item: (_ORDER[item[1].grade], item[0]))
+
+
+class ProductionGrader:
+    """A store's rubric for production conversations; holds the KB indexes between them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        agent = store.agent
+        names = [n for p in store.catalog.products for n in (p.name, *p.aliases)]
+        self.kb = KnowledgeBase(store.articles, names)
+        self.figures = PolicyFigures(store.articles, store.catalog)
+        self.weights = agent.rubric.weights
+        self.rules = agent.escalation
+        self.gap_below = agent.escalation.min_confidence or 0.35
+        self._ignore = (agent.tone.sign_off or "", agent.tone.brand)
+        self._no_case = Case(id="production", suite="production",
+                             conversation=(Turn(role="customer", text="-"),),
+                             expect=Expectation(outcome="resolve"))
+
+    def grade(self, conversation: Conversation) -> Scored:
+        pairs = _pairs(conversation.messages)
+        hits = {p.index: self._retrieve(p, conversation.day) for p in pairs if p.question}
+        handover = read_handover(conversation, self.rules)
+        turn_a, accuracy, wrong, right = self._accuracy(conversation, pairs)
+        turn_t, tone = _worst([(p.index, self._tone(p, conversation)) for p in pairs])
+        turn_r, relevance = _worst([(p.index, self._relevance(p, hits[p.index]))
+                                    for p in self._answers(conversation, pairs)])
+        resolution = handover.resolution(conversation)
+        grades = {"accuracy": accuracy, "relevance": relevance,
+                  "tone": tone or Dimension("pass", "no AI message"), "resolution": resolution}
+        not_judged = {}
+        if relevance is None:
+            del grades["relevance"]
+            not_judged["relevance"] = ("no AI reply to judge: each was a hand-off, answered a"
+                                      " request for a person, or a turn without key words")
+        if not pairs:
+            not_judged = {name: "the AI wrote no message" for name in ("accuracy", "relevance",
+                                                                       "tone")}
+            grades = {"resolution": resolution}
+        turns = [t for t, d in ((turn_a, accuracy), (turn_r, relevance), (turn_t, tone))
+                 if d is not None and d.grade != "pass"]
+        turns.append(handover.unhanded_turn(conversation))
+        best = max((h.confidence for found in hits.values() for h in found), default=0.0)
+        return Scored(
+            id=conversation.id, started_at=conversation.started_utc,
+            customer=conversation.customer, channel=conversation.channel,
+            topic=conversation.topic or (handover.topic.topic if handover.topic else
+                                         self._kb_topic(hits)),
+            csat=conversation.csat,
+            outcome="escalate" if conversation.human_joined else "resolve",
+            handoff=handover.reason(conversation, kb_covered=best >= self.gap_below),
+            grades=grades, score=score_of(grades, self.weights), review=is_review(grades),
+            not_judged=not_judged,
+            gaps=() if handover.request or handover.topic else self._gaps(pairs, hits),
+            turn=min((t for t in turns if t is not None), default=None), wrong=wrong,
+            right=right,
+        )
+
+    def _answers(self, conversation: Conversation, pairs: list[_Pair]) -> list[_Pair]:
+        """The AI replies relevance is judged on: answers to a question with key words, not a
+        hand-off and not a reply to a request for a person."""
+        handoff_at = self._handoff_index(conversation, pairs)
+        return [p for p in pairs if p.question and p.index != handoff_at
+                and tokenize(p.question) and not needs_person(p.question, self.rules)]
+
+    # -- accuracy ----------------------------------------------------------------------------
+
+    def _accuracy(
+        self, conversation: Conversation, pairs: list[_Pair]
+    ) -> tuple[int | None, Dimension, tuple[str, ...], tuple[str, ...]]:
+        check = self.figures.check_for(conversation.day)
+        problems: list[tuple[int, str, str]] = []
+        wrong, right = [], []
+        for pair in pairs:
+            for claim in catalog_claims(pair.reply, self.store.catalog, ignore=self._ignore):
+                problems.append((pair.index, f"catalog: {claim.problem}", claim.text))
+            for finding in check.findings(pair.reply, customer_said=pair.asked_before):
+                problems.append((pair.index, f"KB: {finding.problem}", finding.sentence))
+                wrong.append(finding.figure.text)
+                right += [finding.kb_says] if finding.kb_says else []
+        if not problems:
+            return None, Dimension("pass", "no figure, price or product that the catalog or"
+                                           " the served KB contradicts"), (), ()
+        turn, reason, sentence = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return turn, Dimension("fail", f"AI message {turn + 1}: {reason}{more}", sentence), \
+            tuple(dict.fromkeys(wrong)), tuple(dict.fromkeys(right))
+
+    # -- tone --------------------------------------------------------------------------------
+
+    def _tone(self, pair: _Pair, conversation: Conversation) -> Dimension:
+        run = Run(case_id=conversation.id, as_of=conversation.day, model="production",
+                  reply=pair.reply)
+        graded = grade_tone(self._no_case, run, self.store.agent.tone)
+        if graded.grade == "pass":
+            return graded
+        return replace(graded, reason=f"AI message {pair.index + 1}: {graded.reason}")
+
+    # -- relevance ---------------------------------------------------------------------------
+
+    def retrieve(self, messages: list[Message], day: dt.date) -> tuple[Hit, ...]:
+        """The articles retrieved for the last customer turns of `messages`, best first."""
+        trailing = []
+        for message in reversed(messages):
+            if message.role != "customer":
+                break
+            trailing.insert(0, message.text)
+        said = " ".join(m.text for m in messages if m.role == "customer")
+        return self._retrieve(_Pair(" ".join(trailing), said, len(messages), ""), day)
+
+    def _retrieve(self, pair: _Pair, day: dt.date) -> tuple[Hit, ...]:
+        index = self.kb.index_for(day)
+        queries = [_searchable(pair.question), _searchable(pair.asked_before)]
+        return index.search(queries, self.store.agent.retrieval.top_k)
+
+    def _relevance(self, pair: _Pair, hits: tuple[Hit, ...]) -> Dimension:
+        asked = set(tokenize(pair.question))
+        shares = bool(asked & set(tokenize(pair.reply)))
+        shares_by_hit = {h.article.id: drawn_share(pair.reply, h.article.body) for h in hits}
+        best = max(shares_by_hit, key=lambda a: shares_by_hit[a], default=None)
+        drawn = best if best is not None and shares_by_hit[best] >= DRAWN_ON else None
+        grounded = f"article {drawn}" if drawn else (
+            "the catalog" if self._names_asked_product(pair) else None)
+        where = f"AI message {pair.index + 1}"
+        if shares and grounded:
+            return Dimension("pass", f"answers the question from {grounded}")
+        if shares:
+            return Dimension("partial", f"{where} shares key words with the question but draws"
+                                        " on no retrieved article", pair.reply)
+        if grounded:
+            return Dimension("partial", f"{where} draws on {grounded} but shares no key word"
+                                        " with the question", pair.reply)
+        return Dimension("fail", f"{where} shares no key word with the question and draws on"
+                                 " no retrieved article", pair.reply)
+
+    def _names_asked_product(self, pair: _Pair) -> bool:
+        asked = {m.product.sku for m in find_products(pair.question, self.store.catalog)}
+        return bool(asked) and bool(
+            asked & {m.product.sku for m in find_products(pair.reply, self.store.catalog)})
+
+    def _handoff_index(self, conversation: Conversation, pairs: list[_Pair]) -> int | None:
+        """The AI message that hands over to a person (not an answer to grade for relevance)."""
+        if not conversation.human_joined:
+            return None
+        first_agent = next((i for i, m in enumerate(conversation.messages) if m.role == "agent"),
+                           len(conversation.messages))
+        before = [p.index for p in pairs if p.index < first_agent]
+        return before[-1] if before else None
+
+    # -- what the review needs ---------------------------------------------------------------
+
+    def _kb_topic(self, hits: Mapping[int, tuple[Hit, ...]]) -> str | None:
+        for found in hits.values():
+            if found and found[0].confidence >= self.gap_below:
+                return found[0].article.topic
+        return None
+
+    def _gaps(self, pairs: list[_Pair], hits: Mapping[int, tuple[Hit, ...]]) -> tuple[Gap, ...]:
+        gaps = []
+        for pair in pairs:
+            found = hits.get(pair.index)
+            if found is not None and tokenize(pair.question):
+                best = max(found, key=lambda h: h.confidence, default=None)
+                confidence = best.confidence if best else 0.0
+                if confidence < self.gap_below:
+                    gaps.append(Gap(pair.question, confidence, best.article.id if best else None))
+        return tuple(gaps)
+
+
+def _searchable(text: str) -> str:
+    """Text without personal data, whose rare words would read as an uncovered question."""
+    redacted = redact(text)
+    for placeholder in PLACEHOLDERS:
+        redacted = redacted.replace(placeholder, " ")
+    return redacted

@@ -1,0 +1,120 @@
+"""The catalog as verified data, applied to a reply: prices, availability, product names.
+
+A price is checked against the product named nearest before it in the same sentence
+(sentences about a discount are left alone); a discontinued product is fine when the sentence
+says it is discontinued; a product-like name that the catalog lacks is flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from harness.kb.catalog import Mention, find_products
+from harness.store.schema import Catalog
+from harness.text.figures import CURRENCY_SYMBOLS, money_in
+from harness.text.sentences import sentences
+
+__all__ = ["Claim", "catalog_claims", "money"]
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+_NOT_AVAILABLE = re.compile(
+    r"\b(discontinued|no longer|not available|unavailable|out of stock|sold out|not in stock|"
+    r"stopped (making|selling)|retired|isn't available|is not sold|replaced by)\b",
+    re.IGNORECASE,
+)
+_DISCOUNT = re.compile(r"\d+\s?%|\b(discount(ed)?|sale price|off the|save|promo)\b", re.IGNORECASE)
+_PRICE_LINK = re.compile(
+    r"[\s:(\u2014-]*(?:(?:costs?|is|are|was|sells? for|retails? (?:for|at)|priced at|goes for|"
+    r"normally|usually|currently|regularly|now|only|just|at|for)[\s:,]+)*",
+    re.IGNORECASE,
+)
+_PRICE_FOR = re.compile(r"\S*\s+(?:for|on)\s+(?:the|a|an|our|your)?\s*", re.IGNORECASE)
+_TITLE_RUN = re.compile(
+    r"(?<![\w&])(?:[A-Z][\w'&-]*|\d[\w.-]*)(?:[ -](?:[A-Z][\w'&-]*|\d[\w.-]*|&))+"
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement of the reply that the catalog contradicts."""
+
+    text: str  # the reply's sentence
+    problem: str
+
+
+def _amounts(sentence: str, currency: str) -> list[tuple[int, float]]:
+    """Where each amount in the store's currency starts, and its value."""
+    return [(m.start, m.value) for m in money_in(sentence, currency) if m.unit == currency.upper()]
+
+
+def money(value: float, currency: str) -> str:
+    """An amount as a coach reads it: "$189.00", "\u00a349.00", "49.99 CHF"."""
+    symbol = CURRENCY_SYMBOLS.get(currency.upper(), "")
+    return f"{symbol}{value:,.2f}" if len(symbol) == 1 else f"{value:,.2f} {currency.upper()}"
+
+
+def _kind_words(catalog: Catalog) -> set[str]:
+    """The words that make a phrase look like a product: the last word of each catalog name."""
+    kinds = set()
+    for product in catalog.products:
+        words = [w for w in _TOKEN.findall(product.name.lower()) if w.isalpha()]
+        if words:
+            kinds.add(words[-1].rstrip("s"))
+    return kinds
+
+
+def catalog_claims(text: str, catalog: Catalog, *, ignore: tuple[str, ...] = ()) -> list[Claim]:
+    """Prices, availability and product names in `text` that the catalog contradicts.
+
+    A price is checked against the product named nearest before it in the same sentence
+    (sentences about a discount are left alone); a discontinued product is fine when the
+    sentence says it is discontinued; a product-like name that the catalog lacks is flagged.
+    """
+    for phrase in ignore:
+        if phrase:
+            text = text.replace(phrase, " ")
+    claims: list[Claim] = []
+    kinds = _kind_words(catalog)
+    for sentence in sentences(text):
+        mentions = find_products(sentence, catalog)
+        claims += _price_claims(sentence, mentions, catalog)
+        for mention in mentions:
+            product = mention.product
+            if product.status == "discontinued" and not _NOT_AVAILABLE.search(sentence):
+                claims.append(Claim(sentence, f"offers {product.name}, which the catalog lists"
+                                              " as discontinued"))
+        for match in _TITLE_RUN.finditer(sentence):
+            if any(m.start < match.end() and match.start() < m.end for m in mentions):
+                continue
+            words = [w.rstrip("s") for w in _TOKEN.findall(match.group(0).lower())]
+            if len(words) >= 2 and any(w in kinds for w in words):
+                claims.append(Claim(sentence, f"names {match.group(0)!r}, which is not in the"
+                                              " catalog"))
+    return claims
+
+
+def _priced(sentence: str, mention: Mention, start: int) -> bool:
+    """Whether the amount at `start` is stated as the price of the product `mention` names:
+    "the S2 costs $189", "the S2 is now $179", "the S2 ($189)", "$189 for the S2"."""
+    if start >= mention.end:
+        return bool(_PRICE_LINK.fullmatch(sentence[mention.end:start]))
+    return bool(_PRICE_FOR.fullmatch(sentence[start:mention.start]))
+
+
+def _price_claims(sentence: str, mentions: tuple[Mention, ...], catalog: Catalog) -> list[Claim]:
+    if not mentions or _DISCOUNT.search(sentence):
+        return []
+    claims = []
+    for start, value in _amounts(sentence, catalog.currency):
+        owners = [m for m in mentions if _priced(sentence, m, start)]
+        if not owners:
+            continue  # another amount of the sentence: a shipping fee, a gift card, a threshold
+        product = owners[-1].product
+        if round(value, 2) != round(product.price, 2):
+            claims.append(Claim(sentence, (
+                f"quotes {money(value, catalog.currency)} for {product.name}; the catalog says"
+                f" {money(product.price, catalog.currency)}"
+            )))
+    return claims

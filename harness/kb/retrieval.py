@@ -1,0 +1,107 @@
+"""Serve the knowledge base as of a date, and retrieve articles for a conversation.
+
+Ranking is BM25 (the bm25s library). Each hit also gets a confidence in [0, 1]: the share of
+the question's informative words (weighted by rarity, IDF) that the article contains. Words
+the KB has never seen weigh as much as its rarest words, so a question about something the
+shop does not cover gets a low confidence. Words of catalog product names count as covered
+(the catalog answers for them), and weigh half in the ranking: they say which item, not
+what is asked. Unlike a raw BM25 score the confidence means the same thing in a
+store of 10 articles or 10,000, so `min_confidence` in agent.yaml can be set once and kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import bm25s
+
+from harness.store.schema import Article
+from harness.text.tokens import tokenize
+
+__all__ = ["Hit", "Index", "KnowledgeBase", "serve_articles"]
+
+def serve_articles(articles: Iterable[Article], day: dt.date) -> tuple[Article, ...]:
+    """The articles a customer could be shown on `day`: active and inside their window."""
+    return tuple(a for a in articles if a.served_on(day))
+
+
+@dataclass(frozen=True)
+class Hit:
+    article: Article
+    score: float
+    confidence: float
+
+
+class Index:
+    """A BM25 index over the articles served on one day."""
+
+    def __init__(self, articles: Sequence[Article], names: frozenset[str] = frozenset()) -> None:
+        self.articles = tuple(articles)
+        self._names = names  # stemmed words of catalog product names
+        self._docs = [set(tokenize(f"{a.title}\n{a.topic}\n{a.body}")) for a in self.articles]
+        self._bm25 = bm25s.BM25()
+        if self.articles:
+            corpus = [tokenize(f"{a.title}\n{a.title}\n{a.topic}\n{a.body}") for a in self.articles]
+            self._bm25.index(corpus, show_progress=False)
+        total = len(self.articles)
+        frequency: dict[str, int] = {}
+        for words in self._docs:
+            for word in words:
+                frequency[word] = frequency.get(word, 0) + 1
+        self._idf = {w: self._idf_of(n, total) for w, n in frequency.items()}
+        self._unknown_idf = self._idf_of(0, total)
+
+    @staticmethod
+    def _idf_of(df: int, total: int) -> float:
+        return math.log(1 + (total - df + 0.5) / (df + 0.5))
+
+    def coverage(self, words: Sequence[str], doc: int) -> float:
+        """Share of the words' IDF mass that document `doc` contains."""
+        unique = set(words)
+        mass = sum(self._idf.get(w, self._unknown_idf) for w in unique)
+        if not mass:
+            return 0.0
+        found = sum(self._idf.get(w, self._unknown_idf) for w in unique
+                    if w in self._docs[doc] or w in self._names)
+        return found / mass
+
+    def search(self, queries: Sequence[str], top_k: int) -> tuple[Hit, ...]:
+        """Rank for all `queries` together; confidence is the best coverage of any one query.
+
+        The last customer turn alone ("what about sale items?") may be too short to cover an
+        article, the whole conversation too long: the better of the two is taken.
+        """
+        token_sets = [tokenize(q) for q in queries if q.strip()]
+        words = [w for tokens in token_sets for w in tokens]
+        known = [w for w in words if w in self._idf]
+        if not self.articles or not known:
+            return ()
+        weighted = known + [w for w in known if w not in self._names]  # topic words count twice
+        scores = self._bm25.get_scores(weighted)
+        ranked = sorted(range(len(self.articles)), key=lambda i: (-scores[i], self.articles[i].id))
+        hits = []
+        for doc in ranked[:top_k]:
+            if scores[doc] <= 0:
+                break
+            confidence = max(self.coverage(tokens, doc) for tokens in token_sets)
+            hits.append(Hit(self.articles[doc], float(scores[doc]), round(confidence, 4)))
+        return tuple(hits)
+
+
+class KnowledgeBase:
+    """All articles of a store; builds (once) the index of what is served on a given day."""
+
+    def __init__(self, articles: Sequence[Article], names: Iterable[str] = ()) -> None:
+        self.articles = tuple(articles)
+        self._names = frozenset(w for name in names for w in tokenize(name))
+        self._indexes: dict[tuple[str, ...], Index] = {}
+
+    def index_for(self, day: dt.date) -> Index:
+        served = serve_articles(self.articles, day)
+        key = tuple(a.id for a in served)
+        if key not in self._indexes:
+            self._indexes[key] = Index(served, self._names)
+        return self._indexes[key]

@@ -1,0 +1,258 @@
+"""The one pipeline: load -> run -> grade -> compare, shared by every entry point.
+
+`pytest suites/`, `harness run`, `harness dials --what-if`, `harness calibrate` and the promptfoo
+provider all run cases through a `Pipeline`, so they all get the same model client (the
+response cache, agent.yaml's timeout and retries, the run's concurrency) and the same grading.
+The pipeline holds no pytest and prints nothing: its callers render what it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from harness.agent.loop import Agent
+from harness.agent.run import Run
+from harness.grading.fixture import grade_run
+from harness.grading.judge import Judged
+from harness.grading.rubric import Graded
+from harness.grading.samples import combine_samples
+from harness.pipeline.record import CaseResult, RunRecord
+from harness.pipeline.runner import judge_runs, run_cases
+from harness.pipeline.settings import Settings
+from harness.providers.cache import ResponseCache
+from harness.providers.client import CallPolicy, CallStats, ModelClient
+from harness.regression.baseline import (
+    Baseline,
+    Entry,
+    baseline_path,
+    provenance_of,
+    render_baseline,
+    write_atomic,
+)
+from harness.regression.calendar import calendar_notes
+from harness.regression.compare import compare_entries
+from harness.regression.gate import decide
+from harness.store.loading import Store
+from harness.store.schema import Case
+
+__all__ = ["Evaluated", "Pipeline", "Progress", "compare", "conclude", "entry_of"]
+
+Progress = Callable[[int, int, int], None]  # (runs done, runs in all, errors so far)
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """A case run and graded, not yet compared with any baseline."""
+
+    case: Case
+    runs: tuple[Run, ...]
+    judged: tuple[Judged, ...]
+    graded: Graded
+
+    @property
+    def run(self) -> Run:
+        return self.runs[0]
+
+
+def entry_of(graded: Graded | None, run: Run | None, error: str | None = None) -> Entry:
+    """A graded case as a baseline entry; a case that cannot load or run keeps its error."""
+    error = error or (graded.error if graded else None) or (run.error if run else None)
+    if graded is None or error:
+        return Entry(score=0.0, passed=False, review=True, outcome=None, grades={}, reasons={},
+                     reply=run.reply if run else "", error=error or "not run",
+                     samples=graded.samples if graded else 1)
+    return Entry(
+        score=graded.score,
+        passed=graded.passed,
+        review=graded.review,
+        outcome=run.outcome if run else None,
+        grades={name: d.grade for name, d in graded.grades.items()},
+        reasons={name: d.reason for name, d in graded.grades.items()},
+        reply=run.reply if run else "",
+        samples=graded.samples,
+        pass_rates=dict(graded.pass_rates),
+        flaky=graded.flaky,
+        judge=dict(graded.judge),
+        retrieved=tuple(r.id for r in run.retrieved) if run else (),
+    )
+
+
+class Pipeline:
+    """A run's model clients and agents (one per store), and the steps every entry point takes."""
+
+    def __init__(self, settings: Settings, *, forking: bool = True,
+                 loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.settings = settings
+        self.forking = forking  # False inside a pytest-xdist worker: never fork processes
+        self.loop = loop  # a caller's long-lived event loop (promptfoo's worker), if it keeps one
+        self._clients: dict[Path, ModelClient] = {}
+        self._agents: dict[int, tuple[Store, Agent]] = {}
+
+    # -- the model client and agent of a store ------------------------------------------
+
+    def client(self, store: Store) -> ModelClient:
+        """The store's client: its response cache, and agent.yaml's timeout and retries."""
+        if store.root not in self._clients:
+            settings, agent = self.settings, store.agent
+            cache = ResponseCache.for_store(store.root) if settings.cache != "off" else None
+            self._clients[store.root] = ModelClient(
+                cache=cache, mode=settings.cache,
+                policy=CallPolicy(timeout_s=agent.timeout, retries=agent.retries),
+                api_base=settings.api_base,
+            )
+        return self._clients[store.root]
+
+    def clients(self) -> Mapping[Path, ModelClient]:
+        return dict(self._clients)
+
+    def agent(self, store: Store) -> Agent:
+        """The agent of this store value (a what-if variant of a store gets its own)."""
+        key = id(store)
+        if key not in self._agents:
+            agent = Agent(store, as_of=self.settings.as_of, today=self.settings.today,
+                          client=self.client(store))
+            self._agents[key] = (store, agent)  # the store is kept so its id stays unique
+        return self._agents[key][1]
+
+    def concurrency(self, store: Store) -> int:
+        return self.settings.concurrency or store.agent.concurrency or 8
+
+    def stats(self) -> CallStats:
+        """Provider requests, cache hits and retries over every store of the run."""
+        total = CallStats()
+        for client in self._clients.values():
+            total.requests += client.stats.requests
+            total.cache_hits += client.stats.cache_hits
+            total.retries += client.stats.retries
+        return total
+
+    # -- run -> judge -> grade ------------------------------------------------------------
+
+    def run(self, store: Store, cases: Sequence[Case], progress: Progress | None = None
+            ) -> dict[str, tuple[Run, ...]]:
+        """Each case's runs, one per sample of --repeat."""
+        concurrency = self.concurrency(store)
+        calls = len(cases) * self.settings.repeat
+        return run_cases(self.agent(store), cases, concurrency=concurrency,
+                         repeat=self.settings.repeat, progress=progress,
+                         processes=self._processes(concurrency, calls), loop=self.loop)
+
+    def judge(self, store: Store, cases: Sequence[Case], runs: Mapping[str, tuple[Run, ...]]
+              ) -> dict[tuple[str, int], Judged]:
+        """The LLM judge's verdicts, when agent.yaml names a `judge.model`."""
+        model = store.agent.judge.model
+        if not model:
+            return {}
+        pairs = [(case, run) for case in cases for run in runs.get(case.case_id, ())]
+        found = judge_runs(self.client(store), model, store, pairs,
+                           concurrency=self.concurrency(store), loop=self.loop)
+        return {(run.case_id, run.sample): v for (_, run), v in zip(pairs, found, strict=True)}
+
+    def grade(self, store: Store, case: Case, runs: Sequence[Run],
+              judged: Mapping[tuple[str, int], Judged]) -> tuple[Graded, tuple[Judged, ...]]:
+        verdicts = [judged.get((run.case_id, run.sample)) for run in runs]
+        samples = [grade_run(case, run, store, v.grades if v else None)
+                   for run, v in zip(runs, verdicts, strict=True)]
+        return (combine_samples(samples, store.agent.rubric.weights),
+                tuple(v for v in verdicts if v))
+
+    def evaluate(self, store: Store, cases: Sequence[Case], progress: Progress | None = None
+                 ) -> list[Evaluated]:
+        """Run, judge and grade the cases of one store, in the order given."""
+        runs = self.run(store, cases, progress)
+        judged = self.judge(store, cases, runs)
+        evaluated = []
+        for case in cases:
+            samples = runs[case.case_id]
+            graded, verdicts = self.grade(store, case, samples, judged)
+            evaluated.append(Evaluated(case, samples, verdicts, graded))
+        return evaluated
+
+    def evaluate_sample(self, store: Store, case: Case, sample: int) -> Evaluated:
+        """One sample of one case (promptfoo's --repeat asks for them one by one)."""
+        agent = self.agent(store)
+        work = agent.run(case, sample)
+        run = self.loop.run_until_complete(work) if self.loop else asyncio.run(work)
+        judged = self.judge(store, [case], {case.case_id: (run,)})
+        graded, verdicts = self.grade(store, case, [run], judged)
+        return Evaluated(case, (run,), verdicts, graded)
+
+    def _processes(self, concurrency: int, calls: int) -> int:
+        """One process per core for big, highly concurrent runs; never inside an xdist worker."""
+        if self.settings.processes is not None:
+            return self.settings.processes
+        if not self.forking or concurrency < 16 or calls < 200:
+            return 1
+        import os
+
+        return max(1, min(os.cpu_count() or 1, concurrency // 8))
+
+
+def compare(evaluated: Evaluated, old: Entry | None, *, root: Path | None = None) -> CaseResult:
+    """A graded case against its baseline entry."""
+    case = evaluated.case
+    new = entry_of(evaluated.graded, evaluated.run)
+    return CaseResult(case.case_id, case.suite, compare_entries(case.case_id, old, new),
+                      graded=evaluated.graded, runs=evaluated.runs, judged=evaluated.judged,
+                      root=root)
+
+
+def _warnings(baselines: Mapping[tuple[Path, str], Baseline], stores: Sequence[Store]
+              ) -> tuple[str, ...]:
+    """How the baselines were made differently from this run, one line per difference."""
+    by_root = {s.root: s for s in stores}
+    suites_by_difference: dict[str, list[str]] = defaultdict(list)
+    for (root, suite), baseline in sorted(baselines.items()):
+        store = by_root.get(root)
+        if baseline.made_with and store is not None:
+            for difference in baseline.made_with.differences(provenance_of(store)):
+                suites_by_difference[difference].append(suite)
+    return tuple(f"baseline of {', '.join(suites)} made with {difference}"
+                 for difference, suites in suites_by_difference.items())
+
+
+def _record_baselines(results: Sequence[CaseResult], baselines: Mapping[tuple[Path, str],
+                      Baseline], stores: Sequence[Store],
+                      fixture_ids: Callable[[Path, str], set[str]]) -> tuple[str, ...]:
+    """Write each suite's baseline from this run (cases that errored keep their old entry)."""
+    by_root = {s.root: s for s in stores}
+    ran: dict[tuple[Path, str], dict[str, Entry]] = defaultdict(dict)
+    for result in results:
+        entry = result.entry
+        if result.root is not None and entry is not None and not entry.error:
+            ran[(result.root, result.suite)][result.case_id] = entry
+    updated = []
+    for (root, suite), entries in ran.items():
+        old = baselines[(root, suite)].entries
+        kept = {cid: e for cid, e in old.items() if cid in fixture_ids(root, suite)}
+        path = baseline_path(root, suite)
+        write_atomic(path, render_baseline(suite, provenance_of(by_root[root]),
+                                           {**kept, **entries}))
+        updated.append(f"{path.relative_to(root)} ({len({**kept, **entries})} cases)")
+    return tuple(updated)
+
+
+def conclude(results: Sequence[CaseResult], settings: Settings, *,
+             baselines: Mapping[tuple[Path, str], Baseline], stores: Sequence[Store],
+             fixture_ids: Callable[[Path, str], set[str]], stats: CallStats | None = None,
+             model_seconds: float | None = None, notes: Sequence[str] = ()) -> RunRecord:
+    """The gate's verdict on every case, the calendar's part in each change, the baselines
+    recorded when asked: the finished run."""
+    gate = decide([r.comparison for r in results], settings.targets)
+    verdicts = {v.case_id: v for v in gate.verdicts}
+    articles = {s.root: s.articles for s in stores}
+    cases = tuple(replace(r, verdict=verdicts[r.case_id], calendar=calendar_notes(
+        r.comparison.old, r.comparison.new, articles.get(r.root, ()) if r.root else ()))
+        for r in results)
+    updated = ()
+    if settings.update_baseline:
+        updated = _record_baselines(cases, baselines, stores, fixture_ids)
+    return RunRecord(
+        cases, gate, passed=gate.passed or settings.update_baseline,
+        stats=replace(stats) if stats is not None else CallStats(), model_seconds=model_seconds,
+        warnings=_warnings(baselines, stores), updated=updated, notes=tuple(notes),
+        roots=tuple(s.root for s in stores))

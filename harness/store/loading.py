@@ -1,0 +1,338 @@
+"""Read a store from disk into the frozen values of `schema.py`, or explain what is wrong.
+
+Every error names the file, the YAML line where one is known, the key and what was expected.
+Store-wide files (articles, catalog, agent.yaml) are all-or-nothing: `load_store` gathers every
+problem and raises them together, before any model call. Fixtures load one at a time, so a bad
+fixture fails alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from harness.errors import HarnessError, LoadError
+from harness.store.schema import AgentConfig, Article, Case, Catalog
+
+__all__ = [
+    "Store", "StoreLoadError", "Stores", "find_store_root", "load_case", "load_store",
+    "load_suites", "load_yaml_file", "open_store", "store_root_for", "suite_files",
+]
+
+Model = TypeVar("Model", bound=BaseModel)
+LinePath = tuple[str | int, ...]
+
+
+class StoreLoadError(HarnessError):
+    """One or more store-wide files are broken; the run cannot start."""
+
+    def __init__(self, errors: list[LoadError]) -> None:
+        self.errors = errors
+        lines = "\n".join(f"  {error}" for error in errors)
+        super().__init__(f"the store cannot be loaded ({len(errors)} problem(s)):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Store:
+    """Everything a run needs that is shared by all cases."""
+
+    root: Path
+    articles: tuple[Article, ...]
+    catalog: Catalog
+    agent: AgentConfig
+    template_path: Path
+
+    def article(self, article_id: str) -> Article | None:
+        return next((a for a in self.articles if a.id == article_id), None)
+
+
+# -- YAML with line numbers ------------------------------------------------------------------
+
+
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml
+
+
+class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]
+    """Safe YAML that leaves dates as text, so a bad date is reported, not a crash."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _parse_yaml(text: str, path: Path, first_line: int = 1) -> tuple[Any, dict[LinePath, int]]:
+    """Parse YAML and map each key path to its line; refuse duplicate keys."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()  # parsed once: nodes give lines, then the values
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + first_line if mark else None
+        raise LoadError(path, f"invalid YAML: {exc.problem or exc}", line=line) from None
+    except yaml.YAMLError as exc:
+        raise LoadError(path, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    lines: dict[LinePath, int] = {}
+    if node is not None:
+        _map_lines(node, (), lines, path, first_line)
+    return data, lines
+
+
+def _map_lines(
+    node: yaml.Node, at: LinePath, lines: dict[LinePath, int], path: Path, first: int
+) -> None:
+    lines[at] = node.start_mark.line + first
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                dotted = ".".join(str(p) for p in (*at, key))
+                raise LoadError(
+                    path,
+                    "duplicate key; each key may appear once",
+                    line=key_node.start_mark.line + first,
+                    key=dotted,
+                )
+            seen.add(key)
+            _map_lines(value_node, (*at, key), lines, path, first)
+            lines[(*at, key)] = key_node.start_mark.line + first
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _map_lines(item, (*at, index), lines, path, first)
+
+
+def _line_for(loc: LinePath, lines: dict[LinePath, int]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _explain(error: dict[str, Any], model: type[BaseModel], internal: set[str]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key; " + _expected_keys(error["loc"], model, internal)
+    if kind == "missing":
+        return "missing required key"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind.startswith("date"):
+        return f"{message}; expected a date YYYY-MM-DD, got {error.get('input')!r}"
+    if kind == "literal_error":
+        return f"{message}, got {error.get('input')!r}"
+    return message
+
+
+def _expected_keys(loc: LinePath, model: type[BaseModel], internal: set[str]) -> str:
+    """Name the keys allowed where an unknown one was found (top level or one model deep)."""
+    fields = model.model_fields
+    for part in loc[:-1]:
+        field = fields.get(str(part)) if isinstance(part, str) else None
+        annotation = getattr(field, "annotation", None)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = annotation.model_fields
+        elif not isinstance(part, int):
+            return "this key is not part of the format"
+    top = len(loc) == 1
+    names = [name for name in fields if not (top and name in internal)]
+    return "expected one of: " + ", ".join(names)
+
+
+def _validate(
+    model: type[Model], data: Any, line_map: dict[LinePath, int], source: Path, **extra: Any
+) -> Model:
+    """Validate `data` from a file; `extra` are values the loader supplies, never the file."""
+    if not isinstance(data, dict):
+        raise LoadError(source, f"expected a mapping of keys, got {type(data).__name__}", line=1)
+    internal = set(extra)
+    for key in data:
+        if key in internal:
+            raise LoadError(source, "unknown key; " + _expected_keys((key,), model, internal),
+                            line=line_map.get((key,)), key=str(key))
+    try:
+        return model.model_validate({**data, **extra})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        key = ".".join(str(p) for p in loc) or None
+        line = _line_for(loc, line_map)
+        raise LoadError(source, _explain(first, model, internal), line=line, key=key) from None
+
+
+# -- store-wide files ------------------------------------------------------------------------
+
+
+def load_article(path: Path) -> Article:
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        raise LoadError(path, "expected front matter between `---` lines at the top", line=1)
+    parts = text.split("\n---", 1)
+    if len(parts) != 2:
+        raise LoadError(path, "front matter is not closed by a `---` line", line=1)
+    header = parts[0].removeprefix("---")
+    body = parts[1].split("\n", 1)[1] if "\n" in parts[1] else ""
+    data, lines = _parse_yaml(header, path, first_line=1)
+    article = _validate(Article, data, lines, path, body=body.strip(), path=path)
+    if article.id != path.stem:
+        raise LoadError(
+            path, f"id {article.id!r} must equal the file's stem {path.stem!r}",
+            line=lines.get(("id",)), key="id",
+        )
+    return article
+
+
+def load_yaml_file(path: Path, model: type[Model]) -> Model:
+    """Any YAML file of the store's tools (labels, ...) as `model`, with the same errors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LoadError(path, f"cannot be read: {exc.strerror}") from None
+    data, lines = _parse_yaml(text, path)
+    return _validate(model, data, lines, path)
+
+
+def load_catalog(path: Path) -> Catalog:
+    data, lines = _parse_yaml(path.read_text(encoding="utf-8"), path)
+    return _validate(Catalog, data or {}, lines, path)
+
+
+def load_agent(path: Path) -> AgentConfig:
+    data, lines = _parse_yaml(path.read_text(encoding="utf-8"), path)
+    return _validate(AgentConfig, data or {}, lines, path, path=path)
+
+
+def find_store_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` holding `suites/` and `prompts/` or `knowledge/`."""
+    for folder in (start, *start.parents):
+        if (folder / "suites").is_dir() and (
+            (folder / "prompts").is_dir() or (folder / "knowledge").is_dir()
+        ):
+            return folder
+    return None
+
+
+def load_store(root: Path) -> Store:
+    """Load articles, catalog and agent.yaml, reporting every problem at once."""
+    errors: list[LoadError] = []
+    articles: list[Article] = []
+    for path in sorted((root / "knowledge" / "articles").glob("*.md")):
+        try:
+            articles.append(load_article(path))
+        except LoadError as error:
+            errors.append(error)
+    catalog, agent = Catalog(), AgentConfig()
+    catalog_path = root / "knowledge" / "catalog.yaml"
+    agent_path = root / "prompts" / "agent.yaml"
+    template_path = root / "prompts" / "system.md.j2"
+    try:
+        catalog = load_catalog(catalog_path) if catalog_path.exists() else catalog
+    except LoadError as error:
+        errors.append(error)
+    try:
+        agent = load_agent(agent_path) if agent_path.exists() else agent
+    except LoadError as error:
+        errors.append(error)
+    if not template_path.exists():
+        errors.append(LoadError(template_path, "missing; expected the system prompt template"))
+    if errors:
+        raise StoreLoadError(errors)
+    return Store(root, tuple(articles), catalog, agent, template_path)
+
+
+def open_store(path: str | Path | None) -> Store:
+    """The store at or above `path` (default: the working directory), loaded."""
+    start = Path(path or ".").resolve()
+    root = find_store_root(start)
+    if root is None:
+        raise HarnessError(f"{start}: not inside a store (expected suites/ beside prompts/ or"
+                           " knowledge/); pass --store PATH")
+    return load_store(root)
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+def suite_files(root: Path) -> Iterator[Path]:
+    yield from sorted((root / "suites").glob("*/*.yaml"))
+
+
+def suite_of(path: Path, root: Path) -> str:
+    return path.relative_to(root / "suites").parts[0]
+
+
+def load_suites(store: Store) -> tuple[list[Case], list[LoadError]]:
+    """Every fixture of suites/, each loaded alone: a broken one is returned, not raised."""
+    cases: list[Case] = []
+    broken: list[LoadError] = []
+    taken: dict[str, Path] = {}
+    for path in suite_files(store.root):
+        try:
+            cases.append(load_case(path, store, taken))
+        except LoadError as error:
+            broken.append(error)
+    return cases, broken
+
+
+def load_case(path: Path, store: Store, taken: dict[str, Path] | None = None) -> Case:
+    """Load one fixture; `taken` maps ids already loaded to their files, to refuse duplicates."""
+    data, lines = _parse_yaml(path.read_text(encoding="utf-8"), path)
+    if isinstance(data, dict) and "id" not in data:
+        data = {**data, "id": path.stem}
+    flat = {".".join(str(p) for p in k): v for k, v in lines.items() if k}
+    case = _validate(
+        Case, data, lines, path, suite=suite_of(path, store.root), path=path, lines=flat
+    )
+    if taken is not None:
+        other = taken.setdefault(case.id, path)
+        if other != path:
+            raise LoadError(
+                path, f"duplicate case id {case.id!r}, already used by {other}",
+                line=lines.get(("id",)), key="id",
+            )
+    known = {a.id for a in store.articles}
+    for index, article_id in enumerate(case.expect.articles):
+        if article_id not in known:
+            raise LoadError(
+                path, f"names no article: {article_id!r} is not in knowledge/articles/",
+                line=lines.get(("expect", "articles", index)), key=f"expect.articles.{index}",
+            )
+    return case
+
+
+class Stores:
+    """The stores of a run, each loaded once by its root; a broken one keeps its error."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[Path, Store | StoreLoadError] = {}
+
+    def get(self, root: Path) -> Store | None:
+        if root not in self._loaded:
+            try:
+                self._loaded[root] = load_store(root)
+            except StoreLoadError as error:
+                self._loaded[root] = error
+        loaded = self._loaded[root]
+        return loaded if isinstance(loaded, Store) else None
+
+    def loaded(self) -> list[Store]:
+        return [s for s in self._loaded.values() if isinstance(s, Store)]
+
+    def errors(self) -> list[StoreLoadError]:
+        return [e for e in self._loaded.values() if isinstance(e, StoreLoadError)]
+
+
+def store_root_for(path: Path) -> Path | None:
+    """The store whose `suites/<suite>/` holds the fixture file `path`, if any."""
+    if path.parent.parent.name != "suites":
+        return None
+    root = path.parent.parent.parent
+    return root if find_store_root(root) == root else None

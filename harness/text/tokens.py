@@ -1,0 +1,38 @@
+"""Words as retrieval, claims and the reference model compare them: lower-cased, stemmed
+(PyStemmer's English Snowball), without stop words and chat filler ("hi", "thanks", "wondering").
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+__all__ = ["STOPWORDS", "stem", "tokenize"]
+
+# Words that carry no topic in a support chat, on top of the usual English stop words.
+_CHAT_WORDS = {
+    "hi", "hello", "hey", "thanks", "thank", "please", "pls", "want", "wanted", "know", "get",
+    "got", "would", "could", "also", "us", "can", "like", "need", "question", "quick", "just",
+    "ok", "okay", "yes", "yeah", "guys", "team", "help", "tell", "im", "ive", "id", "dont",
+    "cant", "wont", "didnt", "doesnt", "isnt", "one", "still", "much", "many", "long", "way",
+    "let", "really", "go", "going", "make", "see", "say", "said", "anyone", "something",
+    "bought", "last", "week", "yesterday", "ago", "recently", "today", "sure", "wondering",
+    "gotten", "think", "thinking", "don", "won", "didn", "doesn", "isn", "wasn", "hasn",
+}
+STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | _CHAT_WORDS
+_WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_stemmer = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stemmed words, without stop words: the unit of retrieval and overlap."""
+    words = (w.split("'")[0] for w in _WORD.findall(text.lower().replace("\u2019", "'")))
+    return [stem(w) for w in words if (w not in STOPWORDS and len(w) > 1) or w.isdigit()]
