@@ -45,11 +45,12 @@ class Reply:
     delay_s: float = 0.0
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    finish_reason: str | None = None  # default: "tool_calls" or "stop"
 
 
-def text(content: str, *, delay_s: float = 0.0) -> Reply:
+def text(content: str, *, delay_s: float = 0.0, finish_reason: str | None = None) -> Reply:
     """An assistant message with plain content."""
-    return Reply(content=content, delay_s=delay_s)
+    return Reply(content=content, delay_s=delay_s, finish_reason=finish_reason)
 
 
 def tool_call(
@@ -190,7 +191,8 @@ class FakeOpenAI:
             "choices": [{
                 "index": 0,
                 "message": message,
-                "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+                "finish_reason": reply.finish_reason or (
+                    "tool_calls" if reply.tool_calls else "stop"),
             }],
             "usage": {
                 "prompt_tokens": reply.prompt_tokens,

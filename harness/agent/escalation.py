@@ -105,9 +105,9 @@ def tool_decision(name: str, arguments: str) -> Decision | None:
     """A model's tool call, read as an escalation; None for any other tool."""
     if name != ESCALATE_TOOL:
         return None
-    try:
-        args = json.loads(arguments or "{}")
-    except json.JSONDecodeError:
+    try:  # a model's arguments are untrusted text: bad, huge or deeply nested JSON is no reason
+        args = json.loads(arguments or "{}") if len(arguments or "") < 20_000 else {}
+    except (ValueError, RecursionError):
         args = {}
     if not isinstance(args, dict):
         args = {}

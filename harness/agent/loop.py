@@ -17,7 +17,7 @@ from harness.kb.catalog import find_products
 from harness.kb.retrieval import Hit, KnowledgeBase
 from harness.providers.client import ModelClient
 from harness.store.loading import Store
-from harness.store.schema import Case
+from harness.store.schema import AgentConfig, Case
 
 __all__ = ["Agent", "to_messages"]
 
@@ -26,6 +26,14 @@ def to_messages(system: str, case: Case) -> list[dict[str, Any]]:
     return [{"role": "system", "content": system}] + [
         {"role": roles[turn.role], "content": turn.text} for turn in case.conversation
     ]
+
+
+def _limits(agent: AgentConfig) -> dict[str, Any]:
+    """max_tokens and agent.yaml's other model parameters, as litellm takes them."""
+    extra = {k: list(v) if isinstance(v, tuple) else v for k, v in agent.params.items()}
+    if agent.max_tokens is not None:
+        extra["max_tokens"] = agent.max_tokens
+    return extra
 
 
 class Agent:
@@ -86,12 +94,13 @@ class Agent:
         messages = to_messages(system, case)
         done = await self.client.complete(
             agent.model_name, messages, tools=[escalate_tool(agent.escalation)], sample=sample,
-            api_base=agent.api_base, temperature=agent.temperature,
+            api_base=agent.api_base, temperature=agent.temperature, **_limits(agent),
         )
         run = replace(
             base, prompt_tokens=done.prompt_tokens,
             completion_tokens=done.completion_tokens, cost=done.cost, cached=done.cached,
             latency_s=round(done.latency_s, 4), messages=tuple(messages),
+            finish_reason=done.finish_reason,
         )
         for call in done.tool_calls:
             decision = tool_decision(call.name, call.arguments)

@@ -36,6 +36,11 @@ class Run:
     completion_tokens: int = 0
     cost: float | None = None
     latency_s: float = 0.0
+    finish_reason: str = ""  # "length": the reply was cut off at agent.yaml's max_tokens
     cached: bool = False
     error: str | None = None
     messages: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason == "length"

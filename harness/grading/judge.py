@@ -73,11 +73,17 @@ def _fence_free(text: str) -> str:
     return match.group(0) if match else text
 
 
+_LONGEST_ANSWER = 20_000  # characters: a verdict is four short reasons
+
+
 def parse_verdicts(text: str | None) -> dict[str, tuple[JudgeGrade, str]] | None:
-    """The judge's JSON, validated; None if it is not exactly the asked-for shape."""
+    """The judge's JSON, validated; None if it is not exactly the asked-for shape (a huge or
+    deeply nested answer included: a weak judge's output must never crash the run)."""
+    if text is not None and len(text) > _LONGEST_ANSWER:
+        return None
     try:
         answer = _Answer.model_validate(json.loads(_fence_free(text or "")))
-    except (ValueError, ValidationError):
+    except (ValueError, ValidationError, RecursionError):
         return None
     return {name: (getattr(answer, name).grade, getattr(answer, name).reason)
             for name in DIMENSIONS}
@@ -115,7 +121,8 @@ async def judge_run(
     try:
         done = await client.complete(
             model, judge_messages(case, run, store), tools=[], sample=run.sample,
-            temperature=0, response_format={"type": "json_object"},
+            api_base=store.agent.judge.api_base, temperature=0,
+            max_tokens=store.agent.judge.max_tokens, response_format={"type": "json_object"},
         )
     except ModelError as error:
         return Judged.unscored(f"the judge could not be asked: {error}")

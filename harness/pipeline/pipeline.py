@@ -39,9 +39,21 @@ from harness.regression.gate import decide
 from harness.store.loading import Store
 from harness.store.schema import Case
 
-__all__ = ["Evaluated", "Pipeline", "Progress", "compare", "conclude", "entry_of"]
+__all__ = [
+    "Evaluated", "Interrupted", "Pipeline", "Progress", "compare", "conclude", "entry_of",
+    "run_notes",
+]
 
 Progress = Callable[[int, int, int], None]  # (runs done, runs in all, errors so far)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) mid-run; carries the cases that finished, run and graded."""
+
+    def __init__(self, finished: list[Evaluated]) -> None:
+        super().__init__("interrupted")
+        self.finished = finished
+        self.finished_results: list[CaseResult] = []  # filled in by whoever compares them
 
 
 @dataclass(frozen=True)
@@ -132,14 +144,15 @@ class Pipeline:
 
     # -- run -> judge -> grade ------------------------------------------------------------
 
-    def run(self, store: Store, cases: Sequence[Case], progress: Progress | None = None
-            ) -> dict[str, tuple[Run, ...]]:
+    def run(self, store: Store, cases: Sequence[Case], progress: Progress | None = None,
+            finished: list[Run] | None = None) -> dict[str, tuple[Run, ...]]:
         """Each case's runs, one per sample of --repeat."""
         concurrency = self.concurrency(store)
         calls = len(cases) * self.settings.repeat
         return run_cases(self.agent(store), cases, concurrency=concurrency,
                          repeat=self.settings.repeat, progress=progress,
-                         processes=self._processes(concurrency, calls), loop=self.loop)
+                         processes=self._processes(concurrency, calls), loop=self.loop,
+                         sink=finished)
 
     def judge(self, store: Store, cases: Sequence[Case], runs: Mapping[str, tuple[Run, ...]]
               ) -> dict[tuple[str, int], Judged]:
@@ -162,8 +175,13 @@ class Pipeline:
 
     def evaluate(self, store: Store, cases: Sequence[Case], progress: Progress | None = None
                  ) -> list[Evaluated]:
-        """Run, judge and grade the cases of one store, in the order given."""
-        runs = self.run(store, cases, progress)
+        """Run, judge and grade the cases of one store, in the order given. Ctrl-C raises
+        `Interrupted` with the cases whose every sample had finished, graded (not judged)."""
+        finished: list[Run] = []
+        try:
+            runs = self.run(store, cases, progress, finished)
+        except KeyboardInterrupt:
+            raise Interrupted(self._finished(store, cases, finished)) from None
         judged = self.judge(store, cases, runs)
         evaluated = []
         for case in cases:
@@ -171,6 +189,19 @@ class Pipeline:
             graded, verdicts = self.grade(store, case, samples, judged)
             evaluated.append(Evaluated(case, samples, verdicts, graded))
         return evaluated
+
+    def _finished(self, store: Store, cases: Sequence[Case], finished: list[Run]
+                  ) -> list[Evaluated]:
+        samples: dict[str, list[Run]] = defaultdict(list)
+        for run in finished:
+            samples[run.case_id].append(run)
+        done = []
+        for case in cases:
+            runs = sorted(samples.get(case.case_id, ()), key=lambda r: r.sample)
+            if runs and len(runs) == self.settings.repeat:
+                graded, _ = self.grade(store, case, runs, {})
+                done.append(Evaluated(case, tuple(runs), (), graded))
+        return done
 
     def evaluate_sample(self, store: Store, case: Case, sample: int) -> Evaluated:
         """One sample of one case (promptfoo's --repeat asks for them one by one)."""
@@ -236,10 +267,46 @@ def _record_baselines(results: Sequence[CaseResult], baselines: Mapping[tuple[Pa
     return tuple(updated)
 
 
+_UNSCORED_SHARE = 0.2  # above this share of unscored judge verdicts, the judge is not working
+
+
+def run_notes(cases: Sequence[CaseResult], stores: Sequence[Store], settings: Settings
+              ) -> tuple[str, ...]:
+    """What the run must tell about itself: a sampling model asked once, a judge that does not
+    answer, a model that never calls a tool, replies cut off at max_tokens."""
+    notes = []
+    for store in stores:
+        agent = store.agent
+        if agent.temperature > 0 and settings.repeat == 1 and not agent.model_name.startswith(
+                "reference/"):
+            notes.append(f"{store.root.name}: temperature {agent.temperature:g} with one sample"
+                         " per case: a sampling model's single reply is noise, so a verdict may"
+                         " flip on a rerun with nothing changed; run with --repeat 5 (or set"
+                         " temperature: 0)")
+    verdicts = [g for c in cases for j in c.judged for g, _ in j.grades.values()]
+    unscored = sum(g == "unscored" for g in verdicts)
+    if verdicts and unscored / len(verdicts) > _UNSCORED_SHARE:
+        notes.append(f"judge: {unscored} of {len(verdicts)} verdicts unscored: the judge model"
+                     " does not answer in the JSON asked for, so it lowers no grade; check"
+                     " judge.model in agent.yaml")
+    asked = [r for c in cases for r in c.runs if r.decided_by == "model"
+             and not r.model.startswith("reference/")]
+    if len(asked) >= 5 and not any(r.outcome == "escalate" for r in asked):
+        notes.append(f"tools: no tool call came back on any of the {len(asked)} cases the model"
+                     " answered: the model (or its server's chat format) may not support tools,"
+                     " so it can never hand a conversation to a person")
+    cut = [c.case_id for c in cases if any(r.truncated for r in c.runs)]
+    if cut:
+        notes.append(f"{len(cut)} replies cut off at max_tokens (finish_reason: length), graded"
+                     f" as written: {', '.join(cut[:5])}{' ...' if len(cut) > 5 else ''}")
+    return tuple(notes)
+
+
 def conclude(results: Sequence[CaseResult], settings: Settings, *,
              baselines: Mapping[tuple[Path, str], Baseline], stores: Sequence[Store],
              fixture_ids: Callable[[Path, str], set[str]], stats: CallStats | None = None,
-             model_seconds: float | None = None, notes: Sequence[str] = ()) -> RunRecord:
+             model_seconds: float | None = None, notes: Sequence[str] = (),
+             interrupted: bool = False) -> RunRecord:
     """The gate's verdict on every case, the calendar's part in each change, the baselines
     recorded when asked: the finished run."""
     gate = decide([r.comparison for r in results], settings.targets)
@@ -249,10 +316,12 @@ def conclude(results: Sequence[CaseResult], settings: Settings, *,
         r.comparison.old, r.comparison.new, articles.get(r.root, ()) if r.root else ()))
         for r in results)
     updated = ()
-    if settings.update_baseline:
+    if settings.update_baseline and not interrupted:  # half a run never becomes the baseline
         updated = _record_baselines(cases, baselines, stores, fixture_ids)
     return RunRecord(
-        cases, gate, passed=gate.passed or settings.update_baseline,
-        stats=replace(stats) if stats is not None else CallStats(), model_seconds=model_seconds,
-        warnings=_warnings(baselines, stores), updated=updated, notes=tuple(notes),
+        cases, gate, passed=(gate.passed or settings.update_baseline) and not interrupted,
+        interrupted=interrupted, stats=replace(stats) if stats is not None else CallStats(),
+        model_seconds=model_seconds,
+        warnings=_warnings(baselines, stores), updated=updated,
+        notes=(*notes, *run_notes(cases, stores, settings)),
         roots=tuple(s.root for s in stores))

@@ -82,6 +82,7 @@ class CaseResult:
                        "completion": sum(r.completion_tokens for r in self.runs)},
             "cost_usd": _total(r.cost for r in self.runs),
             "latency_s": round(sum(r.latency_s for r in self.runs), 4),
+            "truncated": any(r.truncated for r in self.runs),
             "runs": [_run_json(r) for r in self.runs],
             "judge_usage": [{"prompt_tokens": j.prompt_tokens,
                              "completion_tokens": j.completion_tokens, "cost": j.cost}

@@ -107,11 +107,13 @@ def _run_in_processes(agent: Agent, pairs: Sequence[tuple[Case, int]], concurren
 def run_cases(
     agent: Agent, cases: Sequence[Case], *, concurrency: int = 8, repeat: int = 1,
     progress: Progress | None = None, processes: int = 1,
-    loop: asyncio.AbstractEventLoop | None = None,
+    loop: asyncio.AbstractEventLoop | None = None, sink: list[Run] | None = None,
 ) -> dict[str, tuple[Run, ...]]:
     """Each case's runs (one per sample, `repeat` in all), by case id, in the order of `cases`.
 
     With `processes` > 1 the work is shared among that many forked processes (POSIX only).
+    `sink` collects each run as it ends, so that a run stopped by Ctrl-C still knows what it
+    finished (in one process; forked workers keep theirs in the response cache).
     """
     pairs = [(case, sample) for case in cases for sample in range(max(1, repeat))]
     if processes > 1 and len(pairs) >= 2 * processes and hasattr(os, "fork"):
@@ -122,6 +124,8 @@ def run_cases(
         def report(run: Run, finished: int) -> None:
             nonlocal failed
             failed += run.error is not None
+            if sink is not None:
+                sink.append(run)
             if progress:
                 progress(finished, len(pairs), failed)
 

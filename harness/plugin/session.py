@@ -8,18 +8,18 @@ pytest's item classes: the collection tree hands it `Collected` values.
 from __future__ import annotations
 
 import contextlib
-import os
+import signal
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import BaselineError, CaseFailed, HarnessError, LoadError
-from harness.pipeline.pipeline import Pipeline, compare, conclude, entry_of
+from harness.pipeline.pipeline import Interrupted, Pipeline, compare, conclude, entry_of
 from harness.pipeline.record import CaseResult, RunRecord
-from harness.pipeline.settings import Settings, settings_from_options
+from harness.pipeline.settings import Settings
 from harness.providers.client import warm_up
 from harness.regression.baseline import Baseline, read_baseline
 from harness.regression.compare import compare_entries
@@ -71,12 +71,6 @@ class HarnessSession:
         self.model_seconds = 0.0  # wall time of the model phase (agent and judge calls)
         self._on_disk: dict[SuiteKey, set[str]] = {}
         self._warm = False
-
-    @classmethod
-    def from_options(cls, option: Any, *, worker: bool, distributed: bool) -> HarnessSession:
-        settings = settings_from_options(option, os.environ)
-        role: Role = "worker" if worker else ("controller" if distributed else "solo")
-        return cls(settings, role)
 
     # -- collection ----------------------------------------------------------------------
 
@@ -166,7 +160,13 @@ class HarnessSession:
         if collected:  # seconds of import and first-call setup, kept out of the timed phase
             warm_up(self._models(collected))
         started = time.perf_counter()
-        results = self._evaluate(collected, progress)
+        with _sigterm_as_interrupt():
+            try:
+                results = self._evaluate(collected, progress)
+            except Interrupted as stop:
+                self.model_seconds = time.perf_counter() - started
+                self._conclude(stop.finished_results, interrupted=True)
+                raise KeyboardInterrupt from None  # pytest reports the interruption as usual
         self.model_seconds = time.perf_counter() - started
         self._conclude(results)
 
@@ -180,14 +180,21 @@ class HarnessSession:
             store = self.stores.get(root)
             assert store is not None  # check_stores stopped the run otherwise
             cases = [i.case for i in items if i.case is not None]
-            for evaluated in self.pipeline.evaluate(store, cases, progress):
-                case = evaluated.case
-                old = self.baselines[(root, case.suite)].entries.get(case.case_id)
-                results[case.case_id] = compare(evaluated, old, root=root)
+            try:
+                evaluated = self.pipeline.evaluate(store, cases, progress)
+            except Interrupted as stop:
+                stop.finished_results = [*results.values(), *(
+                    compare(e, self._old(root, e.case), root=root) for e in stop.finished)]
+                raise
+            for done in evaluated:
+                results[done.case.case_id] = compare(done, self._old(root, done.case), root=root)
             for item in items:
                 if item.case is None:
                     results[item.case_id] = self._broken(item)
         return [results[item.case_id] for item in collected]
+
+    def _old(self, root: Path, case: Case) -> Any:
+        return self.baselines[(root, case.suite)].entries.get(case.case_id)
 
     def _broken(self, item: Collected) -> CaseResult:
         """A fixture that cannot load: it fails alone, as its own item, with its error."""
@@ -200,10 +207,11 @@ class HarnessSession:
         stores = [s for s in (self.stores.get(r) for r in {c.root for c in collected}) if s]
         return {m for s in stores for m in (s.agent.model_name, s.agent.judge.model) if m}
 
-    def _conclude(self, results: list[CaseResult]) -> None:
+    def _conclude(self, results: list[CaseResult], *, interrupted: bool = False) -> None:
         """Add the removed cases, let the gate judge every case, record baselines if asked."""
+        removed = [] if interrupted else self._removed()  # unfinished is not removed
         self.record = conclude(
-            results + self._removed(), self.settings, baselines=self.baselines,
+            results + removed, self.settings, baselines=self.baselines, interrupted=interrupted,
             stores=self.stores.loaded(), stats=self.pipeline.stats() if self.role == "solo"
             else None, model_seconds=self.model_seconds if self.role == "solo" else None,
             fixture_ids=self.fixture_ids, notes=(self.selection_note,) if self.selection_note
@@ -297,10 +305,30 @@ class HarnessSession:
         return self.record.passed
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A CI job cancelled (SIGTERM) stops the run like Ctrl-C: the cases finished so far are
+    still reported, marked interrupted (a SIGKILL cannot be caught; the cache keeps them)."""
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def junit_properties(result: CaseResult) -> list[tuple[str, object]]:
     """The case's grades as JUnit <property> elements (pytest's --junitxml)."""
     entry = result.entry
     if entry is None:
         return []
+    latency = sum(r.latency_s for r in result.runs)
     return [("harness.score", f"{entry.score:.4f}"), ("harness.change", result.comparison.change),
-            *((f"harness.{name}", grade) for name, grade in entry.grades.items())]
+            *((f"harness.{name}", grade) for name, grade in entry.grades.items()),
+            ("harness.latency_s", f"{latency:.3f}")]

@@ -8,6 +8,7 @@ only its model string in agent.yaml and its API key in the environment (litellm 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import email.utils
@@ -25,7 +26,8 @@ from harness.providers.cache import CacheMode, ResponseCache, request_key
 from harness.providers.reference import MODEL, PROVIDER, answer, to_openai_message
 
 __all__ = [
-    "CallPolicy", "CallStats", "Completion", "ModelClient", "ToolCall", "is_transient",
+    "CallPolicy", "CallStats", "Completion", "ModelClient", "Slots", "ToolCall", "is_timeout",
+    "is_transient",
     "litellm_module", "redact_secrets", "retry_after_s", "warm_up",
 ]
 
@@ -46,6 +48,7 @@ class Completion:
     cost: float | None
     latency_s: float
     cached: bool = False
+    finish_reason: str = ""  # "stop", "tool_calls", "length" (cut off at max_tokens), ...
 
 
 @cache
@@ -110,7 +113,8 @@ _UNPRICED: set[str] = set()
 
 def _completion_from(response: Any, model: str, latency: float) -> Completion:
     litellm = litellm_module()
-    message = response.choices[0].message
+    choice = response.choices[0]
+    message = choice.message
     calls = tuple(
         ToolCall(call.function.name or "", call.function.arguments or "")
         for call in (getattr(message, "tool_calls", None) or [])
@@ -131,6 +135,7 @@ def _completion_from(response: Any, model: str, latency: float) -> Completion:
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         cost=float(cost) if cost is not None else None,
         latency_s=latency,
+        finish_reason=str(getattr(choice, "finish_reason", "") or ""),
     )
 
 
@@ -142,6 +147,7 @@ class CallPolicy:
     retries: int = 6
     backoff_s: float = 0.5
     max_backoff_s: float = 30.0
+    timeout_retries: int = 1  # a try that timed out is likely a runaway reply: one more, no more
 
 
 def retry_after_s(exc: BaseException) -> float | None:
@@ -172,6 +178,47 @@ def is_transient(exc: BaseException) -> bool:
     names = {cls.__name__ for cls in type(exc).__mro__}
     return bool(names & {"APIConnectionError", "Timeout", "APITimeoutError", "TimeoutError",
                          "ConnectError", "ReadTimeout", "RemoteProtocolError"})
+
+
+def is_timeout(exc: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return getattr(exc, "status_code", None) == 408 or bool(
+        names & {"Timeout", "APITimeoutError", "TimeoutError", "ReadTimeout"})
+
+
+class Slots:
+    """How many calls a server is sent at once, learnt from its timeouts (AIMD): a timeout
+    halves the calls in flight, a run of answers in time adds one back. A one-slot server
+    answers queued requests one by one, so waiting in its queue would otherwise count toward
+    every try's timeout; here the wait is spent before the try starts, and is not counted."""
+
+    def __init__(self, limit: int = 1_000, recover_after: int = 5) -> None:
+        self.limit = self.ceiling = limit
+        self.in_flight = 0
+        self.recover_after = recover_after
+        self._good = 0
+        self._free = asyncio.Condition()
+
+    async def __aenter__(self) -> Slots:
+        async with self._free:
+            await self._free.wait_for(lambda: self.in_flight < self.limit)
+            self.in_flight += 1
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        async with self._free:
+            self.in_flight -= 1
+            self._free.notify_all()
+
+    def timed_out(self) -> None:
+        self.limit = max(1, min(self.limit, self.in_flight) // 2)
+        self._good = 0
+
+    def answered(self) -> None:
+        self._good += 1
+        if self._good >= self.recover_after and self.limit < self.ceiling:
+            self.limit += 1
+            self._good = 0
 
 
 _LONGEST_WAIT = 600.0
@@ -214,6 +261,14 @@ class ModelClient:
         self.policy = policy or CallPolicy()
         self.api_base = api_base
         self.stats = CallStats()
+        self._slots: dict[tuple[int, str], Slots] = {}
+
+    def _slots_for(self, endpoint: str) -> Slots:
+        """One learner per server and event loop (its condition belongs to the loop)."""
+        key = (id(asyncio.get_running_loop()), endpoint)
+        if key not in self._slots:
+            self._slots[key] = Slots()
+        return self._slots[key]
 
     def _key(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
              sample: int, params: dict[str, Any], api_base: str | None) -> str:
@@ -229,8 +284,10 @@ class ModelClient:
     ) -> Completion:
         """One chat completion: from the cache when allowed, else through `litellm.acompletion`.
 
-        `api_base` (agent.yaml's) wins over the client's (the environment's)."""
-        api_base = api_base or self.api_base
+        `api_base` (agent.yaml's, for this model) wins over the client's (OPENAI_API_BASE of
+        the environment), which reaches only OpenAI-compatible models: a judge on another
+        provider is never sent to the agent's gateway."""
+        api_base = api_base or (self.api_base if _openai_compatible(model) else None)
         offline = model.startswith(f"{PROVIDER}/")  # the reference model costs nothing: no cache
         key = self._key(model, messages, tools, sample, params, api_base)
         if self.cache is not None and not offline:
@@ -253,23 +310,38 @@ class ModelClient:
         policy = self.policy
         extra = {"api_base": api_base} if api_base else {}
         started = time.perf_counter()
+        timeouts = 0
+
+        def worth_another_try(exc: BaseException) -> bool:
+            return is_transient(exc) and not (is_timeout(exc) and
+                                              timeouts > policy.timeout_retries)
+
         attempts = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(policy.retries + 1),
             wait=_Backoff(policy),
-            retry=tenacity.retry_if_exception(is_transient),
+            retry=tenacity.retry_if_exception(worth_another_try),
             reraise=True,
         )
+        slots = self._slots_for(api_base or model)
         try:
             async for attempt in attempts:
                 with attempt:
                     if attempt.retry_state.attempt_number > 1:
                         self.stats.retries += 1
-                    self.stats.requests += 1
-                    response = await litellm.acompletion(
-                        model=model, messages=messages, tools=tools or None,
-                        timeout=policy.timeout_s, max_retries=0, num_retries=0,
-                        **extra, **params,
-                    )
+                    async with slots:  # the wait for a slot is not part of the try's timeout
+                        self.stats.requests += 1
+                        try:
+                            response = await litellm.acompletion(
+                                model=model, messages=messages, tools=tools or None,
+                                timeout=policy.timeout_s, max_retries=0, num_retries=0,
+                                **extra, **params,
+                            )
+                        except Exception as exc:
+                            if is_timeout(exc):
+                                timeouts += 1
+                                slots.timed_out()
+                            raise
+                        slots.answered()
         except Exception as exc:  # every provider fault is reported on its case, never raised
             tries = attempts.statistics.get("attempt_number", 1)
             raise ModelError(f"{model}: {type(exc).__name__} after {tries} attempt(s):"
@@ -277,10 +349,17 @@ class ModelClient:
         return _completion_from(response, model, time.perf_counter() - started)
 
 
+def _openai_compatible(model: str) -> bool:
+    """Models that OPENAI_API_BASE is meant for: `openai/...`, or no provider prefix at all."""
+    provider = model.split("/", 1)[0] if "/" in model else ""
+    return provider in ("", "openai", "text-completion-openai")
+
+
 def _to_cache(done: Completion) -> dict[str, Any]:
     return {"content": done.content, "tool_calls": [[c.name, c.arguments] for c in done.tool_calls],
             "model": done.model, "prompt_tokens": done.prompt_tokens,
-            "completion_tokens": done.completion_tokens, "cost": done.cost}
+            "completion_tokens": done.completion_tokens, "cost": done.cost,
+            "finish_reason": done.finish_reason}
 
 
 def _from_cache(data: dict[str, Any]) -> Completion:
@@ -289,6 +368,7 @@ def _from_cache(data: dict[str, Any]) -> Completion:
         tool_calls=tuple(ToolCall(name, arguments) for name, arguments in data["tool_calls"]),
         model=data["model"], prompt_tokens=int(data["prompt_tokens"]),
         completion_tokens=int(data["completion_tokens"]), cost=data.get("cost"), latency_s=0.0,
+        finish_reason=str(data.get("finish_reason") or ""),
     )
 
 

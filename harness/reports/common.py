@@ -13,7 +13,7 @@ from harness.regression.baseline import Entry
 
 __all__ = [
     "KINDS", "SuiteScore", "blocking_kind", "blocking_kinds", "evidence", "gate_headline",
-    "review_queue", "suite_scores", "worst_reason",
+    "latency", "review_queue", "slowest", "suite_scores", "worst_reason",
 ]
 
 KINDS = {  # why a case blocks the gate: singular, plural
@@ -23,6 +23,16 @@ KINDS = {  # why a case blocks the gate: singular, plural
     "new": ("new case does not pass", "new cases do not pass"),
     "other": ("blocking case", "blocking cases"),
 }
+
+
+def latency(result: CaseResult) -> float:
+    """Seconds the model took for the case (all samples); 0 for cached or offline replies."""
+    return round(sum(r.latency_s for r in result.runs), 3)
+
+
+def slowest(cases: Iterable[CaseResult], n: int = 3) -> list[CaseResult]:
+    timed = [c for c in cases if latency(c) > 0]
+    return sorted(timed, key=lambda c: (-latency(c), c.case_id))[:n]
 
 
 def worst_reason(entry: Entry) -> tuple[str, str, str] | None:

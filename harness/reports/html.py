@@ -24,7 +24,7 @@ from typing import Any
 from harness.grading.rubric import DIMENSIONS, VALUES
 from harness.pipeline.record import CaseResult, RunRecord
 from harness.regression.baseline import Entry
-from harness.reports.common import blocking_kinds, gate_headline, suite_scores
+from harness.reports.common import blocking_kinds, gate_headline, latency, suite_scores
 
 __all__ = ["CaseView", "render_html", "render_html_from_report", "word_diff"]
 
@@ -52,6 +52,8 @@ class CaseView:
     retrieved: tuple[tuple[str, float | None], ...] = ()  # article id, confidence
     served: tuple[str, ...] = ()
     turns: tuple[tuple[str, str], ...] = ()  # (customer | agent, text), no system prompt
+    latency_s: float = 0.0
+    finish_reason: str = ""
 
 
 def _text(content: Any) -> str:
@@ -70,7 +72,8 @@ def _view(result: CaseResult) -> CaseView:
         verdict.why if verdict else "", bool(verdict and verdict.target),
         run.why if run else "", run.as_of.isoformat() if run else "",
         tuple((r.id, r.confidence) for r in run.retrieved) if run else (),
-        run.served if run else (), turns)
+        run.served if run else (), turns, latency(result),
+        run.finish_reason if run else "")
 
 
 def _e(text: object) -> str:
@@ -138,7 +141,10 @@ def _facts(view: CaseView) -> str:
               f"</summary>{_e(', '.join(view.served))}</details>" if view.served else "")
     return (f"<p><b>gate:</b> {_e(verdict)}{' (target)' if view.target else ''}"
             f" &middot; <b>outcome:</b> {_e(outcome)}{': ' + _e(view.why) if view.why else ''}"
-            f" &middot; <b>as of</b> {_e(view.as_of or '-')}</p>"
+            f" &middot; <b>as of</b> {_e(view.as_of or '-')}"
+            f" &middot; <b>latency</b> {view.latency_s:.2f} s"
+            + (" &middot; <b>cut off at max_tokens</b>" if view.finish_reason == "length" else "")
+            + "</p>"
             f"<p><b>retrieved:</b> {hits or 'none'}</p>{served}")
 
 

@@ -20,7 +20,9 @@ from harness.reports.common import (
     blocking_kinds,
     evidence,
     gate_headline,
+    latency,
     review_queue,
+    slowest,
     suite_scores,
     worst_reason,
 )
@@ -45,8 +47,11 @@ def _counts(results: Sequence[CaseResult]) -> str:
     errors = sum(1 for r in results if r.entry is not None and r.entry.error)
     known = sum(1 for r in results if r.verdict and r.verdict.status == "known-failure")
     review = sum(1 for r in results if r.entry is not None and r.entry.review)
+    slow = slowest(results)
+    timing = (" · slowest: " + ", ".join(f"{md(c.case_id)} {latency(c):.1f} s" for c in slow)
+              if slow else "")
     return (f"{len(results)} cases: {moved} · errors: {errors} · known failures: {known}"
-            f" · review queue: {review}")
+            f" · review queue: {review}{timing}")
 
 
 def _score_move(result: CaseResult) -> str:
@@ -149,6 +154,8 @@ def render_markdown(record: RunRecord, *, limit: int = 15) -> str:
     review = review_queue(results)
     lines = [f"### {gate_headline(record.passed, blocking_kinds(results))}", "",
              _counts(results)]
+    if record.notes:
+        lines += ["", *[f"> {md(note)}  " for note in record.notes]]
     if record.interrupted:
         lines += ["", "> ⚠️ The run was interrupted: only the cases finished so far are here."]
     if warnings:

@@ -15,7 +15,14 @@ from typing import Any
 from harness.grading.rubric import DIMENSIONS
 from harness.pipeline.record import CaseResult, RunRecord, usage
 from harness.regression.baseline import Entry
-from harness.reports.common import evidence, review_queue, suite_scores, worst_reason
+from harness.reports.common import (
+    evidence,
+    latency,
+    review_queue,
+    slowest,
+    suite_scores,
+    worst_reason,
+)
 from harness.text.matching import excerpt
 
 __all__ = ["Progress", "failure_text", "first_problem", "summary_lines"]
@@ -58,6 +65,8 @@ def failure_text(result: CaseResult) -> str:
     if comparison.worse and comparison.better:
         lines.append(f"  improved: {_steps(comparison.better)}")
     lines += [f"  seasonal content: {note}" for note in result.calendar]
+    if any(r.truncated for r in result.runs):
+        lines.append("  note: the reply was cut off at max_tokens (finish_reason: length)")
     lines.append(f"  reply: {_quoted(evidence(result), entry.reply)}")
     return "\n".join(lines)
 
@@ -170,7 +179,7 @@ def _cases(record: RunRecord, verbose: bool, width: int) -> list[str]:
             said = excerpt((entry.error or entry.reply) if entry else "", width)
             lines.append(_fit(f"{c.case_id}  {entry.outcome if entry else '-'}"
                               f"  {entry.score if entry else 0:.2f}  {c.comparison.change}"
-                              f"  {_grades(entry)}  {said}", width))
+                              f"  {_grades(entry)}  {latency(c):.2f}s  {said}", width))
         for c in cases:
             if c.entry is not None and c.entry.reply:
                 lines.append(_fit(f"--- {c.case_id} [{c.entry.outcome}]", width))
@@ -245,6 +254,9 @@ def _usage(record: RunRecord) -> list[str]:
     took = f" in {record.model_seconds:.2f} s" if record.model_seconds is not None else ""
     lines.append(f"model calls: {stats.requests} provider requests, {stats.cache_hits} cache"
                  f" hits, {stats.retries} retries{took}")
+    slow = slowest(record.cases)
+    if slow:
+        lines.append("slowest: " + ", ".join(f"{c.case_id} ({latency(c):.1f} s)" for c in slow))
     return lines
 
 

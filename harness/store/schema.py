@@ -163,8 +163,31 @@ class Retrieval(Frozen):
     top_k: int = Field(default=3, gt=0)
 
 
+JsonScalar = str | int | float | bool | None
+# litellm parameters a store may set beside temperature and max_tokens; others are refused, so a
+# misspelt key is a load error rather than a parameter silently ignored by a provider.
+MODEL_PARAMS = ("top_p", "seed", "stop", "presence_penalty", "frequency_penalty", "n",
+                "logit_bias", "user", "reasoning_effort", "parallel_tool_calls", "tool_choice")
+
+
+def _known_params(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    unknown = sorted(set(params) - set(MODEL_PARAMS))
+    if unknown:
+        raise ValueError(f"unknown model parameter(s) {', '.join(unknown)}; expected any of: "
+                         + ", ".join(MODEL_PARAMS))
+    return MappingProxyType(dict(params))
+
+
+ModelParams = Annotated[
+    Mapping[str, JsonScalar | tuple[JsonScalar, ...] | Mapping[str, JsonScalar]],
+    AfterValidator(_known_params),
+]
+
+
 class Judge(Frozen):
     model: str | None = None
+    api_base: str | None = None  # the judge's own server, when it is not the agent's
+    max_tokens: int = Field(default=800, gt=0)  # a verdict is short JSON
 
 
 class Rubric(Frozen):
@@ -187,6 +210,8 @@ class AgentConfig(Frozen):
     concurrency: int | None = Field(default=None, gt=0)  # model calls in flight at once
     timeout: float = Field(default=60.0, gt=0)  # seconds per try of a model call
     retries: int = Field(default=6, ge=0)  # more tries on 429, 5xx and connection errors
+    max_tokens: int | None = Field(default=1024, gt=0)  # a reply longer than this is cut off
+    params: ModelParams = Field(default_factory=dict)  # more litellm parameters (top_p, seed...)
     retrieval: Retrieval = Field(default_factory=Retrieval)
     escalation: Escalation = Field(default_factory=Escalation)
     tone: Tone = Field(default_factory=Tone)
