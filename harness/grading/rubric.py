@@ -36,6 +36,10 @@ class Graded:
     pass_rates: Mapping[str, float] = field(default_factory=dict)  # share of samples passing
     flaky: tuple[str, ...] = ()  # dimensions that both passed and failed within the run
     judge: Mapping[str, str] = field(default_factory=dict)  # the LLM judge's grade, if asked
+    # --repeat K: per dimension, how many samples passed, were partial, failed (the repeat rule
+    # compares these, not just pass rates); and how many samples passed every dimension
+    grade_counts: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
+    case_passes: int | None = None
 
     @property
     def passed(self) -> bool:

@@ -19,12 +19,13 @@ def combine_samples(samples: Sequence[Graded], weights: Mapping[str, float]) -> 
     if errors:
         return Graded(samples[0].case_id, error=f"{len(errors)} of {len(samples)} samples"
                       f" failed: {errors[0]}", samples=len(samples))
-    grades, rates, flaky = {}, {}, []
+    grades, rates, flaky, tallies = {}, {}, [], {}
     for name in samples[0].grades:
         seen = [g.grades[name] for g in samples]
         counts = Counter(d.grade for d in seen)
         common = max(counts, key=lambda grade: (counts[grade], -VALUES[grade]))
         rates[name] = round(counts["pass"] / len(seen), 4)
+        tallies[name] = (counts["pass"], counts["partial"], counts["fail"])
         if "pass" in counts and "fail" in counts:
             flaky.append(name)
         example = next(d for d in seen if d.grade == common)
@@ -32,4 +33,5 @@ def combine_samples(samples: Sequence[Graded], weights: Mapping[str, float]) -> 
         grades[name] = Dimension(common, reason, example.excerpt)
     score = round(sum(g.score for g in samples) / len(samples), 4)
     return Graded(samples[0].case_id, grades, score, is_review(grades), None, len(samples),
-                  rates, tuple(flaky), samples[0].judge)
+                  rates, tuple(flaky), samples[0].judge, tallies,
+                  sum(g.passed for g in samples))

@@ -9,6 +9,7 @@ The pipeline holds no pytest and prints nothing: its callers render what it retu
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -34,8 +35,9 @@ from harness.regression.baseline import (
     write_atomic,
 )
 from harness.regression.calendar import calendar_notes
-from harness.regression.compare import compare_entries
+from harness.regression.compare import apply_repeat_rule, compare_entries
 from harness.regression.gate import decide
+from harness.regression.repeats import recommend_repeats
 from harness.store.loading import Store
 from harness.store.schema import Case
 
@@ -90,6 +92,8 @@ def entry_of(graded: Graded | None, run: Run | None, error: str | None = None) -
         flaky=graded.flaky,
         judge=dict(graded.judge),
         retrieved=tuple(r.id for r in run.retrieved) if run else (),
+        as_of=run.as_of.isoformat() if run else None,
+        grade_counts=dict(graded.grade_counts), case_passes=graded.case_passes,
     )
 
 
@@ -203,6 +207,33 @@ class Pipeline:
                 done.append(Evaluated(case, tuple(runs), (), graded))
         return done
 
+    def on_day(self, day: dt.date) -> Pipeline:
+        """The same run with the KB served as of `day` (same clients, so the same cache)."""
+        other = Pipeline(replace(self.settings, as_of=day), forking=self.forking, loop=self.loop)
+        other._clients = self._clients
+        return other
+
+    def calendar_only(self, store: Store, worse: Sequence[tuple[Case, Entry]]) -> set[str]:
+        """Of cases worse than their baseline entry, those that are not worse when run with the
+        KB as of the day the baseline was recorded: the calendar moved them, not the change.
+        Only cases without their own `as_of`, in a run without --as-of (a seasonal preview is
+        meant to see the calendar's effects), can be moved by the calendar."""
+        if self.settings.as_of is not None:
+            return set()
+        by_day: dict[str, list[tuple[Case, Entry]]] = defaultdict(list)
+        for case, old in worse:
+            if case.as_of is None and old.as_of:
+                by_day[old.as_of].append((case, old))
+        found = set()
+        for day, pairs in by_day.items():
+            then = self.on_day(dt.date.fromisoformat(day))
+            for done, (_, old) in zip(then.evaluate(store, [c for c, _ in pairs]), pairs,
+                                      strict=True):
+                again = compare_entries(done.case.case_id, old, entry_of(done.graded, done.run))
+                if again.change != "worse":
+                    found.add(done.case.case_id)
+        return found
+
     def evaluate_sample(self, store: Store, case: Case, sample: int) -> Evaluated:
         """One sample of one case (promptfoo's --repeat asks for them one by one)."""
         agent = self.agent(store)
@@ -279,10 +310,11 @@ def run_notes(cases: Sequence[CaseResult], stores: Sequence[Store], settings: Se
         agent = store.agent
         if agent.temperature > 0 and settings.repeat == 1 and not agent.model_name.startswith(
                 "reference/"):
+            k = recommend_repeats(agent.temperature, cases=max(len(cases), 1))
             notes.append(f"{store.root.name}: temperature {agent.temperature:g} with one sample"
                          " per case: a sampling model's single reply is noise, so a verdict may"
-                         " flip on a rerun with nothing changed; run with --repeat 5 (or set"
-                         " temperature: 0)")
+                         f" flip on a rerun with nothing changed; record the baseline and run"
+                         f" with --repeat {k} (docs/repeats.md), or set temperature: 0")
     verdicts = [g for c in cases for j in c.judged for g, _ in j.grades.values()]
     unscored = sum(g == "unscored" for g in verdicts)
     if verdicts and unscored / len(verdicts) > _UNSCORED_SHARE:
@@ -309,7 +341,14 @@ def conclude(results: Sequence[CaseResult], settings: Settings, *,
              interrupted: bool = False) -> RunRecord:
     """The gate's verdict on every case, the calendar's part in each change, the baselines
     recorded when asked: the finished run."""
-    gate = decide([r.comparison for r in results], settings.targets)
+    temperature = max((s.agent.temperature for s in stores), default=0.0)
+    judged, advice = apply_repeat_rule([r.comparison for r in results], temperature)
+    results = [replace(r, comparison=c) for r, c in zip(results, judged, strict=True)]
+    if advice:
+        notes = (*notes, f"repeats: {advice}")
+    gate = decide([r.comparison for r in results], settings.targets,
+                  calendar=() if settings.fail_on_calendar
+                  else [r.case_id for r in results if r.calendar_only])
     verdicts = {v.case_id: v for v in gate.verdicts}
     articles = {s.root: s.articles for s in stores}
     cases = tuple(replace(r, verdict=verdicts[r.case_id], calendar=calendar_notes(

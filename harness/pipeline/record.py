@@ -42,6 +42,8 @@ class CaseResult:
     verdict: Verdict | None = None  # set once the gate has seen every case
     root: Path | None = None  # the store the case belongs to
     calendar: tuple[CalendarNote, ...] = ()  # dated articles it retrieves differently now
+    calendar_only: bool = False  # worse only because of the day it ran (not worse on the
+    # baseline's day): the calendar's doing, not the change's
 
     @property
     def entry(self) -> Entry | None:
@@ -70,6 +72,7 @@ class CaseResult:
             "better": [list(_step(s)) for s in self.comparison.better],
             "changed_fields": list(self.comparison.changed_fields),
             "calendar": [note.to_json() for note in self.calendar],
+            "calendar_only": self.calendar_only,
         }
         data.update(entry.to_json() if entry else {})
         data["removed"] = self.comparison.new is None
@@ -116,7 +119,7 @@ class CaseResult:
         root = Path(data["store"]) if data.get("store") else None
         calendar = tuple(CalendarNote.from_json(n) for n in data.get("calendar", ()))
         return cls(data["id"], data["suite"], comparison, graded, runs, judged, verdict, root,
-                   calendar)
+                   calendar, bool(data.get("calendar_only")))
 
 
 def _step(step: Step) -> tuple[str, str, str]:

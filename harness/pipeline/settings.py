@@ -35,8 +35,9 @@ def settings_from_options(option: Any, environ: Mapping[str, str]) -> Settings:
     def path(value: str | None) -> Path | None:
         return Path(value) if value else None
 
+    today = environ.get("HARNESS_TODAY")  # the day a run believes it is: to replay a CI day
     return Settings(
-        today=dt.date.today(),
+        today=parse_date(today, "HARNESS_TODAY") if today else dt.date.today(),
         as_of=as_of,
         concurrency=option.concurrency,
         processes=option.processes,
@@ -51,6 +52,7 @@ def settings_from_options(option: Any, environ: Mapping[str, str]) -> Settings:
         markdown_path=path(option.harness_markdown),
         html_path=path(option.harness_html),
         history=option.history,
+        fail_on_calendar=getattr(option, "fail_on_calendar_drift", False),
     )
 
 
@@ -71,3 +73,4 @@ class Settings:
     markdown_path: Path | None = None
     html_path: Path | None = None
     history: str | None = None  # "store" (the store's SQLite file) or a database URL
+    fail_on_calendar: bool = False  # a scheduled run: calendar changes fail, so the team re-records

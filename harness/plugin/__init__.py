@@ -43,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          " (never call a provider; a miss is an error)")
     group.addoption("--changed-since", metavar="REF",
                     help="run only the fixtures a change since git REF can affect")
+    group.addoption("--fail-on-calendar-drift", action="store_true",
+                    help="fail on cases that are worse only because a dated article entered or"
+                         " left its window since the baseline (for a scheduled run)")
     group.addoption("--repeat", type=int, default=1, metavar="K",
                     help="ask the model K times per case and grade pass rates")
 

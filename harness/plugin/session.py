@@ -17,17 +17,25 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import BaselineError, CaseFailed, HarnessError, LoadError
-from harness.pipeline.pipeline import Interrupted, Pipeline, compare, conclude, entry_of
+from harness.pipeline.pipeline import (
+    Evaluated,
+    Interrupted,
+    Pipeline,
+    compare,
+    conclude,
+    entry_of,
+)
 from harness.pipeline.record import CaseResult, RunRecord
 from harness.pipeline.settings import Settings
 from harness.providers.client import warm_up
 from harness.regression.baseline import Baseline, read_baseline
+from harness.regression.calendar import calendar_notes
 from harness.regression.compare import compare_entries
 from harness.regression.gate import judge_case
 from harness.regression.impact import Change, changes_since, selection_note, why_run
 from harness.reports.outputs import write_outputs
 from harness.reports.terminal import failure_text, first_problem, summary_lines
-from harness.store.loading import Stores, load_case
+from harness.store.loading import Store, Stores, load_case
 from harness.store.schema import Case
 
 __all__ = ["Collected", "HarnessSession", "Role"]
@@ -188,10 +196,24 @@ class HarnessSession:
                 raise
             for done in evaluated:
                 results[done.case.case_id] = compare(done, self._old(root, done.case), root=root)
+            self._mark_calendar(store, evaluated, results)
             for item in items:
                 if item.case is None:
                     results[item.case_id] = self._broken(item)
         return [results[item.case_id] for item in collected]
+
+    def _mark_calendar(self, store: Store, evaluated: Sequence[Evaluated],
+                       results: dict[str, CaseResult]) -> None:
+        """Worse cases that a dated article moved: worse only because of the day they ran?"""
+        worse = []
+        for done in evaluated:
+            result = results[done.case.case_id]
+            old = result.comparison.old
+            if result.comparison.change == "worse" and old is not None and calendar_notes(
+                    old, result.comparison.new, store.articles):
+                worse.append((done.case, old))
+        for case_id in self.pipeline.calendar_only(store, worse) if worse else ():
+            results[case_id] = replace(results[case_id], calendar_only=True)
 
     def _old(self, root: Path, case: Case) -> Any:
         return self.baselines[(root, case.suite)].entries.get(case.case_id)
@@ -233,7 +255,8 @@ class HarnessSession:
             warm_up(self._models([item]))
             self._warm = True
         (result,) = self._evaluate([item], lambda *_: None)
-        verdict = judge_case(result.comparison, target=item.case_id in self.settings.targets)
+        verdict = judge_case(result.comparison, target=item.case_id in self.settings.targets,
+                             calendar=result.calendar_only and not self.settings.fail_on_calendar)
         self.results[item.case_id] = replace(result, verdict=verdict)
         return self.results[item.case_id]
 

@@ -47,14 +47,18 @@ class Entry:
     flaky: tuple[str, ...] = ()
     judge: Mapping[str, str] = field(default_factory=dict)  # the LLM judge's grades, if any
     retrieved: tuple[str, ...] = ()  # the articles retrieved: what impact selection keys on
+    as_of: str | None = None  # the date the KB was served at (calendar drift is told by it)
+    grade_counts: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)  # --repeat
+    case_passes: int | None = None  # --repeat: samples passing every dimension
 
     def to_json(self) -> dict[str, Any]:
         data = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(self).items()}
         if self.samples == 1:  # a single-sample baseline stays free of repeat fields
-            for key in ("samples", "pass_rates", "flaky"):
+            for key in ("samples", "pass_rates", "flaky", "grade_counts", "case_passes"):
                 data.pop(key)
         else:
             data["flaky"] = list(self.flaky)
+            data["grade_counts"] = {n: list(c) for n, c in self.grade_counts.items()}
         if not self.judge:
             data.pop("judge")
         data["retrieved"] = list(self.retrieved)
@@ -71,6 +75,9 @@ class Entry:
             error=error, samples=int(data.get("samples") or 1),
             pass_rates=dict(data.get("pass_rates") or {}), flaky=tuple(data.get("flaky") or ()),
             judge=dict(data.get("judge") or {}), retrieved=tuple(data.get("retrieved") or ()),
+            as_of=data.get("as_of"),
+            grade_counts={n: tuple(c) for n, c in (data.get("grade_counts") or {}).items()},
+            case_passes=data.get("case_passes"),
         )
 
 

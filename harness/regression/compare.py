@@ -3,23 +3,31 @@
 worse = a lower grade on any dimension, a lower score, or a case that can no longer load or
 run. deepdiff lists what else changed (the reply, a reason) for the report.
 
-With --repeat K a real model's replies vary, so a case is worse only when a dimension's pass
-rate falls below the lower bound of the 95% Wilson interval of its baseline pass rate (and
-better when it rises above the upper bound): a drop that K samples can tell from noise.
+With --repeat K a real model's replies vary: a case is worse only when an exact test of its
+baseline grades against this run's, judged with the whole run (`repeats.judge_run`, a
+discrete false-discovery control), tells the drop from noise. docs/repeats.md states the
+false-alarm rates.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from deepdiff import DeepDiff
 
 from harness.grading.rubric import DIMENSIONS, VALUES
 from harness.regression.baseline import Entry
+from harness.regression.repeats import (
+    CaseVerdict,
+    DimensionChange,
+    GradeCounts,
+    compare_dimension,
+    judge_run,
+)
 
-__all__ = ["Change", "Comparison", "compare_entries"]
+__all__ = ["Change", "Comparison", "apply_repeat_rule", "compare_entries", "counts_of"]
 
 Change = Literal["better", "worse", "same", "new", "removed"]
 _VOLATILE = [r"latency", r"tokens", r"cost"]
@@ -59,28 +67,31 @@ def _steps(old: Entry, new: Entry) -> tuple[list[Step], list[Step]]:
     return worse, better
 
 
-def wilson_interval(rate: float, samples: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson score interval of a pass rate measured on `samples` tries."""
-    if samples <= 0:
-        return 0.0, 1.0
-    centre = rate + z * z / (2 * samples)
-    spread = z * math.sqrt(rate * (1 - rate) / samples + z * z / (4 * samples * samples))
-    scale = 1 + z * z / samples
-    return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
+def counts_of(entry: Entry, name: str) -> GradeCounts:
+    """A dimension's grades over the entry's samples (an old baseline kept only pass rates)."""
+    if name in entry.grade_counts:
+        return GradeCounts(*entry.grade_counts[name])
+    if entry.samples > 1:
+        return GradeCounts.from_pass_rate(entry.pass_rates.get(name, 0.0), entry.samples)
+    return GradeCounts.of([entry.grades[name]])
 
 
-def _rate_steps(old: Entry, new: Entry) -> tuple[list[Step], list[Step]]:
-    worse, better = [], []
-    for name in DIMENSIONS:
-        before = old.pass_rates.get(name, VALUES.get(old.grades.get(name, ""), 0.0))
-        after = new.pass_rates.get(name, VALUES.get(new.grades.get(name, ""), 0.0))
-        low, high = wilson_interval(before, old.samples)
-        step = Step(name, f"{before:.0%} pass", f"{after:.0%} pass")
-        if after < low:
-            worse.append(step)
-        elif after > high:
-            better.append(step)
-    return worse, better
+def repeat_dimensions(old: Entry, new: Entry) -> dict[str, DimensionChange]:
+    return {name: compare_dimension(counts_of(old, name), counts_of(new, name))
+            for name in DIMENSIONS if name in old.grades and name in new.grades}
+
+
+def _shown(counts: GradeCounts) -> str:
+    return f"{counts.passed}/{counts.samples} pass" + (
+        f", {counts.partial} partial" if counts.partial else "")
+
+
+def _repeat_steps(dims: Mapping[str, DimensionChange], verdict: CaseVerdict
+                  ) -> tuple[list[Step], list[Step]]:
+    def steps(names: tuple[str, ...]) -> list[Step]:
+        return [Step(n, _shown(dims[n].old), _shown(dims[n].new)) for n in names]
+
+    return steps(verdict.worse), steps(verdict.better)
 
 
 def _changed_fields(old: Entry, new: Entry) -> tuple[str, ...]:
@@ -104,7 +115,33 @@ def compare_entries(case_id: str, old: Entry | None, new: Entry | None) -> Compa
     if old.error and not new.error:
         return Comparison(case_id, "better", old, new, (), (Step("error", old.error, "ran"),),
                           changed)
-    repeated = old.samples > 1 or new.samples > 1
-    worse, better = _rate_steps(old, new) if repeated else _steps(old, new)
+    if old.samples > 1 or new.samples > 1:  # judged alone here; with the whole run by
+        dims = repeat_dimensions(old, new)  # `apply_repeat_rule`
+        verdict = judge_run({case_id: dims}).cases[case_id]
+        worse, better = _repeat_steps(dims, verdict)
+        return Comparison(case_id, verdict.change, old, new, tuple(worse), tuple(better),
+                          changed)
+    worse, better = _steps(old, new)
     change: Change = "worse" if worse else "better" if better else "same"
     return Comparison(case_id, change, old, new, tuple(worse), tuple(better), changed)
+
+
+def apply_repeat_rule(comparisons: Sequence[Comparison], temperature: float = 0.0
+                      ) -> tuple[list[Comparison], str]:
+    """The cases compared with repeats, judged together (docs/repeats.md): a case is worse
+    only if the run as a whole can tell its drop from noise. Also advice on K, if any."""
+    repeated = {c.case_id: repeat_dimensions(c.old, c.new) for c in comparisons
+                if c.old is not None and c.new is not None and not c.old.error
+                and not c.new.error and (c.old.samples > 1 or c.new.samples > 1)}
+    if not repeated:
+        return list(comparisons), ""
+    run = judge_run(repeated, temperature=temperature)
+    judged = []
+    for comparison in comparisons:
+        if comparison.case_id in repeated:
+            verdict = run.cases[comparison.case_id]
+            worse, better = _repeat_steps(repeated[comparison.case_id], verdict)
+            comparison = replace(comparison, change=verdict.change, worse=tuple(worse),
+                                 better=tuple(better))
+        judged.append(comparison)
+    return judged, run.advice

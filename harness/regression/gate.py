@@ -15,7 +15,7 @@ from harness.regression.compare import Comparison
 
 __all__ = ["GateResult", "Verdict", "decide", "judge_case"]
 
-Status = Literal["ok", "fail", "known-failure"]
+Status = Literal["ok", "fail", "known-failure", "calendar"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,13 @@ class GateResult:
         return tuple(v for v in self.verdicts if v.status == "fail")
 
 
-def judge_case(comparison: Comparison, *, target: bool) -> Verdict:
+CALENDAR_WHY = ("worse only because a dated article entered or left its window since the"
+                " baseline was recorded (run at the baseline's date it is not worse): not this"
+                " change's doing; re-record the baseline with --update-baseline")
+
+
+def judge_case(comparison: Comparison, *, target: bool, calendar: bool = False) -> Verdict:
+    """`calendar`: the case is worse only because of the date it ran on (see CALENDAR_WHY)."""
     new, old, cid = comparison.new, comparison.old, comparison.case_id
     if new is None:  # removed: nothing to run, reported in the summary
         return Verdict(cid, "ok", "", target)
@@ -50,6 +56,8 @@ def judge_case(comparison: Comparison, *, target: bool) -> Verdict:
         if new.passed:
             return Verdict(cid, "ok", "", True)
         return Verdict(cid, "fail", "targeted by this change but does not pass", True)
+    if comparison.change == "worse" and calendar:
+        return Verdict(cid, "calendar", CALENDAR_WHY, target)
     if comparison.change == "worse":
         return Verdict(cid, "fail", "worse than the baseline", target)
     if comparison.change == "new" and not new.passed:
@@ -61,9 +69,10 @@ def judge_case(comparison: Comparison, *, target: bool) -> Verdict:
 
 
 def decide(
-    comparisons: Sequence[Comparison], targets: Iterable[str]
+    comparisons: Sequence[Comparison], targets: Iterable[str], calendar: Iterable[str] = (),
 ) -> GateResult:
-    wanted = set(targets)
+    wanted, by_calendar = set(targets), set(calendar)
     known = {c.case_id for c in comparisons if c.new is not None}
-    verdicts = tuple(judge_case(c, target=c.case_id in wanted) for c in comparisons)
+    verdicts = tuple(judge_case(c, target=c.case_id in wanted,
+                                calendar=c.case_id in by_calendar) for c in comparisons)
     return GateResult(verdicts, tuple(sorted(wanted - known)))

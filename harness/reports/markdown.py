@@ -160,7 +160,10 @@ def render_markdown(record: RunRecord, *, limit: int = 15) -> str:
         lines += ["", "> ⚠️ The run was interrupted: only the cases finished so far are here."]
     if warnings:
         lines += ["", *[f"> ⚠️ {md(w)}  " for w in warnings]]
-    lines += _section("Worse", changed("worse"), _worse, limit)
+    drift = [r for r in results if r.verdict and r.verdict.status == "calendar"]
+    lines += _section("Worse", [r for r in changed("worse") if r not in drift], _worse, limit)
+    lines += _section("Calendar changes (not this change's doing: re-record the baseline)",
+                      drift, _worse, limit)
     lines += _section("Errors", errors, _error, limit)
     lines += _section("Better", changed("better"), _better, limit)
     lines += _section("New", changed("new"), _new, limit)

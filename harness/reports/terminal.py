@@ -171,6 +171,7 @@ def _cases(record: RunRecord, verbose: bool, width: int) -> list[str]:
 
     errors = [c for c in cases if c.entry is not None and c.entry.error]
     known = [c for c in cases if c.verdict and c.verdict.status == "known-failure"]
+    drift = [c for c in cases if c.verdict and c.verdict.status == "calendar"]
     lines: list[str] = []
     if verbose:
         lines += [f"cases ({len(cases)}):"]
@@ -184,7 +185,9 @@ def _cases(record: RunRecord, verbose: bool, width: int) -> list[str]:
             if c.entry is not None and c.entry.reply:
                 lines.append(_fit(f"--- {c.case_id} [{c.entry.outcome}]", width))
                 lines += [f"    {line}" for line in c.entry.reply.splitlines() if line.strip()]
-    lines += _section("worse ({n})", kind("worse"), width)
+    lines += _section("worse ({n})", [c for c in kind("worse") if c not in drift], width)
+    lines += _section("calendar changes ({n}; worse only because of the day they ran, not"
+                      " this change's doing; re-record the baseline)", drift, width)
     lines += _section("errors ({n}; neither pass nor fail, they block the gate)", errors, width)
     lines += _section("better ({n})", kind("better"), width)
     lines += _section("new ({n})", kind("new"), width)
@@ -274,7 +277,8 @@ def _verdict(record: RunRecord, colour: bool) -> list[str]:
     cases = record.cases
     count = {s: sum(1 for c in cases if c.verdict and c.verdict.status == s)
              for s in ("ok", "fail", "known-failure")}
-    worse = sum(1 for c in cases if c.comparison.change == "worse")
+    drift = sum(1 for c in cases if c.verdict and c.verdict.status == "calendar")
+    worse = sum(1 for c in cases if c.comparison.change == "worse") - drift
     errors = sum(1 for c in cases if c.entry is not None and c.entry.error)
     ran = sum(1 for c in cases if c.entry is not None)
     if record.updated:
@@ -283,6 +287,8 @@ def _verdict(record: RunRecord, colour: bool) -> list[str]:
     head = "GATE PASS" if record.passed else "GATE FAIL"
     line = (f"{head}: {ran} cases, {count['fail']} blocking, {worse} worse, {errors} errors,"
             f" {count['known-failure']} known failures")
+    if drift:
+        line += f", {drift} calendar changes"
     if record.interrupted:
         line += " (interrupted: only the cases finished so far)"
     if colour:
