@@ -163,6 +163,6 @@ def test_update_baseline_under_xdist_writes_the_bytes_a_run_without_it_writes(
     done = pytest_in(root, "--update-baseline", "-n", "2")
     assert done.returncode == pytest.ExitCode.OK, done.stdout + done.stderr
     assert "created: 2/2 workers" in done.stdout
-    assert "baseline written: suites/core/baseline.json (7 cases)" in done.stdout
+    assert "baseline written: suites/core/baseline.json (7 cases" in done.stdout
     assert path.read_bytes() == without_xdist
     assert not list(path.parent.glob("*.tmp"))

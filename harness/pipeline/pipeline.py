@@ -17,6 +17,7 @@ from pathlib import Path
 
 from harness.agent.loop import Agent
 from harness.agent.run import Run
+from harness.errors import HarnessError
 from harness.grading.fixture import grade_run
 from harness.grading.judge import Judged
 from harness.grading.rubric import Graded
@@ -32,7 +33,7 @@ from harness.regression.baseline import (
     baseline_path,
     provenance_of,
     render_baseline,
-    write_atomic,
+    write_all_atomic,
 )
 from harness.regression.calendar import calendar_notes
 from harness.regression.compare import apply_repeat_rule, compare_entries
@@ -43,7 +44,7 @@ from harness.store.schema import Case
 
 __all__ = [
     "Evaluated", "Interrupted", "Pipeline", "Progress", "compare", "conclude", "entry_of",
-    "run_notes",
+    "failing_new_cases", "run_notes",
 ]
 
 Progress = Callable[[int, int, int], None]  # (runs done, runs in all, errors so far)
@@ -287,15 +288,33 @@ def _record_baselines(results: Sequence[CaseResult], baselines: Mapping[tuple[Pa
         entry = result.entry
         if result.root is not None and entry is not None and not entry.error:
             ran[(result.root, result.suite)][result.case_id] = entry
-    updated = []
+    updated, files = [], {}
     for (root, suite), entries in ran.items():
         old = baselines[(root, suite)].entries
         kept = {cid: e for cid, e in old.items() if cid in fixture_ids(root, suite)}
         path = baseline_path(root, suite)
-        write_atomic(path, render_baseline(suite, provenance_of(by_root[root]),
-                                           {**kept, **entries}))
-        updated.append(f"{path.relative_to(root)} ({len({**kept, **entries})} cases)")
+        if not path.resolve().is_relative_to(root.resolve()):
+            raise HarnessError(f"{path}: the suite folder leads outside the store (a symbolic"
+                               " link?); the baseline is written only inside the store")
+        files[path] = render_baseline(suite, provenance_of(by_root[root]), {**kept, **entries})
+        new = sum(cid not in old for cid in entries)
+        changed = sum(cid in old and old[cid] != e for cid, e in entries.items())
+        gone = len(old) - len(kept)
+        failing = sum(not e.passed for e in {**kept, **entries}.values())
+        untouched = sum(cid not in entries for cid in kept)
+        updated.append(f"{path.relative_to(root)} ({len({**kept, **entries})} cases: {new} new,"
+                       f" {changed} changed, {len(entries) - new - changed} unchanged"
+                       + (f", {untouched} not run and kept" if untouched else "")
+                       + (f", {gone} removed" if gone else "")
+                       + (f"; {failing} known failures" if failing else "") + ")")
+    write_all_atomic(files)  # every suite's baseline, or none of them
     return tuple(updated)
+
+
+def failing_new_cases(cases: Sequence[CaseResult]) -> list[CaseResult]:
+    """New cases that do not pass: recorded, they would become known failures unnoticed."""
+    return [c for c in cases if c.comparison.change == "new" and c.entry is not None
+            and not c.entry.error and not c.entry.passed]
 
 
 _UNSCORED_SHARE = 0.2  # above this share of unscored judge verdicts, the judge is not working
@@ -354,11 +373,21 @@ def conclude(results: Sequence[CaseResult], settings: Settings, *,
     cases = tuple(replace(r, verdict=verdicts[r.case_id], calendar=calendar_notes(
         r.comparison.old, r.comparison.new, articles.get(r.root, ()) if r.root else ()))
         for r in results)
-    updated = ()
-    if settings.update_baseline and not interrupted:  # half a run never becomes the baseline
-        updated = _record_baselines(cases, baselines, stores, fixture_ids)
+    updated: tuple[str, ...] = ()
+    recorded = settings.update_baseline and not interrupted  # half a run is never a baseline
+    refused = failing_new_cases(cases) if recorded and not settings.accept_failing else []
+    if refused:
+        ids = ", ".join(c.case_id for c in refused[:10]) + (" ..." if len(refused) > 10 else "")
+        notes = (*notes, f"baseline not written: {len(refused)} new case(s) do not pass ({ids});"
+                 " fix them, or record them as known failures with --update-baseline"
+                 " --accept-failing")
+    elif recorded:
+        try:
+            updated = _record_baselines(cases, baselines, stores, fixture_ids)
+        except (HarnessError, OSError) as error:  # nothing is half-written: say so, fail
+            notes = (*notes, f"baseline not written: {error}")
     return RunRecord(
-        cases, gate, passed=(gate.passed or settings.update_baseline) and not interrupted,
+        cases, gate, passed=(gate.passed or bool(updated)) and not interrupted,
         interrupted=interrupted, stats=replace(stats) if stats is not None else CallStats(),
         model_seconds=model_seconds,
         warnings=_warnings(baselines, stores), updated=updated,

@@ -28,6 +28,9 @@ def settings_from_options(option: Any, environ: Mapping[str, str]) -> Settings:
         value = getattr(option, name)
         if value is not None and value < 1:
             raise HarnessError(f"--{name}: expected a whole number of 1 or more")
+    if getattr(option, "accept_failing", False) and not option.update_baseline:
+        raise HarnessError("--accept-failing only goes with --update-baseline: it lets new"
+                           " cases that fail be recorded as known failures")
     if option.update_baseline and option.baseline_ref:
         raise HarnessError("--update-baseline writes the working tree's baseline; it cannot"
                            " be combined with --baseline-ref")
@@ -53,6 +56,7 @@ def settings_from_options(option: Any, environ: Mapping[str, str]) -> Settings:
         html_path=path(option.harness_html),
         history=option.history,
         fail_on_calendar=getattr(option, "fail_on_calendar_drift", False),
+        accept_failing=getattr(option, "accept_failing", False),
     )
 
 
@@ -73,4 +77,5 @@ class Settings:
     markdown_path: Path | None = None
     html_path: Path | None = None
     history: str | None = None  # "store" (the store's SQLite file) or a database URL
+    accept_failing: bool = False  # --update-baseline may record new cases that fail
     fail_on_calendar: bool = False  # a scheduled run: calendar changes fail, so the team re-records

@@ -21,6 +21,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="serve the KB as of this date (fixtures with their own as_of keep it)")
     group.addoption("--update-baseline", action="store_true",
                     help="record this run as the committed baseline of each suite it ran")
+    group.addoption("--accept-failing", action="store_true",
+                    help="with --update-baseline: record new cases that fail as known failures"
+                         " (without it they are listed and nothing is written)")
     group.addoption("--baseline-ref", metavar="REF",
                     help="read baselines from git at REF (e.g. origin/main) instead of the tree")
     group.addoption("--target", action="append", default=[], metavar="SUITE/ID",

@@ -24,6 +24,7 @@ from harness.pipeline.pipeline import (
     compare,
     conclude,
     entry_of,
+    failing_new_cases,
 )
 from harness.pipeline.record import CaseResult, RunRecord
 from harness.pipeline.settings import Settings
@@ -277,6 +278,10 @@ class HarnessSession:
         if self.settings.update_baseline:
             if result.entry is not None and result.entry.error:
                 raise CaseFailed(f"{item.case_id}: not recorded: {result.entry.error}")
+            if not self.settings.accept_failing and result in failing_new_cases([result]):
+                raise CaseFailed(f"{failure_text(result)}\n  not recorded: a new case that does"
+                                 " not pass; fix it, or record it as a known failure with"
+                                 " --accept-failing")
             return
         if result.verdict is None:
             return

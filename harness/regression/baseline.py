@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.errors import BaselineError
+from harness.errors import BaselineError, HarnessError
 from harness.store.loading import Store
 
 __all__ = [
     "SCHEMA_VERSION", "Baseline", "Entry", "Provenance", "baseline_path", "provenance_of",
-    "read_baseline", "render_baseline", "write_atomic",
+    "read_baseline", "recover", "render_baseline", "write_all_atomic", "write_atomic",
 ]
 
 SCHEMA_VERSION = 1
@@ -151,6 +151,7 @@ def read_baseline(root: Path, suite: str, ref: str | None = None) -> Baseline:
     """The suite's baseline from the working tree, or from git at `ref`; empty if none."""
     path = baseline_path(root, suite)
     if ref is None:
+        recover(root)
         if not path.exists():
             return Baseline(suite, source=str(path))
         return _parse(path.read_text(encoding="utf-8"), suite, str(path))
@@ -189,9 +190,11 @@ def _umask() -> int:
     return current
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file and rename: a reader never sees half a baseline."""
+def _temporary(path: Path, text: str) -> Path:
+    """`text` written and flushed to disk in a temporary file beside `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_file():
+        raise HarnessError(f"{path}: not a regular file; give the path of a file to write")
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -200,7 +203,64 @@ def write_atomic(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return Path(temporary)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and rename: a reader never sees half a file, and a
+    directory or device in the way is refused rather than replaced."""
+    temporary = _temporary(path, text)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+PENDING = ".harness-baselines.pending.json"  # in the store: renames still to do
+
+
+def write_all_atomic(files: Mapping[Path, str]) -> None:
+    """Several baselines, all or none: every one is written to a temporary file first; a
+    journal in the store lists the renames; then they are made and the journal removed. A run
+    killed before the journal is complete leaves every old baseline; killed after, the next
+    run finishes the renames (`recover`) before it reads any baseline."""
+    temporaries: dict[Path, Path] = {}
+    try:
+        for path, text in files.items():
+            temporaries[path] = _temporary(path, text)
+    except BaseException:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+        raise
+    by_root: dict[Path, dict[Path, Path]] = {}
+    for path, temporary in temporaries.items():
+        by_root.setdefault(path.parent.parent.parent, {})[path] = temporary
+    for root, pairs in by_root.items():
+        journal = {str(p): str(tmp) for p, tmp in pairs.items()}
+        write_atomic(root / PENDING, json.dumps(journal, indent=1) + "\n")
+    for root, pairs in by_root.items():
+        for path, temporary in pairs.items():
+            os.replace(temporary, path)
+        (root / PENDING).unlink(missing_ok=True)
+
+
+def recover(root: Path) -> None:
+    """Finish a baseline update that a kill interrupted after its journal was complete; drop
+    the temporary files of one interrupted before."""
+    journal = root / PENDING
+    pending: dict[str, str] = {}
+    if journal.is_file():
+        try:
+            pending = json.loads(journal.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pending = {}  # a journal cut short: the renames never began
+        for path, temporary in pending.items():
+            if Path(temporary).is_file():
+                os.replace(temporary, path)
+        journal.unlink(missing_ok=True)
+    for stray in (root / "suites").glob(f"*/.{FILE_NAME}.*.tmp"):
+        stray.unlink(missing_ok=True)

@@ -31,7 +31,8 @@ def latency(result: CaseResult) -> float:
 
 
 def slowest(cases: Iterable[CaseResult], n: int = 3) -> list[CaseResult]:
-    timed = [c for c in cases if latency(c) > 0]
+    timed = [c for c in cases if latency(c) > 0 and c.run is not None
+             and not c.run.model.startswith("reference/")]  # the offline model: not a server
     return sorted(timed, key=lambda c: (-latency(c), c.case_id))[:n]
 
 
