@@ -37,14 +37,17 @@ class LoadError(HarnessError):
     """A file of the store does not follow FORMATS.md."""
 
     def __init__(
-        self, path: Path | str, message: str, *, line: int | None = None, key: str | None = None
+        self, path: Path | str, message: str, *, line: int | None = None, key: str | None = None,
+        also: tuple[LoadError, ...] = (),
     ) -> None:
         self.path = Path(path)
         self.line = line
         self.key = key
         self.detail = message
+        self.also = also  # the file's other problems, so one run shows them all
         at_key = f" at `{key}`" if key else ""
-        super().__init__(f"{_where(path, line)}{at_key}: {message}")
+        more = "".join(f"\n  also: {other}" for other in also)
+        super().__init__(f"{_where(path, line)}{at_key}: {message}{more}")
 
 
 class TemplateError(HarnessError):

@@ -16,6 +16,7 @@ Conversation text is stored redacted (`harness.coach.redact`), for `harness prom
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -128,8 +129,28 @@ def default_url(root: Path) -> str:
     return f"sqlite:///{(root / FILE_NAME).resolve()}"
 
 
+def _ignore_in_git(root: Path) -> None:
+    """The store's history database holds scored customer conversations: keep it out of git.
+    Appended to the store's .gitignore unless git already ignores it (or it is not a repo)."""
+    name = FILE_NAME
+    ignore = root / ".gitignore"
+    try:
+        if ignore.is_file() and name in ignore.read_text(encoding="utf-8").split():
+            return
+        checked = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", name],
+                                 capture_output=True, check=False)
+        if checked.returncode != 1:  # 0: ignored already; 128: not a git repository
+            return
+        with ignore.open("a", encoding="utf-8") as handle:
+            handle.write(f"\n# the history of scored conversations (harness score)\n{name}\n")
+    except OSError:
+        return
+
+
 def open_history(url: str | None, root: Path) -> History:
     """The history at `url` (default: the SQLite file of the store at `root`), tables made."""
+    if url is None:
+        _ignore_in_git(root)
     url = url or default_url(root)
     try:
         engine = sa.create_engine(url)

@@ -298,13 +298,16 @@ def test_import_never_overwrites_and_every_written_fixture_loads(make_store, tmp
     assert not broken and "pf/return-window-imported" in {c.case_id for c in cases}
 
 
-def test_import_clashing_with_an_id_of_another_suite_is_skipped(make_store, tmp_path, capsys):
+def test_import_clashing_with_an_id_of_another_suite_gets_a_free_id(make_store, tmp_path,
+                                                                    capsys):
     store = make_store()  # has core/returns-window
     config = write_config(tmp_path, {"tests": [{"description": "Returns window",
                                                 "vars": {"question": RETURNS_Q}}]})
-    assert main(["import", "promptfoo", str(config), "--store", str(store)]) == 1
-    assert "core/returns-window.yaml already exists" in capsys.readouterr().err
-    assert not (store / "suites" / "promptfoo").exists()
+    assert main(["import", "promptfoo", str(config), "--store", str(store)]) == 0
+    assert "returns-window-2: named so, as" in capsys.readouterr().err
+    cases, broken = load_suites(load_store(store))
+    assert not broken
+    assert {"core/returns-window", "promptfoo/returns-window-2"} <= {c.case_id for c in cases}
 
 
 def test_import_reports_an_assert_it_cannot_express_as_a_phrase(make_store, tmp_path, capsys):

@@ -9,6 +9,7 @@ library and renders what it returns. Only `HarnessError` is caught: it is printe
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HarnessError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `harness run | head`: the reader has all it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        return 0
 
 
 if __name__ == "__main__":

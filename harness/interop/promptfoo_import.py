@@ -229,9 +229,14 @@ def write_fixtures(imported: Imported, store: Store, suite: str, source: Path) -
     folder = store.root / "suites" / suite
     written = []
     for stem, data in imported.fixtures.items():
-        if stem in taken:
+        if stem in taken and taken[stem].parent == folder:  # imported before: keep the coach's
             imported.problems.append(f"{stem}: {taken[stem]} already exists; never overwritten")
             continue
+        if stem in taken:  # ids are unique across suites: another suite has this one
+            other, stem = taken[stem], _unique(stem, taken)
+            imported.notes.append(f"{stem}: named so, as {other} already uses its id")
+            data = {**data, "id": stem} if "id" in data else data
+        taken[stem] = folder / f"{stem}.yaml"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{stem}.yaml"
         header = f"# Imported by `harness import promptfoo` from {source.name}.\n"

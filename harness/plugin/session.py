@@ -77,6 +77,7 @@ class HarnessSession:
         self.record: RunRecord | None = None
         self.received: list[dict[str, Any]] = []  # controller: graded cases from the workers
         self.selection_note = ""
+        self.written: list[str] = []  # what the outputs wrote, for the summary
         self.model_seconds = 0.0  # wall time of the model phase (agent and judge calls)
         self._on_disk: dict[SuiteKey, set[str]] = {}
         self._warm = False
@@ -296,7 +297,8 @@ class HarnessSession:
         lines = [f"harness: {self.selection_note}"] if self.selection_note else []
         if self.record is None or not self.record.cases:
             return lines
-        return lines + summary_lines(self.record, verbose=verbose, width=width, colour=colour)
+        return lines + summary_lines(self.record, verbose=verbose, width=width, colour=colour,
+                                     written=self.written)
 
     # -- pytest-xdist ----------------------------------------------------------------------
 
@@ -329,7 +331,7 @@ class HarnessSession:
             self._conclude_received()
         if self.record is None or self.role == "worker":
             return None
-        write_outputs(self.settings, self.record, stores=self.stores.loaded())
+        self.written = write_outputs(self.settings, self.record, stores=self.stores.loaded())
         return self.record.passed
 
 

@@ -22,26 +22,36 @@ def write_json_report(path: Path, record: RunRecord) -> None:
     write_atomic(path, text + "\n")
 
 
-def write_outputs(settings: Settings, record: RunRecord, *, stores: Sequence[Store]) -> None:
-    if settings.report_path:
-        write_json_report(settings.report_path, record)
-    if settings.markdown_path:
-        write_atomic(settings.markdown_path, render_markdown(record))
-    if settings.html_path:
-        write_atomic(settings.html_path, render_html(record))
+def write_outputs(settings: Settings, record: RunRecord, *, stores: Sequence[Store]
+                  ) -> list[str]:
+    """Write what the options ask for; one line per output, saying where it went."""
+    done = []
+    for path, render in ((settings.report_path, lambda: json.dumps(
+            record.to_json(), indent=2, ensure_ascii=False) + "\n"),
+                         (settings.markdown_path, lambda: render_markdown(record)),
+                         (settings.html_path, lambda: render_html(record))):
+        if path:
+            write_atomic(path, render())
+            done.append(f"wrote {path}")
     if settings.history:
         url = None if settings.history == "store" else settings.history
-        record_history(url, record, stores)
+        done += record_history(url, record, stores)
+    return done
 
 
-def record_history(url: str | None, record: RunRecord, stores: Sequence[Store]) -> None:
+def record_history(url: str | None, record: RunRecord, stores: Sequence[Store]) -> list[str]:
     """One suite run per store in the history database (the store's SQLite file by default)."""
     from harness.history import open_history, record_suite_run  # SQLAlchemy: only when asked
 
+    done = []
     for store in stores:
         rows = [{"id": c.case_id, "grades": dict(c.entry.grades), "score": c.entry.score,
                  "review": c.entry.review} for c in record.cases
                 if c.root == store.root and c.entry is not None and not c.entry.error]
         if rows:
-            record_suite_run(open_history(url, store.root), rows, provenance_of(store),
-                             gate="pass" if record.passed else "fail")
+            history = open_history(url, store.root)
+            run_id = record_suite_run(history, rows, provenance_of(store),
+                                      gate="pass" if record.passed else "fail")
+            done.append(f"recorded {len(rows)} cases in the history ({history.shown})"
+                        + (f", run {run_id}" if run_id is not None else ""))
+    return done

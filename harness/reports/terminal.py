@@ -315,7 +315,7 @@ def _hint(record: RunRecord, known: int, errors: int, blocking: int) -> str:
 
 
 def summary_lines(record: RunRecord, *, verbose: bool = False, width: int = 80,
-                  colour: bool = False) -> list[str]:
+                  colour: bool = False, written: Sequence[str] = ()) -> list[str]:
     """The run's summary, the verdict last."""
     width = max(width, 40)
     lines = [*_scores(record, width), "", *_cases(record, verbose, width)]
@@ -325,5 +325,6 @@ def summary_lines(record: RunRecord, *, verbose: bool = False, width: int = 80,
     lines += [line for n in record.notes for line in _wrap(f"note: {n}", width)]
     lines += [line for w in record.warnings for line in _wrap(f"warning: {w}", width)]
     lines += _targets(record)
+    lines += [line for w in written for line in _wrap(w, width)]
     lines += _verdict(record, colour)
     return lines

@@ -161,11 +161,15 @@ def _validate(
     try:
         return model.model_validate({**data, **extra})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        key = ".".join(str(p) for p in loc) or None
-        line = _line_for(loc, line_map)
-        raise LoadError(source, _explain(first, model, internal), line=line, key=key) from None
+        found = []
+        for error in exc.errors()[:20]:  # every problem of the file at once, not one per run
+            loc = tuple(error["loc"])
+            found.append(LoadError(source, _explain(error, model, internal),
+                                   line=_line_for(loc, line_map),
+                                   key=".".join(str(p) for p in loc) or None))
+        first = found[0]
+        raise LoadError(source, first.detail, line=first.line, key=first.key,
+                        also=tuple(found[1:])) from None
 
 
 # -- store-wide files ------------------------------------------------------------------------
