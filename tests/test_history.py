@@ -80,7 +80,7 @@ def test_conversation_text_is_kept_redacted(make_store, export):
     messages = open_history(None, store).conversation("h-2")["messages"]
 
     assert messages[0] == {"role": "customer",
-                           "text": "I'm [email], order #[order]: 30 days to return?"}
+                           "text": "I'm [email], order [order]: 30 days to return?"}
 
 
 def test_record_suite_run_keeps_each_case_with_its_provenance(make_store):

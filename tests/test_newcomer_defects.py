@@ -50,5 +50,5 @@ def test_check_shows_every_problem_of_a_fixture(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "at `priority`: unknown key" in err
     assert "also:" in err and "expect.outcome" in err and "expect.colour" in err
-    cases, broken = load_suites(load_store(store))
+    _, broken = load_suites(load_store(store))
     assert len(broken) == 1 and len(broken[0].also) == 2
