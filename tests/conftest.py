@@ -23,6 +23,12 @@ pytest_plugins = ["pytester", "fake_openai"]
 collect_ignore = ["stores"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_model: needs SmolLM2 served from .venv-llm (tests/realmodel/setup.sh);"
+        " deselect with -m 'not real_model'")
+
+
 @pytest.fixture
 def make_store(tmp_path: Path) -> Callable[..., Path]:
     """`make_store(**parts)` writes a store (see `write_store`) and returns its root.

@@ -124,7 +124,7 @@ def test_actionlint_would_find_a_broken_workflow(tmp_path: Path):
 def test_the_workflow_runs_on_kb_changes_and_reports_the_gate():
     workflow = load_workflow()
     on = triggers(workflow)
-    assert set(on) == {"pull_request", "workflow_dispatch"}
+    assert set(on) == {"pull_request", "workflow_dispatch", "schedule"}
     assert on["pull_request"]["paths"] == ["knowledge/**", "prompts/**", "suites/**"]
     assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
 
@@ -155,8 +155,10 @@ def test_the_workflow_runs_on_kb_changes_and_reports_the_gate():
     assert steps(workflow).index(lint) < steps(workflow).index(gate)
     assert "continue-on-error" not in gate and "if" not in gate  # its failure fails the job
     words = gate["run"].split()
-    assert words[:2] == ["pytest", "suites/"]
-    options = dict(zip(words[2::2], words[3::2], strict=True))
+    assert words[:3] == ["pytest", "suites/", "$DRIFT"]  # the weekly run adds its flag
+    assert "--fail-on-calendar-drift" in gate["env"]["DRIFT"] and "schedule" in gate["env"][
+        "DRIFT"]
+    options = dict(zip(words[3::2], words[4::2], strict=True))
     assert options == {"--baseline-ref": '"origin/$BASE_REF"', "--harness-report": "run.json",
                        "--harness-markdown": "summary.md", "--harness-html": "run.html",
                        "--junitxml": "junit.xml"}

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from harness import __version__
-from harness.cli import coach, interop, kb, store
+from harness.cli import coach, interop, kb, schemas, store
 from harness.errors import HarnessError
 
 __all__ = ["build_parser", "main"]
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         " is `pytest suites/`; these commands help while editing a store.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (store, kb, coach, interop):
+    for group in (store, kb, coach, interop, schemas):
         group.register(commands)
     return parser
 
