@@ -74,6 +74,7 @@ def test_repeat_grades_pass_rates_and_lists_flaky_cases(pytester, store):
     assert sorted(line.split(":", 1)[0].strip() for line in flaky) == [
         "core/express-cost", "core/returns-window"]
     assert all("accuracy 67% pass" in line for line in flaky)
+    assert all("pass^1 67%, pass^3 0%" in line for line in flaky)  # pass^k per case
 
     report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
     cases = {c["id"]: c for c in report["cases"]}
@@ -88,7 +89,19 @@ def test_repeat_grades_pass_rates_and_lists_flaky_cases(pytester, store):
         assert entry["grades"]["accuracy"] == "pass"  # the most common grade: 2 of 3
         assert "(2/3 samples pass)" in entry["reasons"]["accuracy"]
         assert entry["tokens"] == {"prompt": 3 * 11, "completion": 3 * 7}
+        assert entry["pass_hat"] == pytest.approx({"1": 2 / 3, "2": 1 / 3, "3": 0.0})
     assert report["usage"]["requests"] == 6
+
+
+def test_pass_hat_of_an_entry_needs_repeats():
+    entry = Entry(score=1.0, passed=True, review=False, outcome="resolve", grades={},
+                  reasons={}, reply="", samples=5, case_passes=4)
+    assert entry.pass_hat(1) == pytest.approx(0.8)
+    assert entry.pass_hat(5) == 0.0  # one sample of five failed: not every one passes
+    assert entry.pass_hat(6) is None
+    single = Entry(score=1.0, passed=True, review=False, outcome="resolve", grades={},
+                   reasons={}, reply="")
+    assert single.pass_hat(1) is None
 
 
 def test_repeat_below_one_is_a_usage_error(pytester, store):

@@ -76,6 +76,8 @@ class CaseResult:
         }
         data.update(entry.to_json() if entry else {})
         data["removed"] = self.comparison.new is None
+        if entry is not None and entry.samples > 1:
+            data["pass_hat"] = {str(k): entry.pass_hat(k) for k in range(1, entry.samples + 1)}
         data["evidence"] = {n: d.excerpt for n, d in (self.graded.grades.items()
                                                      if self.graded else ()) if d.excerpt}
         data.update({

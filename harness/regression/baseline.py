@@ -19,6 +19,7 @@ from typing import Any
 
 from harness import __version__
 from harness.errors import BaselineError, HarnessError
+from harness.regression.repeats import pass_hat_k
 from harness.store.loading import Store
 
 __all__ = [
@@ -50,6 +51,13 @@ class Entry:
     as_of: str | None = None  # the date the KB was served at (calendar drift is told by it)
     grade_counts: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)  # --repeat
     case_passes: int | None = None  # --repeat: samples passing every dimension
+
+    def pass_hat(self, k: int) -> float | None:
+        """pass^k of the whole case: the chance that k fresh samples all pass every dimension,
+        from this entry's --repeat samples; None for a single sample or k above the samples."""
+        if self.samples < 2 or self.case_passes is None or not 1 <= k <= self.samples:
+            return None
+        return pass_hat_k(self.case_passes, self.samples, k)
 
     def to_json(self) -> dict[str, Any]:
         data = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(self).items()}

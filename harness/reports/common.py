@@ -13,7 +13,7 @@ from harness.regression.baseline import Entry
 
 __all__ = [
     "KINDS", "SuiteScore", "blocking_kind", "blocking_kinds", "evidence", "gate_headline",
-    "latency", "review_queue", "slowest", "suite_scores", "worst_reason",
+    "latency", "pass_hats", "review_queue", "slowest", "suite_scores", "worst_reason",
 ]
 
 KINDS = {  # why a case blocks the gate: singular, plural
@@ -28,6 +28,15 @@ KINDS = {  # why a case blocks the gate: singular, plural
 def latency(result: CaseResult) -> float:
     """Seconds the model took for the case (all samples); 0 for cached or offline replies."""
     return round(sum(r.latency_s for r in result.runs), 3)
+
+
+def pass_hats(entry: Entry | None) -> str:
+    """"pass^1 80%, pass^5 33%" for a case run with --repeat K: how often one customer, and a
+    customer asking K times, gets a reply that passes everything; "" for a single sample."""
+    if entry is None:
+        return ""
+    shown = [(k, entry.pass_hat(k)) for k in sorted({1, entry.samples})]
+    return ", ".join(f"pass^{k} {value:.0%}" for k, value in shown if value is not None)
 
 
 def slowest(cases: Iterable[CaseResult], n: int = 3) -> list[CaseResult]:

@@ -24,7 +24,13 @@ from typing import Any
 from harness.grading.rubric import DIMENSIONS, VALUES
 from harness.pipeline.record import CaseResult, RunRecord
 from harness.regression.baseline import Entry
-from harness.reports.common import blocking_kinds, gate_headline, latency, suite_scores
+from harness.reports.common import (
+    blocking_kinds,
+    gate_headline,
+    latency,
+    pass_hats,
+    suite_scores,
+)
 
 __all__ = ["CaseView", "render_html", "render_html_from_report", "word_diff"]
 
@@ -128,8 +134,11 @@ def _grades(view: CaseView) -> str:
         reason = shown.reasons.get(name, "") if shown else ""
         rows.append(f"<tr{drop}><th>{name}</th>{_grade(view.old, name)}{_grade(view.new, name)}"
                     f"<td>{_e(reason)}</td></tr>")
+    hats = [f"{label}: {_e(pass_hats(e))}" for label, e in (("baseline", view.old),
+                                                             ("now", view.new)) if pass_hats(e)]
     return ("<table class=grades><tr><th>dimension</th><th>baseline</th><th>now</th>"
-            f"<th>reason</th></tr>{''.join(rows)}</table>")
+            f"<th>reason</th></tr>{''.join(rows)}</table>"
+            + (f"<p class=hats>{'; '.join(hats)}</p>" if hats else ""))
 
 
 def _facts(view: CaseView) -> str:

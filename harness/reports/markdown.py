@@ -21,6 +21,7 @@ from harness.reports.common import (
     evidence,
     gate_headline,
     latency,
+    pass_hats,
     review_queue,
     slowest,
     suite_scores,
@@ -58,7 +59,8 @@ def _score_move(result: CaseResult) -> str:
     old, new = result.comparison.old, result.comparison.new
     if old is None or new is None:
         return ""
-    return f"score {old.score:.2f} → {new.score:.2f}"
+    hats = pass_hats(new)
+    return f"score {old.score:.2f} → {new.score:.2f}" + (f" ({hats})" if hats else "")
 
 
 def _worse(result: CaseResult) -> list[str]:

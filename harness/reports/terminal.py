@@ -18,6 +18,7 @@ from harness.regression.baseline import Entry
 from harness.reports.common import (
     evidence,
     latency,
+    pass_hats,
     review_queue,
     slowest,
     suite_scores,
@@ -180,7 +181,8 @@ def _cases(record: RunRecord, verbose: bool, width: int) -> list[str]:
             said = excerpt((entry.error or entry.reply) if entry else "", width)
             lines.append(_fit(f"{c.case_id}  {entry.outcome if entry else '-'}"
                               f"  {entry.score if entry else 0:.2f}  {c.comparison.change}"
-                              f"  {_grades(entry)}  {latency(c):.2f}s  {said}", width))
+                              f"  {_grades(entry)}{_hats(entry)}  {latency(c):.2f}s  {said}",
+                              width))
         for c in cases:
             if c.entry is not None and c.entry.reply:
                 lines.append(_fit(f"--- {c.case_id} [{c.entry.outcome}]", width))
@@ -213,6 +215,11 @@ def _review(record: RunRecord, width: int) -> list[str]:
     return lines
 
 
+def _hats(entry: Entry | None) -> str:
+    hats = pass_hats(entry)
+    return f"  {hats}" if hats else ""
+
+
 def _flaky(record: RunRecord, width: int) -> list[str]:
     flaky = [c for c in record.cases if c.entry is not None and c.entry.flaky]
     if not flaky:
@@ -221,7 +228,9 @@ def _flaky(record: RunRecord, width: int) -> list[str]:
     for c in flaky:
         assert c.entry is not None
         rates = ", ".join(f"{d} {r:.0%} pass" for d, r in c.entry.pass_rates.items())
-        lines.append(_fit(f"  {c.case_id}: {', '.join(c.entry.flaky)} ({rates})", width))
+        hats = pass_hats(c.entry)
+        lines.append(_fit(f"  {c.case_id}: {', '.join(c.entry.flaky)}"
+                          f"{'; ' + hats if hats else ''} ({rates})", width))
     return lines
 
 
