@@ -1,25 +1,15 @@
-"""The offline reference model: a deterministic, KB-grounded stand-in for an LLM.
+"""The reference model's answer: grounded in what `reading` found in the system prompt.
 
-It is NOT a language model. It exists so that a store's suites run in CI with no API key and
-no network, through the very same litellm path as a real provider (it is a litellm custom
-provider, model `reference/kb-grounded`). Like any model it sees only the messages it is sent:
-
-- the articles and product records of the system prompt, written as
-  `<article id="..." title="...">body</article>` and `<product name="..." price="..."
-  status="...">` (the sample `prompts/system.md.j2` shows the shape);
-- the tone instructions "under N words" and `End every reply with "..."`;
-- the conversation, of which it answers the last user message;
-- the `escalate_to_human` tool, if offered.
-
-It answers by quoting the article sentences that share the most informative words with the
-question (and the price or status of any product record the customer named), so editing an
-article changes its answers the way it would change a grounded LLM's. When nothing in the
-prompt covers the question it calls `escalate_to_human` rather than guess.
+It answers the last user message by quoting the article sentences that share the most
+informative words with it (and the price or status of any product record the customer named),
+so editing an article changes its answers the way it would change a grounded LLM's. When
+nothing in the prompt covers the question it calls the hand-off tool rather than guess, and
+says why: no article in the prompt at all is a different reason from articles that do not
+cover the question.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
@@ -28,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.kb.catalog import name_pattern
+from harness.providers.reference.reading import ProductRecord, Understood, read_prompt
 from harness.text.sentences import sentences
 from harness.text.tokens import tokenize
 
@@ -36,11 +27,6 @@ __all__ = ["MODEL", "PROVIDER", "answer"]
 PROVIDER = "reference"
 MODEL = f"{PROVIDER}/kb-grounded"
 
-_ARTICLE = re.compile(r'<article\b([^>]*)>(.*?)</article>', re.DOTALL)
-_PRODUCT = re.compile(r"<product\b([^>]*)>")
-_ATTR = re.compile(r'(\w+)="([^"]*)"')
-_MAX_WORDS = re.compile(r"\bunder (\d+) words\b", re.IGNORECASE)
-_SIGN_OFF = re.compile(r'End every reply with "([^"\n]*)"', re.IGNORECASE)
 _ASKS_PRICE_OR_STOCK = re.compile(
     r"\b(price|prices|priced|cost|costs|how much|expensive|cheap|available|availability|stock|"
     r"sell|selling|buy|discontinued|still (make|sell|carry|have)|carry)\b|\$",
@@ -74,38 +60,44 @@ class _Sentence:
     words: frozenset[str]
 
 
-def _attrs(text: str) -> dict[str, str]:
-    return {k: html.unescape(v) for k, v in _ATTR.findall(text)}
-
-
-def _sentences(system: str) -> list[_Sentence]:
+def _sentences(understood: Understood) -> list[_Sentence]:
     found = []
-    for rank, (_, body) in enumerate(_ARTICLE.findall(system)):
-        for text in sentences(body):
+    for rank, article in enumerate(understood.articles):
+        for text in sentences(article.body):
             found.append(_Sentence(text, rank, len(found), frozenset(tokenize(text))))
     return found
 
 
-def _products(system: str) -> list[dict[str, str]]:
-    return [_attrs(a) for a in _PRODUCT.findall(system)]
+def _named(records: Sequence[ProductRecord], question: str, context: str
+           ) -> list[ProductRecord]:
+    """The records the customer names: by name or alias, else by most of the name's words
+    (a grounded model knows "the parachute cargos" are the Parachute Cargo Trousers)."""
+    exact = [r for r in records
+             if any(name_pattern(n).search(question) for n in (r.name, *r.aliases) if n)]
+    if exact:
+        return exact
+    asked = set(tokenize(f"{question} {context}"))
+    scored = []
+    for record in records:
+        words = set(tokenize(record.name))
+        if words:
+            share = len(words & asked) / len(words)
+            if share >= 0.5:
+                scored.append((share, record))
+    best = max((s for s, _ in scored), default=0.0)
+    return [r for s, r in scored if s == best]
 
 
-def _product_lines(products: list[dict[str, str]], question: str) -> list[str]:
+def _product_lines(records: Sequence[ProductRecord], question: str, context: str) -> list[str]:
     """Price or status of the products named, when the customer asks about price or stock."""
     if not _ASKS_PRICE_OR_STOCK.search(question):
         return []
     lines = []
-    for attrs in products:
-        name = attrs.get("name", "")
-        names = [name, *filter(None, attrs.get("aliases", "").split("|"))]
-        if not name or not any(name_pattern(n).search(question) for n in names):
-            continue
-        if attrs.get("status") == "discontinued":
-            lines.append(f"The {name} has been discontinued and is no longer available.")
-        else:
-            amount, _, currency = attrs.get("price", "").partition(" ")
-            price = f"${amount}" if currency in ("USD", "") else f"{amount} {currency}"
-            lines.append(f"The {name} costs {price} and is in our range.")
+    for record in _named(records, question, context):
+        if record.status == "discontinued":
+            lines.append(f"The {record.name} has been discontinued and is no longer available.")
+        elif record.price:
+            lines.append(f"The {record.name} costs {record.price} and is in our range.")
     return lines
 
 
@@ -151,28 +143,34 @@ def answer(messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] =
     """The reference model's reply to an OpenAI-style message list."""
     system = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
     users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
-    question = tokenize(users[-1]) if users else []
-    context = [w for text in users[:-1] for w in tokenize(text)]
-    handoff = handoff_tool(tools)
-    max_words = int(m.group(1)) if (m := _MAX_WORDS.search(system)) else None
-    sign_off = m.group(1) if (m := _SIGN_OFF.search(system)) else None
+    last = users[-1] if users else ""
+    understood = read_prompt(system)
+    return grounded_answer(understood, last, users[:-1], handoff_tool(tools))
 
-    records = _products(system)
-    names = {w for attrs in records for w in tokenize(attrs.get("name", ""))}
-    products = _product_lines(records, users[-1] if users else "")
+
+def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
+                    handoff: str) -> Answer:
+    """The answer from the KB and product records understood, to the `last` user message."""
+    question = tokenize(last)
+    context = [w for text in earlier for w in tokenize(text)]
+    max_words, sign_off = understood.max_words, understood.sign_off
+    names = {w for record in understood.products for w in tokenize(record.name)}
+    products = _product_lines(understood.products, last, " ".join(earlier))
     question = [w for w in question if w not in names] or question
-    every = _sentences(system)
-    ranked = _rank(every, question, context, users[-1] if users else "")
+    every = _sentences(understood)
+    ranked = _rank(every, question, context, last)
     best = ranked[0][0] if ranked else 0.0
     floor = max(_COVERAGE_NEEDED, best * 0.5)
     chosen = [s for score, s in ranked[:3] if best and score >= floor]
-    if chosen and _HOW_TO.search(users[-1]):  # a how-to answer goes on to the next step
+    if chosen and _HOW_TO.search(last):  # a how-to answer goes on to the next step
         follow = chosen[0].position + 1
         if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:
             chosen = list(dict.fromkeys([*chosen, every[follow]]))
     grounded = [s.text for s in sorted(chosen, key=lambda s: s.position)]
     if not products and not grounded:
-        reason = "The knowledge base in my instructions does not cover this question."
+        reason = ("The knowledge base in my instructions does not cover this question."
+                  if understood.articles else
+                  f"I found no knowledge base articles in my instructions: {understood.notes[0]}.")
         if handoff:
             return Answer(None, {"topic": "other", "reason": reason}, handoff)
         return Answer(_fit(["I'm not certain about that, so I won't guess."], max_words, sign_off))
