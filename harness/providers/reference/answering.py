@@ -58,13 +58,49 @@ class _Sentence:
     article_rank: int
     position: int
     words: frozenset[str]
+    around: frozenset[str] = frozenset()  # its article's title, section heading, table header
+
+
+_HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
+_BOLD_LINE = re.compile(r"^\s*\*\*([^*]+)\*\*:?\s*$")
+
+
+def _quotable(body: str) -> list[tuple[str, str]]:
+    """(sentence, what it stands under) of an article body written in Markdown: a heading is
+    context, not an answer; a table row is read as "Express: $25; 1-2 business days" under
+    its header."""
+    found: list[tuple[str, str]] = []
+    heading, header = "", ""
+    lines = body.splitlines()
+    for number, line in enumerate(lines):
+        if title := (_HEADING_LINE.match(line) or _BOLD_LINE.match(line)):
+            heading, header = title.group(1), ""
+            continue
+        row = _TABLE_ROW.match(line)
+        if row:
+            cells = [c.strip() for c in row.group(1).split("|")]
+            rule_next = number + 1 < len(lines) and _TABLE_RULE.match(lines[number + 1])
+            if rule_next:
+                header = " ".join(cells)
+            elif not _TABLE_RULE.match(line) and cells and cells[0]:
+                text = f"{cells[0]}: {'; '.join(c for c in cells[1:] if c)}"
+                found.append((text, f"{heading} {header}"))
+            continue
+        header = ""
+        for text in sentences(line):
+            found.append((text, heading))
+    return found
 
 
 def _sentences(understood: Understood) -> list[_Sentence]:
     found = []
     for rank, article in enumerate(understood.articles):
-        for text in sentences(article.body):
-            found.append(_Sentence(text, rank, len(found), frozenset(tokenize(text))))
+        for text, under in _quotable(article.body):
+            words = frozenset(tokenize(text))
+            around = frozenset(tokenize(f"{article.title} {under}")) - words
+            found.append(_Sentence(text, rank, len(found), words, around))
     return found
 
 
@@ -119,7 +155,8 @@ def _rank(
     for sentence in sentences:
         direct = sum(idf(w) for w in asked & sentence.words) / mass
         nearby = sum(idf(w) for w in (set(context) - asked) & sentence.words) / mass
-        score = direct + 0.25 * nearby - 0.02 * sentence.article_rank
+        under = sum(idf(w) for w in asked & sentence.around) / mass
+        score = direct + 0.25 * (nearby + under) - 0.02 * sentence.article_rank
         if direct and any(q.search(asked_text) and a.search(sentence.text) for q, a in _INTENTS):
             score += _INTENT_BONUS
         scored.append((score, sentence))
