@@ -67,13 +67,32 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 _BOLD_LINE = re.compile(r"^\s*\*\*([^*]+)\*\*:?\s*$")
 
 
+_BLOCK_LINE = re.compile(r"^\s*(?:[-*+\u2022]\s|\d{1,3}[.)]\s|#|\||>|```)")
+
+
+def _unwrapped(body: str) -> list[str]:
+    """The body's lines with hard-wrapped paragraphs joined: a sentence that the writer's
+    editor broke at 100 characters is still one sentence. Headings, list items and table rows
+    start lines of their own; a list item's wrapped continuation joins it."""
+    lines: list[str] = []
+    for line in body.splitlines():
+        joinable = (lines and lines[-1].strip() and line.strip() and not _BLOCK_LINE.match(line)
+                    and not _HEADING_LINE.match(lines[-1]) and not _TABLE_ROW.match(lines[-1])
+                    and not _BOLD_LINE.match(lines[-1]))
+        if joinable:
+            lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+        else:
+            lines.append(line)
+    return lines
+
+
 def _quotable(body: str) -> list[tuple[str, str]]:
     """(sentence, what it stands under) of an article body written in Markdown: a heading is
     context, not an answer; a table row is read as "Express: $25; 1-2 business days" under
     its header."""
     found: list[tuple[str, str]] = []
     heading, header = "", ""
-    lines = body.splitlines()
+    lines = _unwrapped(body)
     for number, line in enumerate(lines):
         if title := (_HEADING_LINE.match(line) or _BOLD_LINE.match(line)):
             heading, header = title.group(1), ""
@@ -121,6 +140,8 @@ def _named(records: Sequence[ProductRecord], question: str, context: str
             if share >= 0.5:
                 scored.append((share, record))
     best = max((s for s, _ in scored), default=0.0)
+    if not scored and len(records) == 1:  # the records sent are those the customer named
+        return list(records) if set(tokenize(records[0].name)) & asked else []
     return [r for s, r in scored if s == best]
 
 
