@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import bm25s
 
 from harness.store.schema import Article
+from harness.text.concepts import expansion
 from harness.text.tokens import tokenize
 
 __all__ = ["Hit", "Index", "KnowledgeBase", "serve_articles"]
@@ -58,13 +59,16 @@ class Index:
     def _idf_of(df: int, total: int) -> float:
         return math.log(1 + (total - df + 0.5) / (df + 0.5))
 
-    def coverage(self, words: Sequence[str], doc: int) -> float:
-        """Share of the words' IDF mass that document `doc` contains."""
+    def coverage(self, words: Sequence[str], doc: int, related: Sequence[str] = ()) -> float:
+        """Share of the words' IDF mass that document `doc` contains. `related` words (what
+        the question's phrases stand for, text/concepts.py) count only where the document has
+        them: saying "money back" to an article about refunds is covered, not diluted."""
         unique = set(words)
-        mass = sum(self._idf.get(w, self._unknown_idf) for w in unique)
+        also = {w for w in related if w not in unique and w in self._docs[doc]}
+        mass = sum(self._idf.get(w, self._unknown_idf) for w in unique | also)
         if not mass:
             return 0.0
-        found = sum(self._idf.get(w, self._unknown_idf) for w in unique
+        found = sum(self._idf.get(w, self._unknown_idf) for w in unique | also
                     if w in self._docs[doc] or w in self._names)
         return found / mass
 
@@ -74,19 +78,23 @@ class Index:
         The last customer turn alone ("what about sale items?") may be too short to cover an
         article, the whole conversation too long: the better of the two is taken.
         """
-        token_sets = [tokenize(q) for q in queries if q.strip()]
+        texts = [q for q in queries if q.strip()]
+        token_sets = [tokenize(q) for q in texts]
+        related = [list(expansion(q)) for q in texts]
         words = [w for tokens in token_sets for w in tokens]
         known = [w for w in words if w in self._idf]
         if not self.articles or not known:
             return ()
         weighted = known + [w for w in known if w not in self._names]  # topic words count twice
+        weighted += [w for extra in related for w in dict.fromkeys(extra) if w in self._idf]
         scores = self._bm25.get_scores(weighted)
         ranked = sorted(range(len(self.articles)), key=lambda i: (-scores[i], self.articles[i].id))
         hits = []
         for doc in ranked[:top_k]:
             if scores[doc] <= 0:
                 break
-            confidence = max(self.coverage(tokens, doc) for tokens in token_sets)
+            confidence = max(self.coverage(tokens, doc, extra)
+                             for tokens, extra in zip(token_sets, related, strict=True))
             hits.append(Hit(self.articles[doc], float(scores[doc]), round(confidence, 4)))
         return tuple(hits)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from harness.kb.catalog import name_pattern
 from harness.providers.reference.reading import ProductRecord, Understood, read_prompt
+from harness.text.concepts import expansion
 from harness.text.sentences import sentences
 from harness.text.tokens import tokenize
 
@@ -159,7 +160,8 @@ def _product_lines(records: Sequence[ProductRecord], question: str, context: str
 
 
 def _rank(
-    sentences: Sequence[_Sentence], question: list[str], context: list[str], asked_text: str
+    sentences: Sequence[_Sentence], question: list[str], context: list[str], asked_text: str,
+    related: Sequence[str] = (),
 ) -> list[tuple[float, _Sentence]]:
     total = len(sentences) or 1
     frequency: dict[str, int] = {}
@@ -177,8 +179,10 @@ def _rank(
         direct = sum(idf(w) for w in asked & sentence.words) / mass
         nearby = sum(idf(w) for w in (set(context) - asked) & sentence.words) / mass
         under = sum(idf(w) for w in asked & sentence.around) / mass
-        score = direct + 0.25 * (nearby + under) - 0.02 * sentence.article_rank
-        if direct and any(q.search(asked_text) and a.search(sentence.text) for q, a in _INTENTS):
+        meant = sum(idf(w) for w in (set(related) - asked) & sentence.words) / mass
+        score = direct + 0.5 * meant + 0.25 * (nearby + under) - 0.02 * sentence.article_rank
+        if (direct or meant) and any(q.search(asked_text) and a.search(sentence.text)
+                                     for q, a in _INTENTS):
             score += _INTENT_BONUS
         scored.append((score, sentence))
     scored.sort(key=lambda pair: (-pair[0], pair[1].position))
@@ -216,7 +220,7 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
     products = _product_lines(understood.products, last, " ".join(earlier))
     question = [w for w in question if w not in names] or question
     every = _sentences(understood)
-    ranked = _rank(every, question, context, last)
+    ranked = _rank(every, question, context, last, expansion(last))
     best = ranked[0][0] if ranked else 0.0
     floor = max(_COVERAGE_NEEDED, best * 0.5)
     chosen = [s for score, s in ranked[:3] if best and score >= floor]
