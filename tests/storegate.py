@@ -43,6 +43,8 @@ def store_dirs() -> list[Path]:
 
 
 def edits_of(root: Path) -> list[dict[str, Any]]:
+    if not (root / "edits.yaml").is_file():
+        return []
     data = yaml.safe_load((root / "edits.yaml").read_text(encoding="utf-8")) or {}
     return list(data.get("edits") or [])
 
@@ -123,6 +125,15 @@ class StoreRun:
                 if compare_entries(cid, self.baseline.get(cid), e).change in ("worse", "better")]
 
 
+def _only_the_store(source: Path):  # noqa: ANN202 - shutil's ignore callable
+    """Copy a store's own folders only (the repository root is the sample store too)."""
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        if Path(folder).resolve() != source.resolve():
+            return []
+        return [n for n in names if n not in ("knowledge", "prompts", "suites", "edits.yaml")]
+    return ignore
+
+
 def _comparisons(old: dict[str, Entry], new: dict[str, Entry]) -> list[Comparison]:
     return [compare_entries(cid, old.get(cid), new.get(cid)) for cid in sorted({*old, *new})]
 
@@ -135,7 +146,7 @@ def run_store(source: Path, *, today: dt.date | None = None,
     pipeline = Pipeline(settings, forking=False)
     with tempfile.TemporaryDirectory(prefix=f"store-{source.name}-") as tmp:
         base = Path(tmp) / "base"
-        shutil.copytree(source, base)
+        shutil.copytree(source, base, ignore=_only_the_store(source))
         baseline = _entries(base, pipeline)
         rerun = _entries(base, pipeline)
         outcomes = []
@@ -143,7 +154,7 @@ def run_store(source: Path, *, today: dt.date | None = None,
             if only is not None and edit["name"] not in only:
                 continue
             copy = Path(tmp) / f"edit{number}"
-            shutil.copytree(source, copy)
+            shutil.copytree(base, copy)
             apply_edit(copy, edit)
             entries = _entries(copy, pipeline)
             comparisons = _comparisons(baseline, entries)
@@ -156,7 +167,7 @@ def run_store(source: Path, *, today: dt.date | None = None,
                 tuple(f"{v.case_id}: {v.why}" for v in gate.failing)
                 + tuple(f"unknown target {t}" for t in gate.unknown_targets)))
             shutil.rmtree(copy)
-    return StoreRun(source.name, baseline, rerun, tuple(outcomes))
+    return StoreRun(source.resolve().name, baseline, rerun, tuple(outcomes))
 
 
 def table(runs: list[StoreRun]) -> str:
@@ -171,8 +182,8 @@ def table(runs: list[StoreRun]) -> str:
 
 def _main(paths: list[str]) -> int:
     runs = []
-    for path in paths or [str(p) for p in store_dirs()]:
-        run = run_store(Path(path))
+    for path in [p for p in paths if Path(p).is_dir()] or [str(p) for p in store_dirs()]:
+        run = run_store(Path(path), only=() if os.environ.get("BASELINE_ONLY") else None)
         runs.append(run)
         failing = [f"{cid}: {e.reasons or e.error}" for cid, e in sorted(run.baseline.items())
                    if not e.passed]

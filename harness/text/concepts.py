@@ -46,6 +46,10 @@ _CONCEPTS: tuple[tuple[str, str], ...] = (
     (r"\b(password|log ?in|sign ?in|account)\b", "account password"),
     (r"\b(when|how long|how soon|how quickly)\b", "days time"),
     (r"\b(xmas|christmas)\b", "christmas holiday"),
+    (r"\b(austria|belgium|bulgaria|croatia|cyprus|czechia|czech republic|denmark|estonia|"
+     r"finland|france|germany|greece|hungary|italy|latvia|lithuania|luxembourg|malta|"
+     r"netherlands|holland|poland|portugal|romania|slovakia|slovenia|spain|sweden)\b",
+     "eu europe european international"),
 )
 _COMPILED = tuple((re.compile(pattern, re.IGNORECASE), words) for pattern, words in _CONCEPTS)
 

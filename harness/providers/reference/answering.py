@@ -41,6 +41,7 @@ _INTENTS = (
      re.compile(r"\d|\b(day|week|month|year|hour|minute)s?\b", re.I)),
 )
 _INTENT_BONUS = 0.3
+_ARTICLE_WEIGHT = 0.5  # a sentence of the article about the question beats a stray match
 _HOW_TO = re.compile(r"\b(how (do|can|should) (i|we)|how to|what (should|do) i do)\b", re.I)
 _COVERAGE_NEEDED = 0.3  # share of the question's weight a sentence must carry to be an answer
 _KNOWN_NEEDED = 0.25  # share of the question's words the articles must mention at all
@@ -60,6 +61,7 @@ class _Sentence:
     position: int
     words: frozenset[str]
     around: frozenset[str] = frozenset()  # its article's title, section heading, table header
+    section: str = ""  # the heading it stands under
 
 
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
@@ -120,7 +122,7 @@ def _sentences(understood: Understood) -> list[_Sentence]:
         for text, under in _quotable(article.body):
             words = frozenset(tokenize(text))
             around = frozenset(tokenize(f"{article.title} {under}")) - words
-            found.append(_Sentence(text, rank, len(found), words, around))
+            found.append(_Sentence(text, rank, len(found), words, around, under))
     return found
 
 
@@ -174,19 +176,55 @@ def _rank(
 
     asked = {w for w in question if w in frequency}  # words no article mentions: ungroundable
     mass = sum(idf(w) for w in asked) or 1.0
+    articles: dict[int, set[str]] = {}
+    for sentence in sentences:
+        articles.setdefault(sentence.article_rank, set()).update(sentence.words | sentence.around)
+    spread = {w: sum(w in words for words in articles.values()) for w in asked}
+
+    def article_idf(word: str) -> float:
+        return math.log(1 + (len(articles) + 0.5) / (spread.get(word, 0) + 0.5))
+
+    article_mass = sum(article_idf(w) for w in asked) or 1.0
+    topical = {rank: sum(article_idf(w) for w in asked & words) / article_mass
+               for rank, words in articles.items()}  # how much the article is about the question
     scored = []
     for sentence in sentences:
         direct = sum(idf(w) for w in asked & sentence.words) / mass
         nearby = sum(idf(w) for w in (set(context) - asked) & sentence.words) / mass
         under = sum(idf(w) for w in asked & sentence.around) / mass
         meant = sum(idf(w) for w in (set(related) - asked) & sentence.words) / mass
-        score = direct + 0.5 * meant + 0.25 * (nearby + under) - 0.02 * sentence.article_rank
+        score = (direct + 0.5 * meant + 0.25 * (nearby + under) - 0.02 * sentence.article_rank
+                 + _ARTICLE_WEIGHT * topical[sentence.article_rank] * bool(direct or meant))
         if (direct or meant) and any(q.search(asked_text) and a.search(sentence.text)
                                      for q, a in _INTENTS):
             score += _INTENT_BONUS
         scored.append((score, sentence))
     scored.sort(key=lambda pair: (-pair[0], pair[1].position))
     return scored
+
+
+_FIGURE = re.compile(r"\d|\b(free|never|no longer)\b", re.I)
+
+
+def _with_figures(chosen: list[_Sentence], every: Sequence[_Sentence], asked: str
+                  ) -> list[_Sentence]:
+    """Give the figure the customer needs, as a grounded model does: when no chosen sentence
+    holds what the question asks for (an amount, a time) or any figure at all, add the nearest
+    sentence of the same article and section that does."""
+    if not chosen:
+        return chosen
+    wanted = [a for q, a in _INTENTS if q.search(asked)] or [_FIGURE]
+    top = chosen[0]
+    for pattern in wanted:
+        if any(pattern.search(s.text) for s in chosen):
+            continue
+        near = [s for s in every if s.article_rank == top.article_rank and s not in chosen
+                and s.section == top.section and 0 < abs(s.position - top.position) <= 2
+                and pattern.search(s.text)]
+        if near:
+            chosen = [*chosen, min(near, key=lambda s: (abs(s.position - top.position),
+                                                        s.position))]
+    return chosen
 
 
 def _fit(parts: list[str], max_words: int | None, sign_off: str | None) -> str:
@@ -228,6 +266,7 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
         follow = chosen[0].position + 1
         if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:
             chosen = list(dict.fromkeys([*chosen, every[follow]]))
+    chosen = _with_figures(chosen, every, last)
     grounded = [s.text for s in sorted(chosen, key=lambda s: s.position)]
     if not products and not grounded:
         reason = ("The knowledge base in my instructions does not cover this question."
