@@ -46,7 +46,8 @@ class Agent:
         self.store = store
         self.client = client or ModelClient()
         products = store.catalog.products
-        self.kb = KnowledgeBase(store.articles, [n for p in products for n in (p.name, *p.aliases)])
+        self.kb = KnowledgeBase(store.articles, [n for p in products for n in (p.name, *p.aliases)],
+                                brand=store.agent.tone.brand or "")
         self.run_date = as_of or today  # --as-of, else today; a fixture's as_of wins
 
     def day_for(self, case: Case) -> dt.date:

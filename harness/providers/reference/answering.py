@@ -251,6 +251,8 @@ def answer(messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] =
 def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
                     handoff: str) -> Answer:
     """The answer from the KB and product records understood, to the `last` user message."""
+    if understood.brand and understood.brand.lower() in last.lower():  # not the topic
+        last = re.sub(re.escape(understood.brand), " ", last, flags=re.IGNORECASE)
     question = tokenize(last)
     context = [w for text in earlier for w in tokenize(text)]
     max_words, sign_off = understood.max_words, understood.sign_off

@@ -54,6 +54,7 @@ class Understood:
     max_words: int | None = None
     sign_off: str | None = None
     layout: str = ""  # how the articles were found: "tags", "json", "yaml", "headings", ...
+    brand: str = ""  # the shop the prompt says the model speaks for
     notes: tuple[str, ...] = field(default=())
 
     def summary(self) -> str:
@@ -82,6 +83,16 @@ _SIGN_ASK = re.compile(
     r"\b(?:every|each|all|your|any)\b[^\n]{0,25}?"
     r"\b(?:repl(?:y|ies)|responses?|messages?|answers?|emails?|chats?)\b"
     r"|\bsign[- ]?off\b", re.IGNORECASE)
+
+
+_BRAND = re.compile(r"\b(?:assistant|agent|concierge|representative|advisor|adviser|bot|team)"
+                    r"\s+(?:for|of|at)\s+(?:the\s+)?([A-Z][^,.;:()\n]{1,40}?)"
+                    r"(?=\s*[,.;:(\n]|\s+(?:a|an|the|who|which)\b)")
+
+
+def _brand(text: str) -> str:
+    found = _BRAND.search(text)
+    return found.group(1).strip() if found else ""
 
 
 def _word_limit(text: str) -> int | None:
@@ -522,7 +533,7 @@ def read_prompt(system: str) -> Understood:
                      " a name and a price in it")
     asks = _instructions(system, lines, kb, shelf)
     return Understood(tuple(articles), tuple(products), _word_limit(asks), _sign_off(asks),
-                      layout, tuple(notes))
+                      layout, _brand(asks), tuple(notes))
 
 
 def _instructions(system: str, lines: list[str], *regions: _Region | None) -> str:
