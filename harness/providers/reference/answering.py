@@ -193,7 +193,7 @@ def _rank(
         nearby = sum(idf(w) for w in (set(context) - asked) & sentence.words) / mass
         under = sum(idf(w) for w in asked & sentence.around) / mass
         meant = sum(idf(w) for w in (set(related) - asked) & sentence.words) / mass
-        score = (direct + 0.5 * meant + 0.25 * (nearby + under) - 0.02 * sentence.article_rank
+        score = (direct + 0.5 * meant + 0.25 * (nearby + under) - 0.06 * sentence.article_rank
                  + _ARTICLE_WEIGHT * topical[sentence.article_rank] * bool(direct or meant))
         if (direct or meant) and any(q.search(asked_text) and a.search(sentence.text)
                                      for q, a in _INTENTS):
