@@ -17,11 +17,11 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import datetime as dt  # noqa: E402
+import datetime as dt
 
-from harness.agent.escalation import rule_decision  # noqa: E402
-from harness.agent.loop import Agent  # noqa: E402
-from harness.store.loading import load_store, load_suites  # noqa: E402
+from harness.agent.escalation import rule_decision
+from harness.agent.loop import Agent
+from harness.store.loading import load_store, load_suites
 
 THRESHOLDS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 

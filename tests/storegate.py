@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,12 @@ import yaml
 os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from harness.pipeline.pipeline import Pipeline, entry_of  # noqa: E402
-from harness.pipeline.settings import Settings  # noqa: E402
-from harness.regression.baseline import Entry  # noqa: E402
-from harness.regression.compare import Comparison, compare_entries  # noqa: E402
-from harness.regression.gate import decide  # noqa: E402
-from harness.store.loading import load_store, load_suites, suite_of  # noqa: E402
+from harness.pipeline.pipeline import Pipeline, entry_of
+from harness.pipeline.settings import Settings
+from harness.regression.baseline import Entry
+from harness.regression.compare import Comparison, compare_entries
+from harness.regression.gate import decide
+from harness.store.loading import load_store, load_suites, suite_of
 
 STORES = Path(__file__).resolve().parent / "stores"
 
@@ -125,7 +126,7 @@ class StoreRun:
                 if compare_entries(cid, self.baseline.get(cid), e).change in ("worse", "better")]
 
 
-def _only_the_store(source: Path):  # noqa: ANN202 - shutil's ignore callable
+def _only_the_store(source: Path) -> Callable[[str, list[str]], list[str]]:
     """Copy a store's own folders only (the repository root is the sample store too)."""
     def ignore(folder: str, names: list[str]) -> list[str]:
         if Path(folder).resolve() != source.resolve():

@@ -79,7 +79,10 @@ class Agent:
         except HarnessError as error:
             return replace(base, error=str(error))
 
-    async def _ask_model(self, base: Run, case: Case, hits: tuple[Hit, ...], sample: int) -> Run:
+    def messages_for(self, case: Case, hits: tuple[Hit, ...]) -> list[dict[str, Any]]:
+        """The messages the model is sent for this case: the rendered system prompt (the
+        retrieved articles, the records of the products the conversation names), then the
+        conversation. `harness check` reads them without calling any model."""
         agent = self.store.agent
         conversation_text = "\n".join(t.text for t in case.conversation)
         products = {m.product.sku: m.product
@@ -92,7 +95,11 @@ class Agent:
             products=list(products.values()),
             catalog=self.store.catalog,
         )
-        messages = to_messages(system, case)
+        return to_messages(system, case)
+
+    async def _ask_model(self, base: Run, case: Case, hits: tuple[Hit, ...], sample: int) -> Run:
+        agent = self.store.agent
+        messages = self.messages_for(case, hits)
         done = await self.client.complete(
             agent.model_name, messages, tools=[escalate_tool(agent.escalation)], sample=sample,
             api_base=agent.api_base, temperature=agent.temperature, **_limits(agent),
