@@ -10,6 +10,7 @@ the model; and reports what the offline reference model understood of it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ def _problems(store: Store, case: Case, agent: Agent) -> tuple[list[str], Unders
             found.append(f"product {product.sku}: named by the customer, but its record never"
                          " reaches the model (does the template render `products`?)")
         elif not any(round(m.value, 2) == round(product.price, 2)
-                     for m in money_in(system, store.catalog.currency)):
+                     for m in money_in(system, store.catalog.currency)) and not re.search(
+                         rf"(?<![\d.]){re.escape(f'{product.price:.2f}')}(?!\d)", system):
             found.append(f"product {product.sku}: its price never reaches the model")
     if tone.sign_off and normalize(tone.sign_off) not in normalize(system):
         found.append(f"the sign-off {tone.sign_off!r} of agent.yaml never reaches the model")

@@ -295,6 +295,11 @@ def _headers(lines: list[str]) -> list[tuple[int, int, str]]:
             found.append((number, len(heading.group(1)), heading.group(2)))
         elif (label := _LABEL.match(line)) and len(label.group(1).split()) <= 8:
             found.append((number, 7, label.group(1)))
+        elif (_title_like(line) and len(line.split()) <= 6 and (number == 0 or not lines[
+                number - 1].strip()) and (_KB_WORDS.search(line) or _PRODUCT_WORDS.search(line))
+                and (number + 1 == len(lines) or not lines[number + 1].strip()
+                     or _HEADING.match(lines[number + 1]))):
+            found.append((number, 7, line.strip()))  # "Help articles" standing alone
     return found
 
 
