@@ -71,7 +71,9 @@ class Agent:
             retrieved=tuple(Retrieved(h.article.id, h.confidence, round(h.score, 4)) for h in hits),
             served=served,
         )
-        rule = rule_decision(agent.escalation, case.conversation, hits)
+        named = bool(find_products("\n".join(t.text for t in case.conversation),
+                                   self.store.catalog))
+        rule = rule_decision(agent.escalation, case.conversation, hits, names_products=named)
         if rule:
             return self._escalated(base, rule, None)
         try:

@@ -30,7 +30,8 @@ MODEL = f"{PROVIDER}/kb-grounded"
 
 _ASKS_PRICE_OR_STOCK = re.compile(
     r"\b(price|prices|priced|cost|costs|how much|expensive|cheap|available|availability|stock|"
-    r"sell|selling|buy|discontinued|still (make|sell|carry|have)|carry)\b|\$",
+    r"sell|selling|buy|discontinued|still (make|sell|carry|have)|carry|coming back|come back|"
+    r"restock\w*|back in stock|sold out|out of stock)\b|[$\u00a3\u20ac]",
     re.IGNORECASE,
 )
 # What kind of answer the question asks for, and what a sentence giving it contains.
@@ -89,12 +90,24 @@ def _unwrapped(body: str) -> list[str]:
     return lines
 
 
+def _row_text(cells: list[str], header: list[str]) -> str:
+    """A table row as a sentence: "Express: $25; 1-2 business days". A row keyed by a number
+    (a size chart) names every column: "UK 9, EU 43, US 10"."""
+    named = [f"{h} {c}" if h and len(h.split()) <= 3 else c
+             for h, c in zip(header, cells, strict=False) if c]
+    if header and re.fullmatch(r"[\d.,/ -]+", cells[0]):
+        return ", ".join(named)
+    rest = [c for c in cells[1:] if c]
+    return f"{cells[0]}: {'; '.join(rest)}" if rest else cells[0]
+
+
 def _quotable(body: str) -> list[tuple[str, str]]:
     """(sentence, what it stands under) of an article body written in Markdown: a heading is
     context, not an answer; a table row is read as "Express: $25; 1-2 business days" under
     its header."""
     found: list[tuple[str, str]] = []
     heading, header = "", ""
+    header_cells: list[str] = []
     lines = _unwrapped(body)
     for number, line in enumerate(lines):
         if title := (_HEADING_LINE.match(line) or _BOLD_LINE.match(line)):
@@ -105,10 +118,9 @@ def _quotable(body: str) -> list[tuple[str, str]]:
             cells = [c.strip() for c in row.group(1).split("|")]
             rule_next = number + 1 < len(lines) and _TABLE_RULE.match(lines[number + 1])
             if rule_next:
-                header = " ".join(cells)
+                header, header_cells = " ".join(cells), cells
             elif not _TABLE_RULE.match(line) and cells and cells[0]:
-                text = f"{cells[0]}: {'; '.join(c for c in cells[1:] if c)}"
-                found.append((text, f"{heading} {header}"))
+                found.append((_row_text(cells, header_cells), f"{heading} {header}"))
             continue
         header = ""
         for text in sentences(line):
