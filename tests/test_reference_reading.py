@@ -111,3 +111,33 @@ def test_an_empty_kb_section_is_no_article():
     understood = read_prompt(INTRO + "## Help-centre articles\n\nNo articles matched this"
                              " question.\n## Product records\nNo products mentioned.\n")
     assert understood.articles == ()
+
+
+@pytest.mark.parametrize(("ask", "limit"), [
+    ("Limit your reply to 80 words.", 80), ("Replies should be 80 words or less.", 80),
+    ("Never write more than 80 words.", 80), ("Word limit: 80.", 80),
+    ("Keep answers no longer than 80 words.", 80), ("There is an 80-word limit.", 80),
+])
+def test_reads_more_ways_of_asking_for_a_word_limit(ask: str, limit: int):
+    assert read_prompt(INTRO + ask + "\n").max_words == limit
+
+
+@pytest.mark.parametrize("ask", [
+    "Sign off with - The Leaf team",
+    "Always end with - The Leaf team.",
+    "End every reply with - The Leaf team on its own line.",
+    "Your signature is: - The Leaf team",
+    "The last line of every reply must be: - The Leaf team",
+])
+def test_reads_more_ways_of_asking_for_a_sign_off(ask: str):
+    assert read_prompt(INTRO + ask + "\n").sign_off == "- The Leaf team"
+
+
+def test_an_instruction_about_the_ending_is_no_sign_off():
+    assert read_prompt(INTRO + "End each reply with a question if you need details.\n"
+                       ).sign_off is None
+
+
+def test_reads_a_word_limit_written_out():
+    assert read_prompt(INTRO + "Keep replies under eighty words.\n").max_words == 80
+    assert read_prompt(INTRO + "Answers longer than 60 words are cut.\n").max_words == 60

@@ -210,6 +210,8 @@ def _rank(
         if (direct or meant) and any(q.search(asked_text) and a.search(sentence.text)
                                      for q, a in _INTENTS):
             score += _INTENT_BONUS
+        if not asked or not (direct or meant):
+            continue  # no word of the question in the articles: bonuses make no answer
         scored.append((score, sentence))
     scored.sort(key=lambda pair: (-pair[0], pair[1].position))
     return scored

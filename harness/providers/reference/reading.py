@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from harness.text.numbers import NUMBER, number_value
+
 __all__ = ["KbArticle", "ProductRecord", "Understood", "read_prompt"]
 
 
@@ -71,20 +73,26 @@ class Understood:
 
 _LIMIT_BEFORE = re.compile(
     r"\b(?:under|below|at most|no more than|not more than|fewer than|less than|maximum of|"
-    r"max(?:imum)?(?: of)?|up to|within|exceed|limit(?:ed)? (?:of|to)|cap(?:ped)? at)\s+"
-    r"(\d{1,4})\s+words?\b", re.IGNORECASE)
+    r"max(?:imum)?(?: of)?|up to|within|exceed|limit(?:ed)? (?:of|to)|cap(?:ped)? at|"
+    r"no longer than|shorter than|longer than|not over|over|past|beyond|more than|"
+    r"maximum length of|"
+    r"length of)\s+(\d{1,4})\s+words?\b", re.IGNORECASE)
 _LIMIT_AFTER = re.compile(
-    r"\b(\d{1,4})\s+words?\s*(?:max(?:imum)?\b|or (?:fewer|less)\b|at (?:the )?most\b|"
-    r"(?:is|as) (?:the|a) (?:limit|maximum)\b)", re.IGNORECASE)
+    r"\b(\d{1,4})[\s-]+words?\s*(?:max(?:imum)?\b|or (?:fewer|less|shorter|under)\b|"
+    r"at (?:the )?most\b|(?:is|as) (?:the|a|your) (?:limit|maximum)\b|limit\b|cap\b)",
+    re.IGNORECASE)
+_LIMIT_SPREAD = re.compile(  # "Limit your reply to 80 words", "keep answers to 80 words"
+    r"\b(?:limit|keep|cap|restrict|hold)\b[^.\n]{0,40}?\bto\s+(\d{1,4})\s+words?\b"
+    r"|\bword (?:limit|count|maximum)\b[^.\n\d]{0,20}(\d{1,4})", re.IGNORECASE)
 _QUOTED = re.compile(r'"([^"\n]+)"|\u201c([^\u201d\n]+)\u201d|`([^`\n]+)`|'
                      r"(?<![A-Za-z])'([^'\n]+)'(?![A-Za-z])")
 _SIGN_ASK = re.compile(
-    r"\b(?:end|sign(?: off)?|close|conclude|finish|wrap up|complete)\b[^\n]{0,40}?"
+    r"\b(?:end|sign(?: off)?|close|conclude|finish|wrap up|complete|terminate)\b[^\n]{0,40}?"
     r"\b(?:every|each|all|your|any)\b[^\n]{0,25}?"
     r"\b(?:repl(?:y|ies)|responses?|messages?|answers?|emails?|chats?)\b"
-    r"|\bsign[- ]?off\b", re.IGNORECASE)
-
-
+    r"|\bsign[- ]?off\b|\bsignature\b|\blast line\b|\bfinal line\b|\bclosing line\b"
+    r"|\b(?:always )?(?:end|close|finish|conclude|sign)(?: off)? (?:it |them |everything )?"
+    r"(?:with|as|using)\b", re.IGNORECASE)
 _BRAND = re.compile(r"\b(?:assistant|agent|concierge|representative|advisor|adviser|bot|team)"
                     r"\s+(?:for|of|at)\s+(?:the\s+)?([A-Z][^,.;:()\n]{1,40}?)"
                     r"(?=\s*[,.;:(\n]|\s+(?:a|an|the|who|which)\b)")
@@ -95,9 +103,22 @@ def _brand(text: str) -> str:
     return found.group(1).strip() if found else ""
 
 
+_SPELLED_WORDS = re.compile(rf"\b({NUMBER})(?=[\s-]+words?\b)", re.IGNORECASE)
+
+
+def _digits(text: str) -> str:
+    """ "eighty words" -> "80 words", so a limit written out is read like one in digits."""
+    def value(match: re.Match[str]) -> str:
+        number = number_value(match.group(1))
+        return str(int(number)) if number is not None and number >= 5 else match.group(1)
+    return _SPELLED_WORDS.sub(value, text)
+
+
 def _word_limit(text: str) -> int | None:
+    text = _digits(text)
     found = [int(m.group(1)) for m in (*_LIMIT_BEFORE.finditer(text),
                                         *_LIMIT_AFTER.finditer(text))]
+    found += [int(m.group(1) or m.group(2)) for m in _LIMIT_SPREAD.finditer(text)]
     return min(found) if found else None
 
 
@@ -120,7 +141,30 @@ def _sign_off(text: str) -> str | None:
             following = next((x.strip() for x in lines[number + 1:] if x.strip()), "")
             if following and not _SIGN_ASK.search(following):
                 return following.strip('"\u201c\u201d')
+            continue
+        bare = _bare_sign_off(rest)
+        if bare:
+            return bare
     return None
+
+
+_FILLER = re.compile(r"^\s*(?:with|as|using)?\s*(?:the|this|these)?\s*(?:following\s+)?"
+                     r"(?:line|words|signature|sign-?off|text|name)?\s*(?:of|below)?\s*",
+                     re.IGNORECASE)
+_PLACEMENT = re.compile(r"[,;]?\s*(?:on (?:its|a) (?:own )?line(?: of its own)?|on a new line|"
+                        r"as (?:the|its) (?:last|final) line|at the (?:end|bottom))\b.*$",
+                        re.IGNORECASE)
+
+
+def _bare_sign_off(rest: str) -> str | None:
+    """An unquoted sign-off written after the ask: "Sign off with - Voltline Support."."""
+    text = _PLACEMENT.sub("", _FILLER.sub("", rest, count=1)).strip()
+    text = re.sub(r"\.$", "", text).strip()
+    if not text or len(text.split()) > 10 or not re.search(r"[A-Za-z]", text):
+        return None
+    if re.match(r"(?i)(a|an|your|our|a short|the customer|their|it|them|every|each)\b", text):
+        return None  # "end each reply with a question": an instruction, not a sign-off
+    return text
 
 
 # -- blocks of data: JSON and YAML --------------------------------------------------------------
