@@ -277,7 +277,7 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
     ranked = _rank(every, question, context, last, expansion(last))
     best = ranked[0][0] if ranked else 0.0
     floor = max(_COVERAGE_NEEDED, best * 0.5)
-    chosen = [s for score, s in ranked[:4] if best and score >= floor]
+    chosen = [s for score, s in ranked[:3] if best and score >= floor]
     if chosen and _HOW_TO.search(last):  # a how-to answer goes on to the next step
         follow = chosen[0].position + 1
         if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:
