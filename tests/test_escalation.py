@@ -154,7 +154,13 @@ def test_no_hit_is_zero_confidence():
     decision = decide("question", hits=(), min_confidence=0.1)
     assert decision.rule == "min_confidence"
     assert "no article matched" in decision.reason
-    assert decide("question", hits=()) is None  # min_confidence defaults to 0
+    assert decide("question", hits=())  # the measured default (DEFAULT_MIN_CONFIDENCE) applies
+    assert decide("question", hits=(), min_confidence=0.0) is None  # 0 turns it off
+
+
+def test_no_hit_on_a_product_question_is_left_to_the_catalog():
+    assert rule_decision(Escalation(min_confidence=0.2), customer("how much is the S2?"), (),
+                         names_products=True) is None
 
 
 def test_topics_come_before_min_confidence():

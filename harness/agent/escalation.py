@@ -53,9 +53,12 @@ def _first_match(phrases: Sequence[str], turns: Sequence[Turn]) -> tuple[str, st
 
 
 def rule_decision(
-    rules: Escalation, conversation: Sequence[Turn], hits: Sequence[Hit]
+    rules: Escalation, conversation: Sequence[Turn], hits: Sequence[Hit],
+    *, names_products: bool = False,
 ) -> Decision | None:
-    """The first rule that hands this conversation off, or None to let the model answer."""
+    """The first rule that hands this conversation off, or None to let the model answer.
+    `names_products`: the conversation names catalog products, whose records the model gets,
+    so a question no article matches ("how much are the parachutes?") is not uncovered."""
     customer = [t for t in conversation if t.role == "customer"]
     if rules.on_request:
         found = _first_match((*ASKS_FOR_PERSON, *rules.request_phrases), customer[-1:])
@@ -68,7 +71,7 @@ def rule_decision(
                 f"topic:{topic}", f"{topic} is always handled by a person ({found[1]!r})", topic
             )
     best = max((h.confidence for h in hits), default=0.0)
-    if best < rules.min_confidence:
+    if best < rules.min_confidence and not (names_products and not hits):
         where = f" (best: {hits[0].article.id})" if hits else " (no article matched)"
         return Decision(
             "min_confidence",

@@ -46,7 +46,8 @@ class Agent:
         self.store = store
         self.client = client or ModelClient()
         products = store.catalog.products
-        self.kb = KnowledgeBase(store.articles, [n for p in products for n in (p.name, *p.aliases)])
+        self.kb = KnowledgeBase(store.articles, [n for p in products for n in (p.name, *p.aliases)],
+                                brand=store.agent.tone.brand or "")
         self.run_date = as_of or today  # --as-of, else today; a fixture's as_of wins
 
     def day_for(self, case: Case) -> dt.date:
@@ -70,7 +71,9 @@ class Agent:
             retrieved=tuple(Retrieved(h.article.id, h.confidence, round(h.score, 4)) for h in hits),
             served=served,
         )
-        rule = rule_decision(agent.escalation, case.conversation, hits)
+        named = bool(find_products("\n".join(t.text for t in case.conversation),
+                                   self.store.catalog))
+        rule = rule_decision(agent.escalation, case.conversation, hits, names_products=named)
         if rule:
             return self._escalated(base, rule, None)
         try:
@@ -78,7 +81,10 @@ class Agent:
         except HarnessError as error:
             return replace(base, error=str(error))
 
-    async def _ask_model(self, base: Run, case: Case, hits: tuple[Hit, ...], sample: int) -> Run:
+    def messages_for(self, case: Case, hits: tuple[Hit, ...]) -> list[dict[str, Any]]:
+        """The messages the model is sent for this case: the rendered system prompt (the
+        retrieved articles, the records of the products the conversation names), then the
+        conversation. `harness check` reads them without calling any model."""
         agent = self.store.agent
         conversation_text = "\n".join(t.text for t in case.conversation)
         products = {m.product.sku: m.product
@@ -91,7 +97,11 @@ class Agent:
             products=list(products.values()),
             catalog=self.store.catalog,
         )
-        messages = to_messages(system, case)
+        return to_messages(system, case)
+
+    async def _ask_model(self, base: Run, case: Case, hits: tuple[Hit, ...], sample: int) -> Run:
+        agent = self.store.agent
+        messages = self.messages_for(case, hits)
         done = await self.client.complete(
             agent.model_name, messages, tools=[escalate_tool(agent.escalation)], sample=sample,
             api_base=agent.api_base, temperature=agent.temperature, **_limits(agent),

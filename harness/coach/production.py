@@ -36,7 +36,7 @@ from harness.kb.catalog import find_products
 from harness.kb.retrieval import Hit, KnowledgeBase
 from harness.store.conversations import Conversation, Message
 from harness.store.loading import Store
-from harness.store.schema import Case, Expectation, Turn
+from harness.store.schema import DEFAULT_MIN_CONFIDENCE, Case, Expectation, Turn
 from harness.text.tokens import tokenize
 
 __all__ = ["Gap", "ProductionGrader", "Scored", "with_repeat"]
@@ -145,7 +145,7 @@ class ProductionGrader:
         self.figures = PolicyFigures(store.articles, store.catalog)
         self.weights = agent.rubric.weights
         self.rules = agent.escalation
-        self.gap_below = agent.escalation.min_confidence or 0.35
+        self.gap_below = agent.escalation.min_confidence or DEFAULT_MIN_CONFIDENCE
         self._ignore = (agent.tone.sign_off or "", agent.tone.brand)
         self._no_case = Case(id="production", suite="production",
                              conversation=(Turn(role="customer", text="-"),),

@@ -8,7 +8,7 @@ meeting reads them (see the coaching practice the project serves):
 2. escalations (a person took over) by topic, with why;
 3. the 10 worst conversations, with why;
 4. KB gaps: customer questions no served article covered well (retrieval confidence below
-   agent.yaml's `escalation.min_confidence`, or 0.35);
+   agent.yaml's `escalation.min_confidence`, or its default);
 5. each rubric dimension vs its rolling average over the 4 weeks before, flagged when it is
    more than 3 points below (weeks without data are left out of the average);
 6. the 3-5 changes the team decides on: an empty numbered list to fill in.
@@ -28,6 +28,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.history import DIMENSIONS, History
+from harness.store.schema import DEFAULT_MIN_CONFIDENCE
 
 __all__ = ["Trend", "WeeklyReview", "build_review", "kept_changes", "parse_week"]
 
@@ -138,7 +139,8 @@ def _first_customer(messages: list[Mapping[str, str]]) -> str:
     return next((m["text"] for m in messages if m.get("role") == "customer"), "")
 
 
-def build_review(history: History, monday: dt.date, gap_below: float = 0.35) -> WeeklyReview:
+def build_review(history: History, monday: dt.date,
+                 gap_below: float = DEFAULT_MIN_CONFIDENCE) -> WeeklyReview:
     """Everything the review shows, read from the history (queries, no whole-table reads)."""
     mondays = [monday - 7 * _DAY * back for back in range(TREND_WEEKS - 1, -1, -1)]
     rates = [_rates(history.week_totals(*_bounds(m))) for m in mondays]

@@ -65,6 +65,20 @@ def _kind_words(catalog: Catalog) -> set[str]:
     return kinds
 
 
+def _name_runs(catalog: Catalog) -> tuple[tuple[str, ...], ...]:
+    """Each catalog name and alias as its words (plural endings dropped)."""
+    return tuple(tuple(w.rstrip("s") for w in _TOKEN.findall(name.lower()))
+                 for product in catalog.products for name in (product.name, *product.aliases))
+
+
+def _part_of_a_name(words: list[str], names: tuple[tuple[str, ...], ...]) -> bool:
+    """The words run inside a catalog name: "Adult Dog Chicken & Rice" names the catalog's
+    "Pawsome Adult Dog Chicken & Rice 2kg" (in some size), it is not an unknown product."""
+    size = len(words)
+    return any(tuple(words) == name[i:i + size]
+               for name in names for i in range(len(name) - size + 1))
+
+
 def catalog_claims(text: str, catalog: Catalog, *, ignore: tuple[str, ...] = ()) -> list[Claim]:
     """Prices, availability and product names in `text` that the catalog contradicts.
 
@@ -77,6 +91,7 @@ def catalog_claims(text: str, catalog: Catalog, *, ignore: tuple[str, ...] = ())
             text = text.replace(phrase, " ")
     claims: list[Claim] = []
     kinds = _kind_words(catalog)
+    names = _name_runs(catalog)
     for sentence in sentences(text):
         mentions = find_products(sentence, catalog)
         claims += _price_claims(sentence, mentions, catalog)
@@ -89,7 +104,8 @@ def catalog_claims(text: str, catalog: Catalog, *, ignore: tuple[str, ...] = ())
             if any(m.start < match.end() and match.start() < m.end for m in mentions):
                 continue
             words = [w.rstrip("s") for w in _TOKEN.findall(match.group(0).lower())]
-            if len(words) >= 2 and any(w in kinds for w in words):
+            if len(words) >= 2 and any(w in kinds for w in words) and not _part_of_a_name(
+                    words, names):
                 claims.append(Claim(sentence, f"names {match.group(0)!r}, which is not in the"
                                               " catalog"))
     return claims

@@ -15,7 +15,7 @@ from harness.grading.overlap import draws_on
 from harness.grading.rubric import Dimension, Grade, Graded, is_review, score_of, with_judge
 from harness.store.loading import Store
 from harness.store.schema import Case, Tone
-from harness.text.matching import excerpt, find_phrase, normalize, phrase_in
+from harness.text.matching import excerpt, find_phrase, find_words, normalize, phrase_in
 from harness.text.sentences import sentences
 from harness.text.tokens import tokenize
 
@@ -114,7 +114,7 @@ def grade_tone(case: Case, run: Run, tone: Tone) -> Dimension:
     tone = case.expect.tone.apply(tone)
     reply = run.reply
     for phrase in tone.banned_phrases:
-        if phrase_in(phrase, reply):
+        if find_words(phrase, reply):
             return Dimension("fail", f"uses the banned phrase {phrase!r}",
                              _sentence_with(reply, phrase))
     if not tone.emoji and (emoji := _EMOJI.search(reply)):

@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import bm25s
 
 from harness.store.schema import Article
+from harness.text.concepts import expansion
 from harness.text.tokens import tokenize
 
 __all__ = ["Hit", "Index", "KnowledgeBase", "serve_articles"]
+
+_TITLE_BOOST = 0.5  # an article whose whole title the question names scores 1.5 times
+
 
 def serve_articles(articles: Iterable[Article], day: dt.date) -> tuple[Article, ...]:
     """The articles a customer could be shown on `day`: active and inside their window."""
@@ -38,10 +43,14 @@ class Hit:
 class Index:
     """A BM25 index over the articles served on one day."""
 
-    def __init__(self, articles: Sequence[Article], names: frozenset[str] = frozenset()) -> None:
+    def __init__(self, articles: Sequence[Article], names: frozenset[str] = frozenset(),
+                 brand: str = "") -> None:
         self.articles = tuple(articles)
         self._names = names  # stemmed words of catalog product names
+        # the shop's own name: "a Loop & Thread gift card" is about gift cards
+        self._brand = re.compile(re.escape(brand), re.IGNORECASE) if brand.strip() else None
         self._docs = [set(tokenize(f"{a.title}\n{a.topic}\n{a.body}")) for a in self.articles]
+        self._titles = [set(tokenize(a.title)) - names for a in self.articles]
         self._bm25 = bm25s.BM25()
         if self.articles:
             corpus = [tokenize(f"{a.title}\n{a.title}\n{a.topic}\n{a.body}") for a in self.articles]
@@ -54,17 +63,27 @@ class Index:
         self._idf = {w: self._idf_of(n, total) for w, n in frequency.items()}
         self._unknown_idf = self._idf_of(0, total)
 
+    def _title_share(self, doc: int, words: set[str]) -> float:
+        """Share of the article title's words the question uses: a customer asking about
+        "a gift card" names the article "Gift cards", however often other articles mention
+        gift cards in passing."""
+        title = self._titles[doc]
+        return len(title & words) / len(title) if title else 0.0
+
     @staticmethod
     def _idf_of(df: int, total: int) -> float:
         return math.log(1 + (total - df + 0.5) / (df + 0.5))
 
-    def coverage(self, words: Sequence[str], doc: int) -> float:
-        """Share of the words' IDF mass that document `doc` contains."""
+    def coverage(self, words: Sequence[str], doc: int, related: Sequence[str] = ()) -> float:
+        """Share of the words' IDF mass that document `doc` contains. `related` words (what
+        the question's phrases stand for, text/concepts.py) count only where the document has
+        them: saying "money back" to an article about refunds is covered, not diluted."""
         unique = set(words)
-        mass = sum(self._idf.get(w, self._unknown_idf) for w in unique)
+        also = {w for w in related if w not in unique and w in self._docs[doc]}
+        mass = sum(self._idf.get(w, self._unknown_idf) for w in unique | also)
         if not mass:
             return 0.0
-        found = sum(self._idf.get(w, self._unknown_idf) for w in unique
+        found = sum(self._idf.get(w, self._unknown_idf) for w in unique | also
                     if w in self._docs[doc] or w in self._names)
         return found / mass
 
@@ -74,19 +93,27 @@ class Index:
         The last customer turn alone ("what about sale items?") may be too short to cover an
         article, the whole conversation too long: the better of the two is taken.
         """
-        token_sets = [tokenize(q) for q in queries if q.strip()]
+        texts = [q for q in queries if q.strip()]
+        if self._brand is not None:
+            texts = [self._brand.sub(" ", q) if self._brand.sub(" ", q).strip() else q
+                     for q in texts]
+        token_sets = [tokenize(q) for q in texts]
+        related = [list(expansion(q)) for q in texts]
         words = [w for tokens in token_sets for w in tokens]
         known = [w for w in words if w in self._idf]
         if not self.articles or not known:
             return ()
         weighted = known + [w for w in known if w not in self._names]  # topic words count twice
-        scores = self._bm25.get_scores(weighted)
+        weighted += [w for extra in related for w in dict.fromkeys(extra) if w in self._idf]
+        scores = [float(score) * (1 + _TITLE_BOOST * self._title_share(doc, set(words)))
+                  for doc, score in enumerate(self._bm25.get_scores(weighted))]
         ranked = sorted(range(len(self.articles)), key=lambda i: (-scores[i], self.articles[i].id))
         hits = []
         for doc in ranked[:top_k]:
             if scores[doc] <= 0:
                 break
-            confidence = max(self.coverage(tokens, doc) for tokens in token_sets)
+            confidence = max(self.coverage(tokens, doc, extra)
+                             for tokens, extra in zip(token_sets, related, strict=True))
             hits.append(Hit(self.articles[doc], float(scores[doc]), round(confidence, 4)))
         return tuple(hits)
 
@@ -94,14 +121,16 @@ class Index:
 class KnowledgeBase:
     """All articles of a store; builds (once) the index of what is served on a given day."""
 
-    def __init__(self, articles: Sequence[Article], names: Iterable[str] = ()) -> None:
+    def __init__(self, articles: Sequence[Article], names: Iterable[str] = (),
+                 brand: str = "") -> None:
         self.articles = tuple(articles)
         self._names = frozenset(w for name in names for w in tokenize(name))
+        self._brand = brand
         self._indexes: dict[tuple[str, ...], Index] = {}
 
     def index_for(self, day: dt.date) -> Index:
         served = serve_articles(self.articles, day)
         key = tuple(a.id for a in served)
         if key not in self._indexes:
-            self._indexes[key] = Index(served, self._names)
+            self._indexes[key] = Index(served, self._names, self._brand)
         return self._indexes[key]

@@ -152,9 +152,10 @@ DESCRIPTIONS: dict[str, str] = {
                          " it in any customer turn. A topic with no phrases (an empty list, or"
                          " nothing) matches nothing by itself but is offered to the model's"
                          " escalate_to_human tool.",
-    "Escalation.min_confidence": "0 to 1 (default 0: off). When the best retrieved article's"
-                                 " confidence is below it, the conversation is handed off"
-                                 " without asking the model.",
+    "Escalation.min_confidence": "0 to 1 (default 0.2, measured across stores:"
+                                 " docs/confidence.md; 0 turns it off). When the best"
+                                 " retrieved article's confidence is below it, the"
+                                 " conversation is handed off without asking the model.",
     "Escalation.on_request": "true (default): a customer whose last turn asks for a person"
                              " (\"talk to a real person\", \"agent please\") is handed off.",
     "Escalation.request_phrases": "More phrases that count as asking for a person, added to the"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["excerpt", "find_phrase", "is_regex", "normalize", "phrase_in"]
+__all__ = ["excerpt", "find_phrase", "find_words", "is_regex", "normalize", "phrase_in"]
 
 _TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
                              "\u2013": "-", "\u2014": "-", "\u00a0": " "})
@@ -35,6 +35,22 @@ def _compile(phrase: str) -> re.Pattern[str]:
 def find_phrase(phrase: str, text: str) -> re.Match[str] | None:
     """The first place `phrase` occurs in `text`, or None."""
     return _compile(phrase).search(normalize(text))
+
+
+@lru_cache(maxsize=4096)
+def _compile_words(phrase: str) -> re.Pattern[str]:
+    if is_regex(phrase):
+        return _compile(phrase)
+    plain = normalize(phrase)
+    start = r"(?<![^\W_])" if plain[:1].isalnum() else ""
+    end = r"(?![^\W_])" if plain[-1:].isalnum() else ""
+    return re.compile(start + re.escape(plain) + end, re.IGNORECASE)
+
+
+def find_words(phrase: str, text: str) -> re.Match[str] | None:
+    """Like `find_phrase`, but a plain phrase only as whole words: a banned "hey" is not in
+    "They will reply", a banned "cheap" not in "cheaper"."""
+    return _compile_words(phrase).search(normalize(text))
 
 
 def phrase_in(phrase: str, text: str) -> bool:

@@ -1,0 +1,319 @@
+"""The reference model's answer: grounded in what `reading` found in the system prompt.
+
+It answers the last user message by quoting the article sentences that share the most
+informative words with it (and the price or status of any product record the customer named),
+so editing an article changes its answers the way it would change a grounded LLM's. When
+nothing in the prompt covers the question it calls the hand-off tool rather than guess, and
+says why: no article in the prompt at all is a different reason from articles that do not
+cover the question.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.kb.catalog import name_pattern
+from harness.providers.reference.reading import ProductRecord, Understood, read_prompt
+from harness.text.concepts import expansion
+from harness.text.sentences import sentences
+from harness.text.tokens import tokenize
+
+__all__ = ["MODEL", "PROVIDER", "answer"]
+
+PROVIDER = "reference"
+MODEL = f"{PROVIDER}/kb-grounded"
+
+_ASKS_PRICE_OR_STOCK = re.compile(
+    r"\b(price|prices|priced|cost|costs|how much|expensive|cheap|available|availability|stock|"
+    r"sell|selling|buy|discontinued|still (make|sell|carry|have)|carry|coming back|come back|"
+    r"restock\w*|back in stock|sold out|out of stock)\b|[$\u00a3\u20ac]",
+    re.IGNORECASE,
+)
+# What kind of answer the question asks for, and what a sentence giving it contains.
+_INTENTS = (
+    (re.compile(r"\b(how much|cost|costs|price|fee|charge|pay)\b", re.I),
+     re.compile(r"[$\u20ac\u00a3]\s?\d|\bfree\b", re.I)),
+    (re.compile(r"\b(how (long|often|many|soon)|when|until|by what date|deadline)\b", re.I),
+     re.compile(r"\d|\b(day|week|month|year|hour|minute)s?\b", re.I)),
+)
+_INTENT_BONUS = 0.3
+_ARTICLE_WEIGHT = 0.5  # a sentence of the article about the question beats a stray match
+_HOW_TO = re.compile(r"\b(how (do|can|should) (i|we)|how to|what (should|do) i do)\b", re.I)
+_COVERAGE_NEEDED = 0.3  # share of the question's weight a sentence must carry to be an answer
+_KNOWN_NEEDED = 0.25  # share of the question's words the articles must mention at all
+
+
+@dataclass(frozen=True)
+class Answer:
+    content: str | None
+    escalation: dict[str, str] | None = None
+    tool: str = ""  # the hand-off tool it calls
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    text: str
+    article_rank: int
+    position: int
+    words: frozenset[str]
+    around: frozenset[str] = frozenset()  # its article's title, section heading, table header
+    section: str = ""  # the heading it stands under
+
+
+_HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
+_BOLD_LINE = re.compile(r"^\s*\*\*([^*]+)\*\*:?\s*$")
+
+
+_BLOCK_LINE = re.compile(r"^\s*(?:[-*+\u2022]\s|\d{1,3}[.)]\s|#|\||>|```)")
+
+
+def _unwrapped(body: str) -> list[str]:
+    """The body's lines with hard-wrapped paragraphs joined: a sentence that the writer's
+    editor broke at 100 characters is still one sentence. Headings, list items and table rows
+    start lines of their own; a list item's wrapped continuation joins it."""
+    lines: list[str] = []
+    for line in body.splitlines():
+        joinable = (lines and lines[-1].strip() and line.strip() and not _BLOCK_LINE.match(line)
+                    and not _HEADING_LINE.match(lines[-1]) and not _TABLE_ROW.match(lines[-1])
+                    and not _BOLD_LINE.match(lines[-1]))
+        if joinable:
+            lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+        else:
+            lines.append(line)
+    return lines
+
+
+def _row_text(cells: list[str], header: list[str]) -> str:
+    """A table row as a sentence: "Express: $25; 1-2 business days". A row keyed by a number
+    (a size chart) names every column: "UK 9, EU 43, US 10"."""
+    named = [f"{h} {c}" if h and len(h.split()) <= 3 else c
+             for h, c in zip(header, cells, strict=False) if c]
+    if header and re.fullmatch(r"[\d.,/ -]+", cells[0]):
+        return ", ".join(named)
+    rest = [c for c in cells[1:] if c]
+    return f"{cells[0]}: {'; '.join(rest)}" if rest else cells[0]
+
+
+def _quotable(body: str) -> list[tuple[str, str]]:
+    """(sentence, what it stands under) of an article body written in Markdown: a heading is
+    context, not an answer; a table row is read as "Express: $25; 1-2 business days" under
+    its header."""
+    found: list[tuple[str, str]] = []
+    heading, header = "", ""
+    header_cells: list[str] = []
+    lines = _unwrapped(body)
+    for number, line in enumerate(lines):
+        if title := (_HEADING_LINE.match(line) or _BOLD_LINE.match(line)):
+            heading, header = title.group(1), ""
+            continue
+        row = _TABLE_ROW.match(line)
+        if row:
+            cells = [c.strip() for c in row.group(1).split("|")]
+            rule_next = number + 1 < len(lines) and _TABLE_RULE.match(lines[number + 1])
+            if rule_next:
+                header, header_cells = " ".join(cells), cells
+            elif not _TABLE_RULE.match(line) and cells and cells[0]:
+                found.append((_row_text(cells, header_cells), f"{heading} {header}"))
+            continue
+        header = ""
+        for text in sentences(line):
+            found.append((text, heading))
+    return found
+
+
+def _sentences(understood: Understood) -> list[_Sentence]:
+    found = []
+    for rank, article in enumerate(understood.articles):
+        for text, under in _quotable(article.body):
+            words = frozenset(tokenize(text))
+            around = frozenset(tokenize(f"{article.title} {under}")) - words
+            found.append(_Sentence(text, rank, len(found), words, around, under))
+    return found
+
+
+def _named(records: Sequence[ProductRecord], question: str, context: str
+           ) -> list[ProductRecord]:
+    """The records the customer names: by name or alias, else by most of the name's words
+    (a grounded model knows "the parachute cargos" are the Parachute Cargo Trousers)."""
+    exact = [r for r in records
+             if any(name_pattern(n).search(question) for n in (r.name, *r.aliases) if n)]
+    if exact:
+        return exact
+    asked = set(tokenize(f"{question} {context}"))
+    scored = []
+    for record in records:
+        words = set(tokenize(record.name))
+        if words:
+            share = len(words & asked) / len(words)
+            if share >= 0.5:
+                scored.append((share, record))
+    best = max((s for s, _ in scored), default=0.0)
+    if not scored and len(records) == 1:  # the records sent are those the customer named
+        return list(records) if set(tokenize(records[0].name)) & asked else []
+    return [r for s, r in scored if s == best]
+
+
+def _product_lines(records: Sequence[ProductRecord], question: str, context: str) -> list[str]:
+    """Price or status of the products named, when the customer asks about price or stock."""
+    if not _ASKS_PRICE_OR_STOCK.search(question):
+        return []
+    lines = []
+    for record in _named(records, question, context):
+        if record.status == "discontinued":
+            lines.append(f"The {record.name} has been discontinued and is no longer available.")
+        elif record.price:
+            lines.append(f"The {record.name} costs {record.price} and is in our range.")
+    return lines
+
+
+def _rank(
+    sentences: Sequence[_Sentence], question: list[str], context: list[str], asked_text: str,
+    related: Sequence[str] = (),
+) -> list[tuple[float, _Sentence]]:
+    total = len(sentences) or 1
+    frequency: dict[str, int] = {}
+    for sentence in sentences:
+        for word in sentence.words:
+            frequency[word] = frequency.get(word, 0) + 1
+
+    def idf(word: str) -> float:
+        return math.log(1 + (total + 0.5) / (frequency.get(word, 0) + 0.5))
+
+    asked = {w for w in question if w in frequency}  # words no article mentions: ungroundable
+    mass = sum(idf(w) for w in asked) or 1.0
+    articles: dict[int, set[str]] = {}
+    for sentence in sentences:
+        articles.setdefault(sentence.article_rank, set()).update(sentence.words | sentence.around)
+    spread = {w: sum(w in words for words in articles.values()) for w in asked}
+
+    def article_idf(word: str) -> float:
+        return math.log(1 + (len(articles) + 0.5) / (spread.get(word, 0) + 0.5))
+
+    article_mass = sum(article_idf(w) for w in asked) or 1.0
+    topical = {rank: sum(article_idf(w) for w in asked & words) / article_mass
+               for rank, words in articles.items()}  # how much the article is about the question
+    scored = []
+    for sentence in sentences:
+        direct = sum(idf(w) for w in asked & sentence.words) / mass
+        nearby = sum(idf(w) for w in (set(context) - asked) & sentence.words) / mass
+        under = sum(idf(w) for w in asked & sentence.around) / mass
+        meant = sum(idf(w) for w in (set(related) - asked) & sentence.words) / mass
+        score = (direct + 0.5 * meant + 0.25 * (nearby + under) - 0.06 * sentence.article_rank
+                 + _ARTICLE_WEIGHT * topical[sentence.article_rank] * bool(direct or meant))
+        if (direct or meant) and any(q.search(asked_text) and a.search(sentence.text)
+                                     for q, a in _INTENTS):
+            score += _INTENT_BONUS
+        if not asked or not (direct or meant):
+            continue  # no word of the question in the articles: bonuses make no answer
+        scored.append((score, sentence))
+    scored.sort(key=lambda pair: (-pair[0], pair[1].position))
+    return scored
+
+
+_FIGURE = re.compile(r"\d|\b(free|never|no longer)\b", re.I)
+
+
+def _with_figures(chosen: list[_Sentence], every: Sequence[_Sentence], asked: str
+                  ) -> list[_Sentence]:
+    """Give the figure the customer needs, as a grounded model does: when no chosen sentence
+    holds what the question asks for (an amount, a time) or any figure at all, add the nearest
+    sentence of the same article and section that does."""
+    if not chosen:
+        return chosen
+    wanted = [a for q, a in _INTENTS if q.search(asked)] or [_FIGURE]
+    top = chosen[0]
+    for pattern in wanted:
+        if any(pattern.search(s.text) for s in chosen):
+            continue
+        near = [s for s in every if s.article_rank == top.article_rank and s not in chosen
+                and s.section == top.section and 0 < abs(s.position - top.position) <= 2
+                and pattern.search(s.text)]
+        if near:
+            chosen = [*chosen, min(near, key=lambda s: (abs(s.position - top.position),
+                                                        s.position))]
+    return chosen
+
+
+def _fit(parts: list[str], max_words: int | None, sign_off: str | None) -> str:
+    budget = (max_words or 10_000) - len((sign_off or "").split())
+    kept: list[str] = []
+    for part in parts:
+        if kept and sum(len(p.split()) for p in [*kept, part]) > budget:
+            break
+        kept.append(part)
+    words = " ".join(kept).split()[: max(budget, 1)]
+    body = " ".join(words)
+    return f"{body}\n\n{sign_off}" if sign_off else body
+
+
+def answer(messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] = ()) -> Answer:
+    """The reference model's reply to an OpenAI-style message list."""
+    system = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
+    users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+    last = users[-1] if users else ""
+    understood = read_prompt(system)
+    return grounded_answer(understood, last, users[:-1], handoff_tool(tools))
+
+
+def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
+                    handoff: str) -> Answer:
+    """The answer from the KB and product records understood, to the `last` user message."""
+    if understood.brand and understood.brand.lower() in last.lower():  # not the topic
+        last = re.sub(re.escape(understood.brand), " ", last, flags=re.IGNORECASE)
+    question = tokenize(last)
+    context = [w for text in earlier for w in tokenize(text)]
+    max_words, sign_off = understood.max_words, understood.sign_off
+    names = {w for record in understood.products for w in tokenize(record.name)}
+    products = _product_lines(understood.products, last, " ".join(earlier))
+    question = [w for w in question if w not in names] or question
+    every = _sentences(understood)
+    ranked = _rank(every, question, context, last, expansion(last))
+    best = ranked[0][0] if ranked else 0.0
+    floor = max(_COVERAGE_NEEDED, best * 0.5)
+    chosen = [s for score, s in ranked[:3] if best and score >= floor]
+    if chosen and _HOW_TO.search(last):  # a how-to answer goes on to the next step
+        follow = chosen[0].position + 1
+        if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:
+            chosen = list(dict.fromkeys([*chosen, every[follow]]))
+    chosen = _with_figures(chosen, every, last)
+    grounded = [s.text for s in sorted(chosen, key=lambda s: s.position)]
+    if not products and not grounded:
+        reason = ("The knowledge base in my instructions does not cover this question."
+                  if understood.articles else
+                  f"I found no knowledge base articles in my instructions: {understood.notes[0]}.")
+        if handoff:
+            return Answer(None, {"topic": "other", "reason": reason}, handoff)
+        return Answer(_fit(["I'm not certain about that, so I won't guess."], max_words, sign_off))
+    return Answer(_fit([*products, *grounded], max_words, sign_off))
+
+
+_HANDOFF = re.compile(r"escalat|hand_?off|human|transfer|person|agent", re.IGNORECASE)
+
+
+def handoff_tool(tools: Sequence[dict[str, Any]]) -> str:
+    """The name of the tool that hands the conversation to a person, if one is offered: read
+    from the tool list as any model would (its name), not from the harness's code."""
+    for tool in tools:
+        name = str(tool.get("function", {}).get("name") or "")
+        if _HANDOFF.search(name):
+            return name
+    return ""
+
+
+def to_openai_message(result: Answer) -> dict[str, Any]:
+    """The answer as an OpenAI chat message, tool call included."""
+    message: dict[str, Any] = {"role": "assistant", "content": result.content}
+    if result.escalation:
+        message["tool_calls"] = [{
+            "id": "call_reference_0",
+            "type": "function",
+            "function": {"name": result.tool, "arguments": json.dumps(result.escalation)},
+        }]
+    return message

@@ -1,0 +1,597 @@
+"""How the reference model reads a system prompt: KB articles, product records, tone asks.
+
+A team writes its prompt for a real LLM, in its own layout. This reads the layouts such
+prompts use, from the text alone (never from the harness's data):
+
+- articles as XML-like tags (`<article title="...">body</article>`, `<document>`, `<doc>`),
+  as JSON or YAML records (`{"title": ..., "body": ...}`), or as the text under a heading or
+  label that names the KB ("## Help-centre articles", "Knowledge base:", "Reference
+  material:"), split by sub-headings (`### Title (id)`), numbered or bold titles, or title lines
+  above paragraphs;
+- product records as `<product name=... price=...>` tags, JSON or YAML records, a Markdown
+  table, or one line per product ("- Name (SKU): 62.00 GBP - active", "Name costs $12");
+- the word limit ("under 120 words", "100 words max", "no more than 90 words", ...) and the
+  sign-off (`End every reply with "..."`, "Sign every reply with: ...", a line of its own).
+
+What it cannot find it says, in `Understood.notes`, so a person sees why a reply escalates.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from harness.text.numbers import NUMBER, number_value
+
+__all__ = ["KbArticle", "ProductRecord", "Understood", "read_prompt"]
+
+
+@dataclass(frozen=True)
+class KbArticle:
+    title: str
+    body: str
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    name: str
+    price: str = ""  # as the reply should write it: "$189.00", "£62.00", "49.99 CAD"
+    status: str = "active"  # "active" or "discontinued"
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What the reference model took from the system prompt."""
+
+    articles: tuple[KbArticle, ...] = ()
+    products: tuple[ProductRecord, ...] = ()
+    max_words: int | None = None
+    sign_off: str | None = None
+    layout: str = ""  # how the articles were found: "tags", "json", "yaml", "headings", ...
+    brand: str = ""  # the shop the prompt says the model speaks for
+    notes: tuple[str, ...] = field(default=())
+
+    def summary(self) -> str:
+        """One line: what was understood, for `harness check` and the run's notes."""
+        parts = [f"{len(self.articles)} article(s)"
+                 + (f" ({self.layout})" if self.articles and self.layout else ""),
+                 f"{len(self.products)} product record(s)",
+                 f"word limit {self.max_words}" if self.max_words else "no word limit",
+                 f"sign-off {self.sign_off!r}" if self.sign_off else "no sign-off"]
+        return ", ".join(parts)
+
+
+# -- tone: word limit and sign-off ------------------------------------------------------------
+
+_LIMIT_BEFORE = re.compile(
+    r"\b(?:under|below|at most|no more than|not more than|fewer than|less than|maximum of|"
+    r"max(?:imum)?(?: of)?|up to|within|exceed|limit(?:ed)? (?:of|to)|cap(?:ped)? at|"
+    r"no longer than|shorter than|longer than|not over|over|past|beyond|more than|"
+    r"maximum length of|"
+    r"length of)\s+(\d{1,4})\s+words?\b", re.IGNORECASE)
+_LIMIT_AFTER = re.compile(
+    r"\b(\d{1,4})[\s-]+words?\s*(?:max(?:imum)?\b|or (?:fewer|less|shorter|under)\b|"
+    r"at (?:the )?most\b|(?:is|as) (?:the|a|your) (?:limit|maximum)\b|limit\b|cap\b)",
+    re.IGNORECASE)
+_LIMIT_SPREAD = re.compile(  # "Limit your reply to 80 words", "keep answers to 80 words"
+    r"\b(?:limit|keep|cap|restrict|hold)\b[^.\n]{0,40}?\bto\s+(\d{1,4})\s+words?\b"
+    r"|\bword (?:limit|count|maximum)\b[^.\n\d]{0,20}(\d{1,4})", re.IGNORECASE)
+_QUOTED = re.compile(r'"([^"\n]+)"|\u201c([^\u201d\n]+)\u201d|`([^`\n]+)`|'
+                     r"(?<![A-Za-z])'([^'\n]+)'(?![A-Za-z])")
+_SIGN_ASK = re.compile(
+    r"\b(?:end|sign(?: off)?|close|conclude|finish|wrap up|complete|terminate)\b[^\n]{0,40}?"
+    r"\b(?:every|each|all|your|any)\b[^\n]{0,25}?"
+    r"\b(?:repl(?:y|ies)|responses?|messages?|answers?|emails?|chats?)\b"
+    r"|\bsign[- ]?off\b|\bsignature\b|\blast line\b|\bfinal line\b|\bclosing line\b"
+    r"|\b(?:always )?(?:end|close|finish|conclude|sign)(?: off)? (?:it |them |everything )?"
+    r"(?:with|as|using)\b", re.IGNORECASE)
+_BRAND = re.compile(r"\b(?:assistant|agent|concierge|representative|advisor|adviser|bot|team)"
+                    r"\s+(?:for|of|at)\s+(?:the\s+)?([A-Z][^,.;:()\n]{1,40}?)"
+                    r"(?=\s*[,.;:(\n]|\s+(?:a|an|the|who|which)\b)")
+
+
+def _brand(text: str) -> str:
+    found = _BRAND.search(text)
+    return found.group(1).strip() if found else ""
+
+
+_SPELLED_WORDS = re.compile(rf"\b({NUMBER})(?=[\s-]+words?\b)", re.IGNORECASE)
+
+
+def _digits(text: str) -> str:
+    """ "eighty words" -> "80 words", so a limit written out is read like one in digits."""
+    def value(match: re.Match[str]) -> str:
+        number = number_value(match.group(1))
+        return str(int(number)) if number is not None and number >= 5 else match.group(1)
+    return _SPELLED_WORDS.sub(value, text)
+
+
+def _word_limit(text: str) -> int | None:
+    text = _digits(text)
+    found = [int(m.group(1)) for m in (*_LIMIT_BEFORE.finditer(text),
+                                        *_LIMIT_AFTER.finditer(text))]
+    found += [int(m.group(1) or m.group(2)) for m in _LIMIT_SPREAD.finditer(text)]
+    return min(found) if found else None
+
+
+def _sign_off(text: str) -> str | None:
+    """The sign-off the prompt asks for: quoted after the ask, after its colon, or the line
+    below an ask that ends with a colon."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        ask = _SIGN_ASK.search(line)
+        if not ask:
+            continue
+        rest = line[ask.end():]
+        quoted = _QUOTED.search(rest)
+        if quoted:
+            return next(g for g in quoted.groups() if g).strip()
+        if ":" in rest:
+            after = rest.split(":", 1)[1].strip()
+            if after:
+                return after
+            following = next((x.strip() for x in lines[number + 1:] if x.strip()), "")
+            if following and not _SIGN_ASK.search(following):
+                return following.strip('"\u201c\u201d')
+            continue
+        bare = _bare_sign_off(rest)
+        if bare:
+            return bare
+    return None
+
+
+_FILLER = re.compile(r"^\s*(?:with|as|using)?\s*(?:the|this|these)?\s*(?:following\s+)?"
+                     r"(?:line|words|signature|sign-?off|text|name)?\s*(?:of|below)?\s*",
+                     re.IGNORECASE)
+_PLACEMENT = re.compile(r"[,;]?\s*(?:on (?:its|a) (?:own )?line(?: of its own)?|on a new line|"
+                        r"as (?:the|its) (?:last|final) line|at the (?:end|bottom))\b.*$",
+                        re.IGNORECASE)
+
+
+def _bare_sign_off(rest: str) -> str | None:
+    """An unquoted sign-off written after the ask: "Sign off with - Voltline Support."."""
+    text = _PLACEMENT.sub("", _FILLER.sub("", rest, count=1)).strip()
+    text = re.sub(r"\.$", "", text).strip()
+    if not text or len(text.split()) > 10 or not re.search(r"[A-Za-z]", text):
+        return None
+    if re.match(r"(?i)(a|an|your|our|a short|the customer|their|it|them|every|each)\b", text):
+        return None  # "end each reply with a question": an instruction, not a sign-off
+    return text
+
+
+# -- blocks of data: JSON and YAML --------------------------------------------------------------
+
+_BODY_KEYS = ("body", "content", "text", "answer", "article", "description", "markdown")
+_TITLE_KEYS = ("title", "name", "question", "heading", "subject", "topic")
+_PRICE_KEYS = ("price", "cost", "amount", "unit_price")
+_FENCE = re.compile(r"^```[ \t]*([\w-]*)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def _json_values(text: str) -> list[tuple[int, int, Any]]:
+    """Every JSON array or object that starts a line, with where it is in the text."""
+    decoder = json.JSONDecoder()
+    found, position = [], 0
+    for match in re.finditer(r"^[ \t]*([\[{])", text, re.MULTILINE):
+        start = match.start(1)
+        if start < position:
+            continue
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            continue
+        if isinstance(value, (list, dict)) and value:
+            found.append((start, end, value))
+            position = end
+    return found
+
+
+def _records(value: Any) -> list[dict[str, Any]]:
+    """The dicts inside a JSON or YAML value, however nested (a list, {"articles": [...]})."""
+    if isinstance(value, dict):
+        inner = [r for v in value.values() if isinstance(v, (list, dict)) for r in _records(v)]
+        return [value, *inner]
+    if isinstance(value, list):
+        return [r for item in value for r in _records(item)]
+    return []
+
+
+def _text_of(record: dict[str, Any], keys: tuple[str, ...]) -> str:
+    lowered = {str(k).lower(): v for k, v in record.items()}
+    for key in keys:
+        value = lowered.get(key)
+        if isinstance(value, (str, int, float)) and str(value).strip():
+            return str(value).strip()
+    return ""
+
+
+def _article_of(record: dict[str, Any]) -> KbArticle | None:
+    body = _text_of(record, _BODY_KEYS)
+    if not body or _text_of(record, _PRICE_KEYS):
+        return None
+    return KbArticle(_text_of(record, _TITLE_KEYS), body, _text_of(record, ("id", "slug")))
+
+
+def _product_of(record: dict[str, Any], currency: str) -> ProductRecord | None:
+    name, price = _text_of(record, ("name", "title", "product")), _text_of(record, _PRICE_KEYS)
+    if not name or not price:
+        return None
+    status = _text_of(record, ("status", "availability", "stock"))
+    aliases = record.get("aliases") or record.get("also_known_as") or ()
+    if isinstance(aliases, str):
+        aliases = re.split(r"[|,;]", aliases)
+    own = _text_of(record, ("currency",)) or currency
+    return ProductRecord(name, _price(price, own), _status(status),
+                         tuple(str(a).strip() for a in aliases if str(a).strip()))
+
+
+def _data_blocks(text: str) -> list[tuple[int, int, Any, str]]:
+    """JSON values and fenced YAML/JSON blocks: (start, end, value, "json" | "yaml")."""
+    blocks = [(s, e, v, "json") for s, e, v in _json_values(text)]
+    for fence in _FENCE.finditer(text):
+        if any(s <= fence.start(2) < e for s, e, _, _ in blocks):
+            continue
+        try:
+            value = yaml.safe_load(fence.group(2))
+        except yaml.YAMLError:
+            continue
+        if isinstance(value, (list, dict)):
+            blocks.append((fence.start(), fence.end(), value, "yaml"))
+    return blocks
+
+
+def _yaml_value(text: str) -> Any:
+    """An unfenced YAML list or mapping (a region of `- name: ...` lines), else None."""
+    if not re.search(r"^\s*-?\s*[A-Za-z_]+:\s", text, re.MULTILINE):
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return value if isinstance(value, (list, dict)) else None
+
+
+# -- money and status ---------------------------------------------------------------------------
+
+_SYMBOLS = {"USD": "$", "GBP": "\u00a3", "EUR": "\u20ac"}
+_MONEY = re.compile(
+    r"(?P<sym>[$\u00a3\u20ac])\s?(?P<a1>\d[\d,]*(?:\.\d{1,2})?)"
+    r"|(?P<a2>\d[\d,]*(?:[.,]\d{1,2})?)\s?(?P<code>[A-Z]{3})\b"
+    r"|\b(?P<code2>[A-Z]{3})\s?\$?(?P<a3>\d[\d,]*(?:\.\d{1,2})?)"
+    r"|(?P<a4>\d[\d,]*(?:[.,]\d{1,2})?)\s?(?P<sym2>[\u00a3\u20ac])")
+_CURRENCY_CODES = {"USD", "GBP", "EUR", "CAD", "AUD", "NZD", "CHF", "JPY", "SEK", "DKK", "NOK"}
+_DISCONTINUED = re.compile(r"\b(discontinued|no longer (available|sold|made|stocked|offered)|"
+                           r"retired|withdrawn|recalled|not sold any ?more|end of line)\b", re.I)
+_CURRENCY_IN_TEXT = re.compile(r"\b(?:prices?|amounts?)\b[^.\n]{0,30}\bin\s+([A-Z]{3})\b")
+
+
+def _money(text: str, currency: str) -> str:
+    """The first price in `text`, written with its symbol ("£62.00") or code ("49.99 CAD")."""
+    for match in _MONEY.finditer(text):
+        code = match.group("code") or match.group("code2")
+        if code and code not in _CURRENCY_CODES:
+            continue
+        amount = match.group("a1") or match.group("a2") or match.group("a3") or match.group("a4")
+        symbol = match.group("sym") or match.group("sym2")
+        if symbol:
+            code = {v: k for k, v in _SYMBOLS.items()}[symbol]
+            if symbol == "$" and currency not in ("", "USD") and _SYMBOLS.get(currency) is None:
+                code = currency  # "$49.99" in a CAD store
+        return _price(amount, code or currency)
+    return ""
+
+
+def _price(amount: str, currency: str) -> str:
+    amount = amount.strip()
+    if re.fullmatch(r"\d+,\d{1,2}", amount):
+        amount = amount.replace(",", ".")
+    amount = amount.replace(",", "")
+    try:
+        shown = f"{float(amount):.2f}"
+    except ValueError:
+        found = _MONEY.search(amount)
+        return _money(amount, currency) if found else amount
+    code = (currency or "USD").upper()
+    return f"{_SYMBOLS[code]}{shown}" if code in _SYMBOLS else f"{shown} {code}"
+
+
+def _status(text: str) -> str:
+    return "discontinued" if _DISCONTINUED.search(text or "") else "active"
+
+
+# -- regions: where the KB and the product records are -----------------------------------------
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_LABEL = re.compile(r"^\s*(?:\*\*)?([A-Z][^.!?\n]{0,70}?)(?:\*\*)?\s*:\s*(?:\*\*)?\s*$")
+_KB_WORDS = re.compile(r"\b(knowledge|articles?|kb|help[- ]?cent(?:re|er)|reference|faqs?|"
+                       r"documentation|docs|polic(?:y|ies)|sources?|guides?|context|"
+                       r"information)\b", re.IGNORECASE)
+_PRODUCT_WORDS = re.compile(r"\b(products?|catalog(?:ue)?|price list|prices|inventory|"
+                            r"items we sell|range)\b", re.IGNORECASE)
+_TITLE_WITH_ID = re.compile(r"^(.*?)\s*[(\[]\s*(?:id:\s*)?([a-z0-9][a-z0-9_-]*)\s*[)\]]\s*$")
+_NUMBERED = re.compile(r"^\s{0,3}(\d{1,3})[.)]\s+(.+?)\s*$")
+_BOLD_TITLE = re.compile(r"^\s*\*\*(.+?)\*\*\s*:?\s*$")
+_NONE_FOUND = re.compile(r"\b(no|none|not any)\b.{0,40}\b(articles?|products?|records?|"
+                         r"matched|found|apply|mentioned)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Region:
+    kind: str  # "kb" | "products"
+    start: int  # first line after the heading or label
+    end: int  # line after the last
+    level: int  # heading level (labels: 7)
+
+
+def _headers(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(line, level, text) of each heading or label line ("Reference material:")."""
+    found = []
+    for number, line in enumerate(lines):
+        heading = _HEADING.match(line)
+        if heading:
+            found.append((number, len(heading.group(1)), heading.group(2)))
+        elif (label := _LABEL.match(line)) and len(label.group(1).split()) <= 8:
+            found.append((number, 7, label.group(1)))
+        elif (_title_like(line) and len(line.split()) <= 6 and (number == 0 or not lines[
+                number - 1].strip()) and (_KB_WORDS.search(line) or _PRODUCT_WORDS.search(line))
+                and (number + 1 == len(lines) or not lines[number + 1].strip()
+                     or _HEADING.match(lines[number + 1]))):
+            found.append((number, 7, line.strip()))  # "Help articles" standing alone
+    return found
+
+
+def _starts_an_article(lines: list[str], after: int) -> bool:
+    """The first line under a KB heading opens an article (a heading, a numbered or bold
+    title, a title line, a data block), rather than going on with instructions."""
+    first = next((line for line in lines[after:] if line.strip()), "")
+    numbered = _NUMBERED.match(first)
+    return bool(_HEADING.match(first) or _BOLD_TITLE.match(first) or _title_like(first)
+                or (numbered and _title_like(numbered.group(2)))
+                or first.lstrip().startswith(("[", "{", "```", "<")))
+
+
+def _regions(lines: list[str]) -> tuple[_Region | None, _Region | None]:
+    """The KB region and the product region. The KB runs from the first heading or label
+    naming it that opens an article to the product heading (article bodies have headings of
+    their own, so no other heading ends it); the products run from the last product heading
+    that holds records to the next heading of its level."""
+    headers = _headers(lines)
+    shelf = None
+    for index, (number, level, text) in reversed(list(enumerate(headers))):
+        if not _PRODUCT_WORDS.search(text) or re.search(r"\barticles?\b", text, re.I):
+            continue
+        end = next((n for n, lv, _ in headers[index + 1:] if lv <= level), len(lines))
+        region = lines[number + 1:end]
+        if _content(region) and any(_MONEY.search(x) or _PRICE_FIELD.search(x) for x in region):
+            shelf = _Region("products", number + 1, end, level)
+            break
+    named = [(n, lv) for n, lv, text in headers if _KB_WORDS.search(text)
+             and not (shelf and n == shelf.start - 1)]
+    chosen = next(((n, lv) for n, lv in named if _starts_an_article(lines, n + 1)), None)
+    if chosen is None:
+        with_text = [(n, lv) for n, lv in named
+                     if _content(lines[n + 1:shelf.start - 1 if shelf and shelf.start > n
+                                       else len(lines)])]
+        chosen = with_text[-1] if with_text else None
+    kb = None
+    if chosen is not None:
+        number, level = chosen
+        end = shelf.start - 1 if shelf and shelf.start > number else len(lines)
+        if _content(lines[number + 1:end]):
+            kb = _Region("kb", number + 1, end, level)
+    return kb, shelf
+
+
+def _content(lines: list[str]) -> bool:
+    text = "\n".join(lines).strip()
+    return bool(text) and not (len(text) < 80 and _NONE_FOUND.search(text))
+
+
+def _title_like(line: str) -> bool:
+    text = line.strip().strip("*").strip()
+    return (0 < len(text) <= 100 and len(text.split()) <= 12 and not text.startswith(("|", "-"))
+            and text[-1] not in ".!?,;" and not _LABEL.match(line))
+
+
+def _split_title(title: str) -> tuple[str, str]:
+    """"Returns policy (returns-policy)" -> ("Returns policy", "returns-policy")."""
+    found = _TITLE_WITH_ID.match(title.strip())
+    if found and found.group(1) and ("-" in found.group(2) or found.group(2).islower()):
+        return found.group(1).strip(), found.group(2)
+    return title.strip(), ""
+
+
+def _chunks(lines: list[str]) -> tuple[list[KbArticle], str]:
+    """Split a KB region into articles by the marker its first article starts with."""
+    body_lines = lines
+    first = next((line for line in body_lines if line.strip()), "")
+    starts: list[tuple[int, str]] = []
+    layout = "paragraphs"
+    if heading := _HEADING.match(first):
+        level, layout = len(heading.group(1)), "headings"
+        starts = [(n, h.group(2)) for n, line in enumerate(body_lines)
+                  if (h := _HEADING.match(line)) and len(h.group(1)) == level]
+    elif (numbered := _NUMBERED.match(first)) and _title_like(numbered.group(2)):
+        layout, expected = "numbered list", int(numbered.group(1))
+        for n, line in enumerate(body_lines):
+            item = _NUMBERED.match(line)
+            if item and int(item.group(1)) == expected and _title_like(item.group(2)) and (
+                    n == 0 or not body_lines[n - 1].strip()):
+                starts.append((n, item.group(2)))
+                expected += 1
+    elif _BOLD_TITLE.match(first):
+        layout = "bold titles"
+        starts = [(n, b.group(1)) for n, line in enumerate(body_lines)
+                  if (b := _BOLD_TITLE.match(line)) and (n == 0 or not body_lines[n - 1].strip())]
+    else:
+        starts = [(n, line.strip()) for n, line in enumerate(body_lines)
+                  if _title_like(line) and not _HEADING.match(line)
+                  and (n == 0 or not body_lines[n - 1].strip())
+                  and n + 1 < len(body_lines)]
+    if not starts:
+        text = "\n".join(body_lines).strip()
+        return ([KbArticle("", text)] if text else []), "one block"
+    articles = []
+    for index, (number, title) in enumerate(starts):
+        end = starts[index + 1][0] if index + 1 < len(starts) else len(body_lines)
+        body = "\n".join(body_lines[number + 1:end]).strip()
+        if body and not (len(body) < 80 and _NONE_FOUND.search(body)):
+            name, article_id = _split_title(title)
+            articles.append(KbArticle(name, body, article_id))
+    return articles, layout
+
+
+# -- products in text ---------------------------------------------------------------------------
+
+_TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
+_NAME_END = re.compile(r"\s*(?:\(|:|\s[-\u2013\u2014]\s|\bcosts?\b|\bis\b|\bsells?\b|\bpriced\b|"
+                       r"\bat\b|=|,|\|)")
+_ALIASES = re.compile(r"\b(?:aliases|also (?:called|known as|sold as)|a\.?k\.?a\.?)\b[:=]?\s*"
+                      r"\"?([^\")\n]+)", re.IGNORECASE)
+
+
+def _table_products(lines: list[str], currency: str) -> list[ProductRecord]:
+    rows = [[c.strip() for c in m.group(1).split("|")] for line in lines
+            if (m := _TABLE_ROW.match(line)) and not _TABLE_RULE.match(line)]
+    if len(rows) < 2:
+        return []
+    header = [h.lower() for h in rows[0]]
+
+    def column(*words: str) -> int | None:
+        return next((i for i, h in enumerate(header) if any(w in h for w in words)), None)
+
+    name, price = column("product", "name", "item"), column("price", "cost")
+    if name is None or price is None:
+        return []
+    status, aliases = column("status", "availab", "stock"), column("alias", "also")
+    found = []
+    for row in rows[1:]:
+        if len(row) <= max(name, price) or not row[name]:
+            continue
+        found.append(ProductRecord(
+            row[name], _money(row[price], currency) or row[price],
+            _status(row[status] if status is not None and status < len(row) else " ".join(row)),
+            tuple(a.strip() for a in re.split(r"[|,;]", row[aliases]) if a.strip())
+            if aliases is not None and aliases < len(row) else ()))
+    return found
+
+
+def _line_products(lines: list[str], currency: str) -> list[ProductRecord]:
+    found = []
+    for line in lines:
+        text = re.sub(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+", "", line).strip()
+        price = _money(text, currency)
+        if not price or _TABLE_ROW.match(line):
+            continue
+        name = _NAME_END.split(text.replace("**", ""), maxsplit=1)[0].strip()
+        if not name or len(name.split()) > 10 or _MONEY.match(name):
+            continue
+        alias = _ALIASES.search(text)
+        aliases = tuple(a.strip() for a in re.split(r"[|,;]|\bor\b", alias.group(1))
+                        if a.strip()) if alias else ()
+        found.append(ProductRecord(name, price, _status(text), aliases))
+    return found
+
+
+_PRICE_FIELD = re.compile(r"\"?\bprice\"?\s*[:=]", re.IGNORECASE)
+_TAG_ARTICLE = re.compile(r"<(article|document|doc|kb_article|entry)\b([^>]*)>(.*?)</\1>",
+                          re.DOTALL | re.IGNORECASE)
+_TAG_PRODUCT = re.compile(r"<product\b([^>]*)/?>", re.IGNORECASE)
+_ATTR = re.compile(r'([\w-]+)\s*=\s*"([^"]*)"|([\w-]+)\s*=\s*\'([^\']*)\'')
+
+
+def _attrs(text: str) -> dict[str, str]:
+    return {(a or c).lower(): html.unescape(b if a else d) for a, b, c, d in _ATTR.findall(text)}
+
+
+def _currency(text: str) -> str:
+    found = _CURRENCY_IN_TEXT.search(text)
+    return found.group(1) if found and found.group(1) in _CURRENCY_CODES else ""
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=256)
+def read_prompt(system: str) -> Understood:
+    """Everything the reference model understands of a system prompt."""
+    currency = _currency(system)
+    lines = system.splitlines()
+    kb, shelf = _regions(lines)
+
+    articles: list[KbArticle] = []
+    products: list[ProductRecord] = []
+    layout = ""
+    for _, attributes, body in _TAG_ARTICLE.findall(system):
+        attrs = _attrs(attributes)
+        articles.append(KbArticle(attrs.get("title", ""), body.strip(), attrs.get("id", "")))
+        layout = "tags"
+    for attributes in _TAG_PRODUCT.findall(system):
+        attrs = _attrs(attributes)
+        if attrs.get("name"):
+            products.append(ProductRecord(
+                attrs["name"], _money(attrs.get("price", ""), currency) or attrs.get("price", ""),
+                _status(attrs.get("status", "")),
+                tuple(a for a in attrs.get("aliases", "").split("|") if a)))
+
+    def region_text(region: _Region | None) -> str:
+        return "\n".join(lines[region.start:region.end]) if region else ""
+
+    if not articles or not products:
+        for start, _end, value, kind in _data_blocks(system):
+            line = system.count("\n", 0, start)
+            inside_shelf = shelf is not None and shelf.start <= line < shelf.end
+            for record in _records(value):
+                article = None if inside_shelf else _article_of(record)
+                if article and not layout.startswith("tags"):
+                    articles.append(article)
+                    layout = kind
+                elif (product := _product_of(record, currency)) and not _TAG_PRODUCT.search(
+                        system):
+                    products.append(product)
+    if not articles and kb is not None:
+        yaml_value = _yaml_value(region_text(kb))
+        records = _records(yaml_value) if yaml_value is not None else []
+        articles = [a for r in records if (a := _article_of(r))]
+        layout = "yaml" if articles else layout
+        if not articles:
+            articles, layout = _chunks(lines[kb.start:kb.end])
+    if not products and shelf is not None:
+        text = region_text(shelf)
+        yaml_value = _yaml_value(text)
+        products = [p for r in (_records(yaml_value) if yaml_value is not None else [])
+                    if (p := _product_of(r, currency))]
+        shelf_lines = lines[shelf.start:shelf.end]
+        products = products or _table_products(shelf_lines, currency) or _line_products(
+            shelf_lines, currency)
+
+    notes = []
+    if not articles:
+        notes.append("the reference model found no KB articles in the system prompt (it reads"
+                     " <article> tags, JSON or YAML records, or the text under a heading or"
+                     " label naming the knowledge base or articles)")
+    if shelf is not None and not products:
+        notes.append("the reference model found a product section but no product record with"
+                     " a name and a price in it")
+    asks = _instructions(system, lines, kb, shelf)
+    return Understood(tuple(articles), tuple(products), _word_limit(asks), _sign_off(asks),
+                      layout, _brand(asks), tuple(notes))
+
+
+def _instructions(system: str, lines: list[str], *regions: _Region | None) -> str:
+    """The prompt without its articles and records: where the tone asks are (an article that
+    says "up to 20 words of engraving" sets no word limit)."""
+    kept = [line for n, line in enumerate(lines)
+            if not any(r is not None and r.start <= n < r.end for r in regions)]
+    text = "\n".join(kept)
+    text = _TAG_ARTICLE.sub("", text)
+    for start, end, _, _ in sorted(_data_blocks(text), reverse=True):
+        text = text[:start] + text[end:]
+    return text

@@ -1,0 +1,65 @@
+"""The words a shop's KB uses for what a customer says in other words.
+
+Customers write "send them back", "money back", "a hole in the sleeve"; help-centre articles
+say "return", "refund", "damaged or faulty". A lexical retriever (and the lexical reference
+model) cannot bridge that without help, so a question is expanded with the support vocabulary
+its phrases stand for. The table is the generic vocabulary of ecommerce support (returns,
+refunds, delivery, payment, damage, sizing, loyalty, codes, gift cards, accounts), not the
+wording of any one store; expansions only add words, never remove the customer's own.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from harness.text.tokens import tokenize
+
+__all__ = ["expansion"]
+
+_CONCEPTS: tuple[tuple[str, str], ...] = (
+    (r"\bsend(ing)? (it|them|this|that|\w+ \w+|\w+) back\b|\bgive (it|them) back\b|"
+     r"\bbring (it|them) back\b|\bship (it|them) back\b|\bsend back\b", "return returns"),
+    (r"\bmoney back\b|\bget (my )?money\b|\breimburs\w*|\bpaid back\b|\bcredited\b",
+     "refund refunds"),
+    (r"\bswap\w*\b|\bchange (it|them|the size|size|sizes)\b|\bdifferent size\b|"
+     r"\b(other|another|bigger|smaller) size\b", "exchange size"),
+    (r"\b(hole|holes|ripped|rip|torn|tear|broken|broke|smashed|cracked|dented|scratched|"
+     r"faulty|defect\w*|leak\w*|split|snapped|stopped working|not working|doesn'?t work|"
+     r"won'?t work|fell apart|falling apart|came apart|peeling)\b", "damaged faulty"),
+    (r"\b(too (small|big|large|tight|loose|short|long)|does ?n[o']?t fit|do ?n[o']?t fit|"
+     r"fits?|fitting|came up (big|small|large|massive|tiny))\b", "size fit"),
+    (r"\b(postage|p&p|shipping|ship|ships|shipped|deliver\w*|courier|post)\b",
+     "delivery shipping"),
+    (r"\b(how much|price|prices|cost|costs|fee|fees|charge|charges|pay for)\b", "cost price"),
+    (r"\b(expire|expires|expiry|expiration|expired|run out|valid|validity)\b",
+     "expire valid"),
+    (r"\b(voucher|coupon|promo|promotional|discount code|code)\b", "code discount"),
+    (r"\b(points?|rewards?|loyalty)\b", "points rewards loyalty"),
+    (r"\b(cancel\w*|stop (the|my) order|change (my|the) order|amend\w*|edit (my|the) order)\b",
+     "cancel change order"),
+    (r"\b(where is|where's|track\w*|not (arrived|here|come|turned up)|has ?n[o']?t "
+     r"(arrived|come|turned up)|lost|missing|stolen|nicked)\b", "tracking missing parcel"),
+    (r"\b(instal?ments?|pay later|split (the )?payment|spread the cost)\b", "instalments pay"),
+    (r"\b(declined|rejected|won'?t go through|didn'?t go through|failed payment)\b",
+     "declined payment"),
+    (r"\b(password|log ?in|sign ?in|account)\b", "account password"),
+    (r"\b(when|how long|how soon|how quickly)\b", "days time"),
+    (r"\b(xmas|christmas)\b", "christmas holiday"),
+    (r"\b(austria|belgium|bulgaria|croatia|cyprus|czechia|czech republic|denmark|estonia|"
+     r"finland|france|germany|greece|hungary|italy|latvia|lithuania|luxembourg|malta|"
+     r"netherlands|holland|poland|portugal|romania|slovakia|slovenia|spain|sweden)\b",
+     "eu europe european international"),
+)
+_COMPILED = tuple((re.compile(pattern, re.IGNORECASE), words) for pattern, words in _CONCEPTS)
+
+
+@lru_cache(maxsize=8192)
+def expansion(text: str) -> tuple[str, ...]:
+    """The stemmed support words that `text`'s phrases stand for, not already in it."""
+    own = set(tokenize(text))
+    found: list[str] = []
+    for pattern, words in _COMPILED:
+        if pattern.search(text):
+            found += [w for w in tokenize(words) if w not in own and w not in found]
+    return tuple(found)

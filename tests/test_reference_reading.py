@@ -1,0 +1,143 @@
+"""The reference model reads a system prompt in the layouts teams write for real LLMs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.agent.escalation import escalate_tool
+from harness.providers.reference import answer, read_prompt
+from harness.store.schema import Escalation
+
+RETURNS = "You can return unused items within 30 days of delivery.\nOpened tea cannot be returned."
+SHIPPING = "Standard shipping costs $4.95 and takes 3-5 business days."
+INTRO = ("You are the support assistant for Leaf & Kettle, an online tea shop.\n"
+         "Answer only from the knowledge base below.\n")
+
+LAYOUTS = {
+    "tags": (f'<article id="returns" title="Returns">\n{RETURNS}\n</article>\n'
+             f'<article id="shipping" title="Shipping">\n{SHIPPING}\n</article>\n'),
+    "headings": (f"## Help-centre articles\n\n### Returns (returns)\n\n{RETURNS}\n\n"
+                 f"### Shipping (shipping)\n\n{SHIPPING}\n"),
+    "numbered": f"## Articles\n\n1. Returns\n\n{RETURNS}\n\n2. Shipping\n\n{SHIPPING}\n",
+    "json": "Knowledge base (JSON):\n" + json.dumps(
+        [{"id": "returns", "title": "Returns", "body": RETURNS},
+         {"id": "shipping", "title": "Shipping", "body": SHIPPING}], indent=1) + "\n",
+    "yaml": ("Knowledge base:\n```yaml\n- title: Returns\n  body: |\n    "
+             + RETURNS.replace("\n", "\n    ") + "\n- title: Shipping\n  body: " + SHIPPING
+             + "\n```\n"),
+    "paragraphs": f"Reference material:\nReturns\n{RETURNS}\n\nShipping\n{SHIPPING}\n",
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_reads_the_articles_of_every_layout(layout: str):
+    understood = read_prompt(INTRO + LAYOUTS[layout])
+    assert len(understood.articles) == 2, understood
+    assert "30 days" in understood.articles[0].body
+    assert "$4.95" in understood.articles[1].body
+    assert understood.articles[0].title == "Returns"
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_answers_from_every_layout(layout: str):
+    messages = [{"role": "system", "content": INTRO + LAYOUTS[layout]},
+                {"role": "user", "content": "How many days do I have to return an item?"}]
+    result = answer(messages, [escalate_tool(Escalation())])
+    assert result.content and "30 days" in result.content
+
+
+@pytest.mark.parametrize(("ask", "limit"), [
+    ("Keep replies under 80 words.", 80), ("Keep every answer short: 100 words max.", 100),
+    ("Your answer must be 90 words or fewer.", 90), ("Responses must not exceed 120 words.", 120),
+    ("Use no more than 60 words.", 60), ("Keep it below 70 words.", 70),
+])
+def test_reads_the_word_limit(ask: str, limit: int):
+    assert read_prompt(INTRO + ask + "\n").max_words == limit
+
+
+def test_an_articles_word_count_is_no_word_limit():
+    prompt = INTRO + "Keep replies under 80 words.\n## Articles\n\n1. Engraving\n\n" \
+        "Engraving takes up to 20 words of text.\n"
+    assert read_prompt(prompt).max_words == 80
+
+
+@pytest.mark.parametrize("ask", [
+    'End every reply with "- The Leaf team".',
+    "Sign every reply with: - The Leaf team",
+    "Sign every reply with:\n- The Leaf team",
+    "Close every message with '- The Leaf team'.",
+    "Conclude every response with the following line on its own: - The Leaf team",
+])
+def test_reads_the_sign_off(ask: str):
+    assert read_prompt(INTRO + ask + "\n").sign_off == "- The Leaf team"
+
+
+@pytest.mark.parametrize("records", [
+    "## Product records\n- Sencha Green Tea (TEA-1): 12.50 USD - active\n"
+    "- Cast Iron Teapot (POT-2): 54.00 USD - discontinued\n",
+    "## Products\n| Product | Price | Availability |\n| --- | --- | --- |\n"
+    "| Sencha Green Tea | $12.50 | Available |\n| Cast Iron Teapot | $54.00 | Discontinued |\n",
+    "Product records (JSON):\n" + json.dumps(
+        [{"name": "Sencha Green Tea", "price": 12.5, "status": "active"},
+         {"name": "Cast Iron Teapot", "price": 54.0, "status": "discontinued"}]) + "\n",
+    "Products:\n```yaml\n- name: Sencha Green Tea\n  price: 12.50 USD\n"
+    "- name: Cast Iron Teapot\n  price: 54.00 USD\n  status: discontinued\n```\n",
+    "Product records:\nSencha Green Tea costs $12.50.\nCast Iron Teapot costs $54.00 and is"
+    " discontinued.\n",
+])
+def test_reads_product_records(records: str):
+    understood = read_prompt(INTRO + "## Articles\n\n### Returns\n\n" + RETURNS + "\n\n" + records)
+    by_name = {p.name: p for p in understood.products}
+    assert by_name["Sencha Green Tea"].price == "$12.50"
+    assert by_name["Sencha Green Tea"].status == "active"
+    assert by_name["Cast Iron Teapot"].status == "discontinued"
+    messages = [{"role": "system", "content": INTRO + records},
+                {"role": "user", "content": "How much is the Sencha Green Tea?"}]
+    assert "$12.50" in (answer(messages).content or "")
+
+
+def test_says_plainly_when_the_prompt_has_no_kb():
+    messages = [{"role": "system", "content": "You are a helpful assistant."},
+                {"role": "user", "content": "How long do I have to return an item?"}]
+    result = answer(messages, [escalate_tool(Escalation())])
+    assert result.escalation is not None
+    assert "found no knowledge base articles" in result.escalation["reason"]
+    assert read_prompt("You are a helpful assistant.").notes
+
+
+def test_an_empty_kb_section_is_no_article():
+    understood = read_prompt(INTRO + "## Help-centre articles\n\nNo articles matched this"
+                             " question.\n## Product records\nNo products mentioned.\n")
+    assert understood.articles == ()
+
+
+@pytest.mark.parametrize(("ask", "limit"), [
+    ("Limit your reply to 80 words.", 80), ("Replies should be 80 words or less.", 80),
+    ("Never write more than 80 words.", 80), ("Word limit: 80.", 80),
+    ("Keep answers no longer than 80 words.", 80), ("There is an 80-word limit.", 80),
+])
+def test_reads_more_ways_of_asking_for_a_word_limit(ask: str, limit: int):
+    assert read_prompt(INTRO + ask + "\n").max_words == limit
+
+
+@pytest.mark.parametrize("ask", [
+    "Sign off with - The Leaf team",
+    "Always end with - The Leaf team.",
+    "End every reply with - The Leaf team on its own line.",
+    "Your signature is: - The Leaf team",
+    "The last line of every reply must be: - The Leaf team",
+])
+def test_reads_more_ways_of_asking_for_a_sign_off(ask: str):
+    assert read_prompt(INTRO + ask + "\n").sign_off == "- The Leaf team"
+
+
+def test_an_instruction_about_the_ending_is_no_sign_off():
+    assert read_prompt(INTRO + "End each reply with a question if you need details.\n"
+                       ).sign_off is None
+
+
+def test_reads_a_word_limit_written_out():
+    assert read_prompt(INTRO + "Keep replies under eighty words.\n").max_words == 80
+    assert read_prompt(INTRO + "Answers longer than 60 words are cut.\n").max_words == 60
