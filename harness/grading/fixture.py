@@ -11,15 +11,18 @@ from collections.abc import Mapping
 
 from harness.agent.run import Run
 from harness.grading.catalog_check import catalog_claims
+from harness.grading.claims import Claim, ClaimBase, denied, key_words
 from harness.grading.overlap import draws_on
 from harness.grading.rubric import Dimension, Grade, Graded, is_review, score_of, with_judge
 from harness.store.loading import Store
 from harness.store.schema import Case, Tone
-from harness.text.matching import excerpt, find_phrase, normalize, phrase_in
+from harness.text.figures import Figure, figures_in
+from harness.text.matching import excerpt, find_phrase, is_regex, normalize, phrase_in
+from harness.text.meaning import figures_agree, stated, to_digits, unit_of
 from harness.text.sentences import sentences
 from harness.text.tokens import tokenize
 
-__all__ = ["grade_accuracy", "grade_relevance", "grade_resolution", "grade_run", "grade_tone"]
+__all__ = ["grade_accuracy", "grade_relevance", "grade_resolution", "grade_run", "grade_tone", "states_forbidden"]
 
 _EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff\U0000fe0f\U0000200d]"
@@ -47,29 +50,121 @@ def _body(reply: str, tone: Tone) -> str:
     """The reply without the brand and the sign-off, which say nothing about the question."""
     for phrase in (tone.sign_off, tone.brand):
         if phrase:
-            reply = reply.replace(phrase, " ")
+            reply = re.sub(re.escape(phrase), " ", reply, flags=re.IGNORECASE)
     return reply
 
 
+def _claims_base(store: Store) -> ClaimBase:
+    """The store's claim base, read once per store (stores are immutable once loaded)."""
+    held = _BASES.get(id(store))
+    if held is None or held[0] is not store:
+        held = (store, ClaimBase(store.articles, store.catalog))
+        _BASES[id(store)] = held
+    return held[1]
+
+
+_BASES: dict[int, tuple[Store, ClaimBase]] = {}
+
+
+def states_forbidden(phrase: str, reply: str) -> str | None:
+    """The sentence that states `phrase` as true: not denied, not a contrast ("instead of our
+    usual 45 days", "not the 14 days of the old policy")."""
+    for sentence in sentences(reply) or [reply]:
+        for text in dict.fromkeys((normalize(sentence), to_digits(sentence))):
+            match = find_phrase(phrase, text)
+            if match and not denied(text, match.start(), match.end()):
+                return sentence
+    return None
+
+
 def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
+    """Fail: a forbidden statement, a catalog error or a claim the served KB contradicts;
+    partial: an expected fact missing, or a claim nothing served backs."""
     reply, expect = run.reply, case.expect
+    currency = store.catalog.currency
     for phrase in expect.forbidden:
-        if phrase_in(phrase, reply):
+        said = states_forbidden(phrase, reply)
+        if said is not None:
             sources = _articles_stating(phrase, store, run.served)
             where = f" (it comes from article {', '.join(sources)})" if sources else ""
             return Dimension("fail", f"states {phrase!r}, which the fixture forbids{where}",
-                             _sentence_with(reply, phrase))
-    claims = catalog_claims(_body(reply, store.agent.tone), store.catalog)
+                             said)
+    body = _body(reply, store.agent.tone)
+    claims = catalog_claims(body, store.catalog)
     if claims:
         problems = "; ".join(dict.fromkeys(c.problem for c in claims))
         return Dimension("fail", f"catalog: {problems}", claims[0].text)
-    missing = [f for f in expect.facts if not phrase_in(f, reply)]
-    if not missing:
-        return Dimension("pass", "states every expected fact" if expect.facts else "no error found")
-    detail = "; ".join(_missing_reason(f, store, case) for f in missing)
-    grade: Grade = "partial" if len(missing) < len(expect.facts) else "fail"
-    return Dimension(grade, f"missing {len(missing)} of {len(expect.facts)} facts: {detail}",
-                     _excerpt(reply))
+    earlier = " ".join(t.text for t in case.conversation)
+    check = _claims_base(store).check_for(run.as_of, run.served or None)
+    checked = check.claims(body, customer_said=earlier, expected=expect.facts)
+    wrong = [c for c in checked if c.verdict in ("contradicted", "unserved")]
+    if wrong:
+        more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+        return Dimension("fail", f"KB: {wrong[0].reason}{more}", wrong[0].sentence)
+    handed_off = run.outcome == "escalate"  # a hand-off claims nothing it must complete
+    wordings = {f: _kb_wordings(f, store, case, run) for f in expect.facts}
+    missing = [] if handed_off else [
+        f for f in expect.facts
+        if not stated(f, reply, equivalents=(*expect.equivalents.get(f, ()), *wordings[f]),
+                      currency=currency)]
+    replaced = [r for f in missing if (r := _replaced(f, wordings[f], checked, store, run))]
+    if replaced:
+        return Dimension("fail", replaced[0][0], replaced[0][1])
+    unbacked = [c for c in checked if c.verdict == "unsupported"]
+    problems = []
+    if missing:
+        detail = "; ".join(_missing_reason(f, store, case) for f in missing)
+        problems.append(f"missing {len(missing)} of {len(expect.facts)} facts: {detail}")
+    if unbacked:
+        problems.append("; ".join(dict.fromkeys(c.reason for c in unbacked)))
+    if problems:
+        return Dimension("partial", "; ".join(problems), _excerpt(reply))
+    return Dimension("pass", "states every expected fact" if expect.facts else "no error found")
+
+
+def _kb_wordings(fact: str, store: Store, case: Case, run: Run) -> list[str]:
+    """What a `/regex/` fact matches in the articles it comes from: its meaning in plain
+    words, so a reply can state it in another form ("24 months" for /2[- ]year/)."""
+    if not is_regex(fact):
+        return []
+    ids = case.expect.articles or run.served
+    found = []
+    for article in (store.article(i) for i in ids):
+        match = find_phrase(fact, article.body) if article else None
+        if match:
+            found.append(match.group(0))
+    return found
+
+
+def _replaced(fact: str, wordings: list[str], checked: list[Claim], store: Store,
+              run: Run) -> tuple[str, str] | None:
+    """A claim in the place of a missing expected figure: "350°F" where the fixture
+    expects "450°F", about the same subject as the KB sentence stating the fact."""
+    currency = store.catalog.currency
+    wanted = [f for w in (fact, *wordings) if not is_regex(w)
+              for f in figures_in(to_digits(w), currency) if f.kind != "count"]
+    if not wanted:
+        return None
+    subjects = _stating_sentences(wanted, store, run) or [fact]
+    for figure in wanted:
+        for claim in checked:
+            if unit_of(claim.figure) != unit_of(figure) or figures_agree(claim.figure, figure):
+                continue
+            near = key_words(claim.sentence)
+            if any(len(near & key_words(s)) >= 2 for s in subjects):
+                return (f"states {claim.figure.shown()!r} where the fixture expects {fact!r}",
+                        claim.sentence)
+    return None
+
+
+def _stating_sentences(wanted: list[Figure], store: Store, run: Run) -> list[str]:
+    found = []
+    for article in (store.article(i) for i in run.served):
+        for sentence in sentences(article.body) if article else ():
+            figures = figures_in(to_digits(sentence), store.catalog.currency)
+            if any(figures_agree(w, f) for w in wanted for f in figures):
+                found.append(sentence)
+    return found
 
 
 def _missing_reason(fact: str, store: Store, case: Case) -> str:

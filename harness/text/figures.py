@@ -87,7 +87,8 @@ _MONEY = re.compile(
 )
 _PERCENT = re.compile(rf"(?<![\w.])(?P<n>{NUMBER})\s?(?:%|percent\b|per\s?cent\b)", re.I)
 _TEMPERATURE = re.compile(
-    rf"(?<![\w.])(?P<n>{NUMBER})\s?(?:\u00b0|\u00ba|degrees?\b)\s?(?P<u>fahrenheit|celsius|F|C)?\b",
+    rf"(?<![\w.])(?P<n>{NUMBER})\s?(?:\u00b0|\u00ba|degrees?\b)\s?(?P<u>fahrenheit|celsius|F|C)?\b"
+    r"|(?<![\w.$\u00a3\u20ac])(?P<n2>\d{2,3})\s?(?P<u2>(?-i:F|C))\b(?![\w.-])",
     re.IGNORECASE,
 )
 _MONTHS = {m: i + 1 for i, m in enumerate((
@@ -199,10 +200,10 @@ def _percents(text: str) -> Iterator[Figure]:
 
 def _temperatures(text: str) -> Iterator[Figure]:
     for match in _TEMPERATURE.finditer(text):
-        value = number_value(match["n"])
+        value = number_value(match["n"] or match["n2"])
         if value is None:
             continue
-        unit = (match["u"] or "").upper()[:1] or "deg"
+        unit = (match["u"] or match["u2"] or "").upper()[:1] or "deg"
         yield Figure("temperature", value, unit, match.group(0), match.start(), match.end())
 
 
