@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from harness.agent.escalation import ASKS_FOR_PERSON
 from harness.agent.run import Run
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.claims import Claim, ClaimBase, denied, key_words
@@ -19,8 +20,8 @@ from harness.store.schema import Case, Tone
 from harness.text.figures import Figure, figures_in
 from harness.text.matching import excerpt, find_phrase, is_regex, normalize, phrase_in
 from harness.text.meaning import figures_agree, stated, to_digits, unit_of
+from harness.text.questions import answers, questions
 from harness.text.sentences import sentences
-from harness.text.tokens import tokenize
 
 __all__ = ["grade_accuracy", "grade_relevance", "grade_resolution", "grade_run", "grade_tone", "states_forbidden"]
 
@@ -178,31 +179,55 @@ def _missing_reason(fact: str, store: Store, case: Case) -> str:
 
 
 def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
-    """Fail: no expected article used, or nothing asked is answered; partial: some missed."""
+    """Whether the reply answers what the customer's last turn asks, every question of it.
+
+    Fail: empty, a hand-off of a question the KB answers, or no question answered; partial:
+    a question (sub-question) skipped, or an answer where the case needs a person. Whether
+    retrieval found the expected articles is reported, as a retrieval problem, not graded.
+    """
     if not run.reply.strip():
         return Dimension("fail", "the reply is empty")
-    if run.outcome == "escalate" and case.expect.outcome == "escalate":
-        return Dimension("pass", "handed off, as the question needs a person")
+    expected = case.expect.outcome
+    if run.outcome == "escalate":
+        if expected == "escalate":
+            return Dimension("pass", "handed off, as the question needs a person")
+        return Dimension("fail", "hands off a question the KB answers", _excerpt(run.reply))
+    retrieval = _retrieval_note(case, run)
+    asked = questions(case.last_customer_text)
+    body = _body(run.reply, store.agent.tone)
+    skipped = [q for q in asked if not answers(body, q, store.catalog.currency)]
+    if len(asked) == 1 and skipped and _draws_on_expected(case, run, store):
+        skipped = []  # in other words than the question's, from the article that answers it
+    if expected == "escalate" and _asks_for_person(case, store):
+        return Dimension("partial", "answers on after the customer asked for a person"
+                         + retrieval, _excerpt(run.reply))
+    if not skipped:
+        how = "every question" if len(asked) > 1 else "the question"
+        return Dimension("pass", f"answers {how}{retrieval}")
+    grade: Grade = "fail" if len(skipped) == len(asked) else "partial"
+    detail = "; ".join(repr(q.text) for q in skipped)
+    what = "answers none of" if grade == "fail" else f"skips {len(skipped)} of"
+    return Dimension(grade, f"{what} the {len(asked)} questions asked: {detail}{retrieval}",
+                     _excerpt(run.reply))
+
+
+def _draws_on_expected(case: Case, run: Run, store: Store) -> bool:
+    articles = (store.article(a) for a in case.expect.articles)
+    return any(a is not None and draws_on(run.reply, a.body) for a in articles)
+
+
+def _asks_for_person(case: Case, store: Store) -> bool:
+    phrases = (*ASKS_FOR_PERSON, *store.agent.escalation.request_phrases)
+    return any(phrase_in(p, case.last_customer_text) for p in phrases)
+
+
+def _retrieval_note(case: Case, run: Run) -> str:
+    """A retrieval problem, named as such: the expected article was not retrieved."""
     retrieved = {r.id for r in run.retrieved}
-    problems = []
-    for article_id in case.expect.articles:
-        article = store.article(article_id)
-        if article_id not in retrieved:
-            problems.append(f"article {article_id} was not retrieved")
-        elif article is None or not draws_on(run.reply, article.body):
-            problems.append(f"the reply does not draw on article {article_id}")
-    asked = set(tokenize(case.last_customer_text))
-    answered = not asked or bool(asked & set(tokenize(_body(run.reply, store.agent.tone))))
-    if not answered:
-        problems.append("the reply shares no key word with the customer's question")
-    if not problems:
-        return Dimension("pass", "answers the question from the expected articles"
-                         if case.expect.articles else "answers the question")
-    article_problems = len(problems) - (not answered)
-    drew_on_some = article_problems < len(case.expect.articles)
-    missed_all = bool(case.expect.articles) and not drew_on_some
-    grade: Grade = "fail" if missed_all or not (answered or drew_on_some) else "partial"
-    return Dimension(grade, "; ".join(problems), _excerpt(run.reply))
+    missed = [a for a in case.expect.articles if a not in retrieved]
+    if not missed or not run.retrieved:
+        return ""
+    return f" (retrieval problem: article {', '.join(missed)} was not retrieved)"
 
 
 def grade_tone(case: Case, run: Run, tone: Tone) -> Dimension:
