@@ -160,13 +160,13 @@ class ClaimCheck:
         theirs = _checkable(figures_in(to_digits(customer_said), currency))
         fixture = [Statement("fixture", fact, _key_words(fact), tuple(
             _checkable(figures_in(to_digits(fact), currency)))) for fact in expected]
-        named = {round(m.product.price, 2)
-                 for m in find_products(to_digits(f"{customer_said} {reply}"), self.catalog)}
+        named = {round(m.product.price, 2)  # names as written: "Crema One", not "Crema 1"
+                 for m in find_products(f"{customer_said} {reply}", self.catalog)}
         pool = _Pool(self, reply, customer_said, named)
         found = []
         for sentence in sentences(reply):
             plain = to_digits(sentence)
-            products = find_products(plain, self.catalog)
+            products = find_products(sentence, self.catalog)
             for figure in _checkable(figures_in(plain, currency)):
                 if any(figures_agree(figure, t) or figures_agree(t, figure) for t in theirs):
                     continue

@@ -23,7 +23,8 @@ from harness.text.meaning import figures_agree, stated, to_digits, unit_of
 from harness.text.questions import answers, questions
 from harness.text.sentences import sentences
 
-__all__ = ["grade_accuracy", "grade_relevance", "grade_resolution", "grade_run", "grade_tone", "states_forbidden"]
+__all__ = ["grade_accuracy", "grade_relevance", "grade_resolution", "grade_run", "grade_tone",
+           "states_forbidden"]
 
 _EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff\U0000fe0f\U0000200d]"
@@ -119,7 +120,8 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
     if unbacked:
         problems.append("; ".join(dict.fromkeys(c.reason for c in unbacked)))
     if problems:
-        return Dimension("partial", "; ".join(problems), _excerpt(reply))
+        none = bool(missing) and len(missing) == len(expect.facts)  # FORMATS.md: all: fail
+        return Dimension("fail" if none else "partial", "; ".join(problems), _excerpt(reply))
     return Dimension("pass", "states every expected fact" if expect.facts else "no error found")
 
 
@@ -230,13 +232,50 @@ def _retrieval_note(case: Case, run: Run) -> str:
     return f" (retrieval problem: article {', '.join(missed)} was not retrieved)"
 
 
+_SIGN_WORD = re.compile(r"[\w&'@.]+")
+# Registers wrong for any brand whose voice does not ask for them (general English).
+_LEGAL = re.compile(r"\b(pursuant to|hereby|herein|heretofore|aforementioned|shall not|"
+                    r"please be advised|irrespective of|save where|in accordance with|"
+                    r"notwithstanding)\b", re.IGNORECASE)
+_BLAME = re.compile(r"\b(that one's on you|that's on you|your (own )?fault|you should have|"
+                    r"you must have|you obviously|read up|next time,? (please )?(read|check)|"
+                    r"you (probably|clearly) (dropped|broke|damaged|misused))\b", re.IGNORECASE)
+
+
+def _uses(phrase: str, reply: str) -> bool:
+    """A banned phrase used as words: "kindly" is not in "unkindly"."""
+    if is_regex(phrase):
+        return phrase_in(phrase, reply)
+    return phrase_in(rf"/(?<!\w){re.escape(normalize(phrase))}(?!\w)/", normalize(reply))
+
+
+def _wrong_register(reply: str, voice: str) -> str | None:
+    if (found := _LEGAL.search(reply)) and not re.search(r"formal|legal", voice, re.I):
+        return f"stiff legal prose ({found.group(0)!r}) for a {voice or 'plain'} voice"
+    if found := _BLAME.search(reply):
+        return f"blames the customer ({found.group(0)!r})"
+    return None
+
+
+def signs_off(reply: str, sign_off: str) -> bool:
+    """The sign-off's words end the reply, whatever the case, the dash before them, trailing
+    punctuation or Markdown emphasis."""
+    want = [w.lower().strip(".") for w in _SIGN_WORD.findall(sign_off)]
+    have = [w.lower().strip(".") for w in _SIGN_WORD.findall(normalize(reply))]
+    want, have = [w for w in want if w], [w for w in have if w]
+    return bool(want) and have[-len(want):] == want
+
+
 def grade_tone(case: Case, run: Run, tone: Tone) -> Dimension:
     tone = case.expect.tone.apply(tone)
     reply = run.reply
     for phrase in tone.banned_phrases:
-        if phrase_in(phrase, reply):
+        if _uses(phrase, reply):
             return Dimension("fail", f"uses the banned phrase {phrase!r}",
                              _sentence_with(reply, phrase))
+    register = _wrong_register(reply, tone.voice or "")
+    if register:
+        return Dimension("fail", register, _excerpt(reply))
     if not tone.emoji and (emoji := _EMOJI.search(reply)):
         return Dimension("fail", f"uses emoji ({emoji.group(0)}) where the tone profile has none",
                          _excerpt(reply))
@@ -246,7 +285,7 @@ def grade_tone(case: Case, run: Run, tone: Tone) -> Dimension:
         problems.append(f"{words} words, over the limit of {tone.max_words}")
         if words > tone.max_words * 1.2:
             worst = "fail"
-    if tone.sign_off and not normalize(reply).endswith(normalize(tone.sign_off)):
+    if tone.sign_off and not signs_off(reply, tone.sign_off):
         problems.append(f"does not end with the sign-off {tone.sign_off!r}")
     if not problems:
         return Dimension("pass", "keeps to the tone profile")
@@ -254,8 +293,31 @@ def grade_tone(case: Case, run: Run, tone: Tone) -> Dimension:
     return Dimension(grade, "; ".join(problems), _excerpt(reply[-200:]))
 
 
+# Sending the customer elsewhere for what the answer should give, and claiming an action the
+# agent has no tool for (general English, no store).
+DEFLECTS = re.compile(
+    r"\b(?:contact|reach out to|get in touch with|message|email|call)\s+(?:our|the)\s+"
+    r"(?:support|customer (?:service|care)|help|care|service)(?:\s+team)?\b"
+    r"|\b(?:check|see|visit|look at|head to|take a look at|refer to)\s+(?:our|the)\s+"
+    r"(?:[\w&'-]+\s+){0,2}?(?:polic(?:y|ies)|faqs?|website|site|help cent(?:er|re))\b",
+    re.IGNORECASE,
+)
+CLAIMED_ACTION = re.compile(
+    r"\b(?:I've|I have|we've|we have|I just|I've just|we've just)\s+(?:\w+\s+)?"
+    r"(?:refunded|issued|applied|added|reserved|held|put aside|set aside|cancelled|canceled|"
+    r"credited|changed|updated|upgraded|waived)\b",
+    re.IGNORECASE,
+)
+
+
 def grade_resolution(case: Case, run: Run) -> Dimension:
     expected = case.expect.outcome
+    if run.outcome == "resolve" and (claimed := CLAIMED_ACTION.search(run.reply)):
+        return Dimension("fail", f"claims an action the agent cannot take ({claimed.group(0)!r})",
+                         _sentence_with(run.reply, claimed.group(0)))
+    if run.outcome == expected == "resolve" and (sent := DEFLECTS.search(run.reply)):
+        return Dimension("partial", f"sends the customer elsewhere ({sent.group(0)!r}) for what"
+                         " the KB answers", _sentence_with(run.reply, sent.group(0)))
     if run.outcome == expected:
         verb = "resolved" if expected == "resolve" else f"escalated ({run.why})"
         return Dimension("pass", f"{verb}, as expected")

@@ -143,10 +143,7 @@ def _forms(phrase: str) -> list[str]:
 def stated(fact: str, text: str, *, equivalents: Iterable[str] = (),
            currency: str = "USD") -> bool:
     """Whether `text` states `fact` (or one of its `equivalents`) in any usual wording."""
-    for form in (fact, *equivalents):
-        if _stated(form, text, currency):
-            return True
-    return False
+    return any(_stated(form, text, currency) for form in (fact, *equivalents))
 
 
 def _stated(fact: str, text: str, currency: str) -> bool:
