@@ -20,6 +20,7 @@ A conversation where the AI wrote nothing is graded on resolution alone.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -30,13 +31,16 @@ from harness.coach.redact import PLACEHOLDERS, redact
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.fixture import grade_tone
 from harness.grading.overlap import DRAWN_ON, drawn_share
-from harness.grading.policy_figures import PolicyFigures
+from harness.grading.claims import ClaimBase
 from harness.grading.rubric import Dimension, is_review, score_of
 from harness.kb.catalog import find_products
 from harness.kb.retrieval import Hit, KnowledgeBase
 from harness.store.conversations import Conversation, Message
 from harness.store.loading import Store
 from harness.store.schema import Case, Expectation, Turn
+from harness.text.figures import figures_in
+from harness.text.meaning import to_digits, unit_of
+from harness.text.questions import questions
 from harness.text.tokens import tokenize
 
 __all__ = ["Gap", "ProductionGrader", "Scored", "with_repeat"]
@@ -71,6 +75,7 @@ class Scored:
     turn: int | None = None  # index of the first AI message a problem is about
     wrong: tuple[str, ...] = ()  # figures the AI stated that the KB contradicts
     right: tuple[str, ...] = ()  # what the KB says instead
+    conflicts: tuple[str, ...] = ()  # served articles that disagree on what a reply states
     messages: tuple[Mapping[str, str], ...] = field(default=(), repr=False)  # kept: redacted
 
     @property
@@ -142,7 +147,7 @@ class ProductionGrader:
         agent = store.agent
         names = [n for p in store.catalog.products for n in (p.name, *p.aliases)]
         self.kb = KnowledgeBase(store.articles, names)
-        self.figures = PolicyFigures(store.articles, store.catalog)
+        self.claims = ClaimBase(store.articles, store.catalog)
         self.weights = agent.rubric.weights
         self.rules = agent.escalation
         self.gap_below = agent.escalation.min_confidence or 0.35
@@ -155,7 +160,7 @@ class ProductionGrader:
         pairs = _pairs(conversation.messages)
         hits = {p.index: self._retrieve(p, conversation.day) for p in pairs if p.question}
         handover = read_handover(conversation, self.rules)
-        turn_a, accuracy, wrong, right = self._accuracy(conversation, pairs)
+        turn_a, accuracy, wrong, right, conflicts = self._accuracy(conversation, pairs, hits)
         turn_t, tone = _worst([(p.index, self._tone(p, conversation)) for p in pairs])
         turn_r, relevance = _worst([(p.index, self._relevance(p, hits[p.index]))
                                     for p in self._answers(conversation, pairs)])
@@ -183,8 +188,9 @@ class ProductionGrader:
             csat=conversation.csat,
             outcome="escalate" if conversation.human_joined else "resolve",
             handoff=handover.reason(conversation, kb_covered=best >= self.gap_below),
-            grades=grades, score=score_of(grades, self.weights), review=is_review(grades),
-            not_judged=not_judged,
+            grades=grades, score=score_of(grades, self.weights),
+            review=is_review(grades) or bool(conflicts and pairs), not_judged=not_judged,
+            conflicts=conflicts if pairs else (),
             gaps=() if handover.request or handover.topic else self._gaps(pairs, hits),
             turn=min((t for t in turns if t is not None), default=None), wrong=wrong,
             right=right,
@@ -200,25 +206,66 @@ class ProductionGrader:
     # -- accuracy ----------------------------------------------------------------------------
 
     def _accuracy(
-        self, conversation: Conversation, pairs: list[_Pair]
-    ) -> tuple[int | None, Dimension, tuple[str, ...], tuple[str, ...]]:
-        check = self.figures.check_for(conversation.day)
-        problems: list[tuple[int, str, str]] = []
-        wrong, right = [], []
+        self, conversation: Conversation, pairs: list[_Pair],
+        hits: Mapping[int, tuple[Hit, ...]],
+    ) -> tuple[int | None, Dimension, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """The claims of every AI message against the catalog and the KB served that day
+        (`grading.claims`); a figure asked for that the served KB states but the reply does
+        not give is vague (partial). Returns the turn, the grade, the wrong figures, what
+        the KB says instead, and the KB conflicts found."""
+        check = self.claims.check_for(conversation.day)
+        wrong_at: list[tuple[int, str, str]] = []
+        partial_at: list[tuple[int, str, str]] = []
+        wrong, right, conflicts = [], [], []
         for pair in pairs:
             for claim in catalog_claims(pair.reply, self.store.catalog, ignore=self._ignore):
-                problems.append((pair.index, f"catalog: {claim.problem}", claim.text))
-            for finding in check.findings(pair.reply, customer_said=pair.asked_before):
-                problems.append((pair.index, f"KB: {finding.problem}", finding.sentence))
-                wrong.append(finding.figure.text)
-                right += [finding.kb_says] if finding.kb_says else []
-        if not problems:
-            return None, Dimension("pass", "no figure, price or product that the catalog or"
-                                           " the served KB contradicts"), (), ()
-        turn, reason, sentence = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        return turn, Dimension("fail", f"AI message {turn + 1}: {reason}{more}", sentence), \
-            tuple(dict.fromkeys(wrong)), tuple(dict.fromkeys(right))
+                wrong_at.append((pair.index, f"catalog: {claim.problem}", claim.text))
+            body = _without(pair.reply, self._ignore)
+            for found in check.claims(body, customer_said=pair.asked_before):
+                if found.conflict:
+                    conflicts.append(f"AI message {pair.index + 1}: {found.conflict}")
+                if found.verdict in ("contradicted", "unserved"):
+                    wrong_at.append((pair.index, f"KB: {found.reason}", found.sentence))
+                    wrong.append(found.figure.shown())
+                    if found.statement is not None and found.statement.source != "fixture":
+                        right.append(found.statement.said(unit_of(found.figure)))
+                elif found.verdict == "unsupported":
+                    partial_at.append((pair.index, f"KB: {found.reason}", found.sentence))
+            vague = self._vague(pair, hits.get(pair.index, ()), body)
+            if vague:
+                partial_at.append((pair.index, vague, pair.reply))
+        extra = tuple(dict.fromkeys(conflicts))
+        note = f"; review: {'; '.join(extra)}" if extra else ""
+        for grade, problems in (("fail", wrong_at), ("partial", partial_at)):
+            if problems:
+                turn, reason, sentence = problems[0]
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                graded = Dimension(grade, f"AI message {turn + 1}: {reason}{more}{note}",  # type: ignore[arg-type]
+                                   sentence)
+                return turn, graded, tuple(dict.fromkeys(wrong)), \
+                    tuple(dict.fromkeys(right)), extra
+        return None, Dimension("pass", "no figure, price or product that the catalog or the"
+                                       f" served KB contradicts{note}"), (), (), extra
+
+    def _vague(self, pair: _Pair, hits: tuple[Hit, ...], body: str) -> str | None:
+        """The customer asked for a figure that a retrieved served article states, and the
+        reply gives no figure of that kind."""
+        if not pair.question or needs_person(pair.question, self.rules):
+            return None
+        currency = self.store.catalog.currency
+        given = {f.kind for f in figures_in(to_digits(body), currency)}
+        for question in questions(pair.question):
+            kinds = question.figures - {"count"}
+            if not kinds or kinds & given:
+                continue
+            for hit in hits[:2]:
+                if hit.confidence < self.gap_below:
+                    continue
+                if any(f.kind in kinds for f in figures_in(to_digits(hit.article.body),
+                                                            currency)):
+                    return (f"vague: asked {question.text!r}, article {hit.article.id} gives"
+                            " the figure, the reply does not")
+        return None
 
     # -- tone --------------------------------------------------------------------------------
 
@@ -299,6 +346,14 @@ class ProductionGrader:
                 if confidence < self.gap_below:
                     gaps.append(Gap(pair.question, confidence, best.article.id if best else None))
         return tuple(gaps)
+
+
+def _without(text: str, phrases: tuple[str, ...]) -> str:
+    """The reply without the sign-off and the brand, which claim nothing."""
+    for phrase in phrases:
+        if phrase:
+            text = re.sub(re.escape(phrase), " ", text, flags=re.IGNORECASE)
+    return text
 
 
 def _searchable(text: str) -> str:

@@ -90,6 +90,7 @@ class Claim:
     verdict: Verdict
     statement: Statement | None = None  # the KB statement it was aligned with
     reason: str = ""
+    conflict: str = ""  # two served articles disagree on this claim's subject: which, and how
 
 
 def key_words(text: str) -> frozenset[str]:
@@ -178,7 +179,7 @@ class ClaimCheck:
                     found.append(Claim(figure, sentence, "supported", None, "an expected fact"))
                     continue
                 claim = self._verdict(figure, sentence, plain)
-                if claim.verdict != "supported" and pool.derives(figure):
+                if claim.verdict == "unsupported" and pool.derives(figure, _key_words(plain)):
                     claim = Claim(figure, sentence, "supported", None, "worked out from figures"
                                   " the KB, catalog or conversation give")
                 if claim.verdict == "unsupported" and figure.kind not in _NEED_SOURCE:
@@ -214,9 +215,13 @@ class ClaimCheck:
                          default=None)
         against = len(best_other.words & local) if best_other else 0
         back = max(back, max((len(s.words & local) for s in backing), default=-1))
-        if backing and (back >= 1 or not words) and back >= against:
-            best = max(backing, key=lambda s: len(s.words & words))
-            return Claim(figure, sentence, "supported", best, f"article {best.source}")
+        if backing and (back >= 1 or not words):
+            best = max(backing, key=lambda s: (len(s.words & local), len(s.words & words)))
+            rival = _rival(best, other, figure, local | words)
+            if rival is not None:
+                return _conflict(figure, sentence, best, rival, unit)
+            if back >= against:
+                return Claim(figure, sentence, "supported", best, f"article {best.source}")
         source = self._unserved_source(figure, words)
         if best_other is not None and against >= 2 and against > back:
             says = best_other.said(unit)
@@ -254,6 +259,41 @@ class ClaimCheck:
         return ""
 
 
+def _rival(best: Statement, other: Sequence[Statement], figure: Figure,
+           words: frozenset[str]) -> Statement | None:
+    """A served statement of another article on the same subject as `best` (three shared key
+    words or more, most of the shorter's) that gives this kind of figure another value."""
+    unit = unit_of(figure)
+    for statement in other:
+        if statement.source == best.source or statement.source in ("catalog", "fixture"):
+            continue
+        shared = best.words & statement.words
+        smaller = min(len(best.words), len(statement.words)) or 1
+        if (len(shared) >= 3 and len(shared) / smaller >= 0.6
+                and len(statement.words & words) >= 2
+                and any(unit_of(f) == unit for f in statement.figures)):
+            return statement
+    return None
+
+
+def _conflict(figure: Figure, sentence: str, backing: Statement, rival: Statement,
+              unit: str) -> Claim:
+    """The claim agrees with one served article and contradicts another: the more recently
+    reviewed article is taken as the KB's word, and the conflict is named for the review."""
+    note = (f"KB conflict: article {backing.source} says {backing.said(unit)}, article"
+            f" {rival.source} says {rival.said(unit)}")
+    if _reviewed(rival) > _reviewed(backing):
+        return Claim(figure, sentence, "contradicted", rival, (
+            f"states {figure.shown()!r} as article {backing.source} does; article {rival.source}"
+            f" (reviewed later) says {rival.said(unit)}: {rival.text!r}"), note)
+    return Claim(figure, sentence, "supported", backing, f"article {backing.source}", note)
+
+
+def _reviewed(statement: Statement) -> dt.date:
+    article = statement.article
+    return (article.reviewed or dt.date.min) if article else dt.date.min
+
+
 def _why_unserved(article: Article, day: dt.date | None) -> str:
     if article.status != "active":
         return f"which is {article.status}"
@@ -284,43 +324,39 @@ class ClaimBase:
 
 
 class _Pool:
-    """The figures a reply may work a figure out from: sums, differences, shares, multiples
-    of the served KB's, the catalog's (products named) and the conversation's figures."""
+    """The figures a reply may work a figure out from: sums, differences, shares and
+    multiples of the conversation's figures, the prices of the products it names and the
+    figures of the served KB sentences about the same subject."""
 
     def __init__(self, check: ClaimCheck, reply: str, customer_said: str,
                  prices: set[float]) -> None:
         currency = check.catalog.currency
-        said = [f for f in figures_in(to_digits(f"{customer_said} {reply}"), currency)]
-        kb = [f for s in check.served for f in s.figures]
-        self.values: dict[str, set[float]] = {}
-        for figure in (*said, *kb):
-            unit = unit_of(figure)
-            for value in (figure.value, figure.high):
-                if value is not None:
-                    self.values.setdefault(unit, set()).add(value)
-        self.values.setdefault("money", set()).update(prices)
-        self.percents = {f.value for f in (*said, *kb) if f.kind == "percent"}
-        self.factors = {f.value for f in said if f.kind == "count" and 1 < f.value <= 1000}
+        self.check = check
+        self.said = [f for f in figures_in(to_digits(f"{customer_said} {reply}"), currency)]
+        self.prices = prices
+        self.percents = {f.value for f in self.said if f.kind == "percent"}
+        self.factors = {f.value for f in self.said if f.kind == "count" and 1 < f.value <= 1000}
 
-    def derives(self, figure: Figure) -> bool:
+    def derives(self, figure: Figure, words: frozenset[str]) -> bool:
         if figure.kind not in ("money", "duration") or figure.high is not None:
             return False
-        unit = "money" if figure.kind == "money" else unit_of(figure)
+        unit = unit_of(figure)
+        near = [f for s in self.check.served if len(s.words & words) >= 2 for f in s.figures]
+        values = {v for f in (*self.said, *near) if unit_of(f) == unit
+                  and (f.start, f.end, f.text) != (figure.start, figure.end, figure.text)
+                  for v in (f.value, f.high) if v is not None}
         if figure.kind == "money":
-            values = {v for u, vs in self.values.items() if u.startswith("money") for v in vs}
-            values |= self.values.get("money", set())
-        else:
-            values = self.values.get(unit, set())
+            values |= self.prices
+        values.discard(figure.value)
         target = figure.value
-        ranked = sorted(values)
-        for a in ranked:
-            for b in ranked:
+        for a in values:
+            for b in values:
                 if abs(a + b - target) < 0.011 or (a > b and abs(a - b - target) < 0.011):
                     return True
             for p in self.percents:
                 if abs(a * p / 100 - target) < 0.011 or abs(a * (1 - p / 100) - target) < 0.011:
                     return True
             for n in self.factors:
-                if abs(a * n - target) < 0.011 or abs(a / n - target) < 0.011:
+                if abs(a * n - target) < 0.011:
                     return True
         return False
