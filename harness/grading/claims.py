@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from harness.kb.catalog import find_products
@@ -63,7 +63,11 @@ _CLAUSE = re.compile(r"[,;:()\u2013\u2014]|\s-\s|\b(?:and|but|so|which|while|or)
 _NEED_SOURCE = ("duration", "money", "percent", "temperature")
 _CHECKED = ("duration", "money", "percent", "count", "temperature", "date", "time", "code")
 _FACT_UNITS = {"days": "days", "hours": "hours", "months": "months", "minutes": "minutes",
-               "percent": "percent", "pct": "percent"}
+               "percent": "percent", "pct": "percent", "usd": "USD", "eur": "EUR",
+               "gbp": "GBP", "cad": "CAD", "aud": "AUD", "chf": "CHF"}
+# Words a count reading takes for its noun that are verbs or adverbs: "100 stay", "3 left".
+_NOT_NOUNS = frozenset(("stay", "left", "remain", "back", "get", "come", "go", "ship", "work",
+                        "last", "apply", "count", "cover", "run", "take", "need", "make"))
 
 
 @dataclass(frozen=True)
@@ -127,15 +131,22 @@ def _fact_figure(key: str, value: object) -> Figure | None:
         return None
     if unit == "percent":
         return Figure("percent", float(value), "%", f"{value:g}%")
+    if unit.isupper():
+        return Figure("money", float(value), unit, f"{value:g} {unit}")
     return Figure("duration", float(value), unit, f"{value:g} {unit}")
 
 
 def _article_statements(article: Article, currency: str) -> tuple[Statement, ...]:
     found = []
+    header = ""
     for text in sentences(article.body):
+        if text.lstrip().startswith("|") and not header:
+            header = text  # a table's first row names what its columns are
+        words = _key_words(text) | (_key_words(header) if text.lstrip().startswith("|")
+                                    else frozenset())
         figures = tuple(_checkable(figures_in(to_digits(text), currency)))
         if figures:
-            found.append(Statement(article.id, text, _key_words(text), figures, article))
+            found.append(Statement(article.id, text, words, figures, article))
     for key, value in article.facts.items():
         figure = _fact_figure(key, value)
         if figure:
@@ -168,7 +179,7 @@ class ClaimCheck:
         for sentence in sentences(reply):
             plain = to_digits(sentence)
             products = find_products(sentence, self.catalog)
-            for figure in _checkable(figures_in(plain, currency)):
+            for figure in _split_pairs(_checkable(figures_in(plain, currency))):
                 if any(figures_agree(figure, t) or figures_agree(t, figure) for t in theirs):
                     continue
                 if denied(plain, figure.start, figure.end) or self._not_a_claim(figure, plain):
@@ -179,10 +190,12 @@ class ClaimCheck:
                     found.append(Claim(figure, sentence, "supported", None, "an expected fact"))
                     continue
                 claim = self._verdict(figure, sentence, plain)
-                if claim.verdict == "unsupported" and pool.derives(figure, _key_words(plain)):
+                if claim.verdict in ("unsupported", "contradicted") and pool.derives(
+                        figure, _key_words(plain), own=claim.verdict == "unsupported"):
                     claim = Claim(figure, sentence, "supported", None, "worked out from figures"
                                   " the KB, catalog or conversation give")
-                if claim.verdict == "unsupported" and figure.kind not in _NEED_SOURCE:
+                if claim.verdict == "unsupported" and (figure.kind not in _NEED_SOURCE
+                                                       or _one_of_a_unit(figure)):
                     continue
                 found.append(claim)
         return found
@@ -191,7 +204,8 @@ class ClaimCheck:
         if figure.kind == "duration" and "weekday" in figure.text.lower():
             return True  # "a weekday" names a kind of day, not a duration
         if figure.kind == "count":  # only a count of what the KB counts is checked
-            return figure.value < 2 or stem(figure.unit) not in self._counted
+            return (figure.value < 2 or stem(figure.unit) not in self._counted
+                    or figure.unit in _NOT_NOUNS)
         if figure.kind == "code":  # a product name or SKU, not a promo code
             code = figure.code
             return any(code in p.name.upper() or code == p.sku.upper()
@@ -270,7 +284,7 @@ def _rival(best: Statement, other: Sequence[Statement], figure: Figure,
         shared = best.words & statement.words
         smaller = min(len(best.words), len(statement.words)) or 1
         if (len(shared) >= 3 and len(shared) / smaller >= 0.6
-                and len(statement.words & words) >= 2
+                and len(statement.words & words) >= max(2, len(best.words & words))
                 and any(unit_of(f) == unit for f in statement.figures)):
             return statement
     return None
@@ -323,6 +337,22 @@ class ClaimBase:
         return self._cache[ids]
 
 
+def _split_pairs(figures: list[Figure]) -> list[Figure]:
+    """"30 and 60 days", "3 or 4 payments": two figures, not a range."""
+    found = []
+    for figure in figures:
+        if figure.high is not None and re.search(r"\b(?:and|or)\b", figure.text, re.I):
+            found += [replace(figure, high=None), replace(figure, value=figure.high, high=None)]
+        else:
+            found.append(figure)
+    return found
+
+
+def _one_of_a_unit(figure: Figure) -> bool:
+    """"a month", "an hour": a rough span or a rate ("10 kg a month"), not a precise claim."""
+    return figure.kind == "duration" and bool(re.match(r"(?:a|an|one)\b", figure.text, re.I))
+
+
 class _Pool:
     """The figures a reply may work a figure out from: sums, differences, shares and
     multiples of the conversation's figures, the prices of the products it names and the
@@ -333,16 +363,20 @@ class _Pool:
         currency = check.catalog.currency
         self.check = check
         self.said = [f for f in figures_in(to_digits(f"{customer_said} {reply}"), currency)]
+        self.theirs = [f for f in figures_in(to_digits(customer_said), currency)]
         self.prices = prices
         self.percents = {f.value for f in self.said if f.kind == "percent"}
         self.factors = {f.value for f in self.said if f.kind == "count" and 1 < f.value <= 1000}
 
-    def derives(self, figure: Figure, words: frozenset[str]) -> bool:
+    def derives(self, figure: Figure, words: frozenset[str], *, own: bool) -> bool:
+        """Whether `figure` is worked out; `own`: from the reply's other figures too (a
+        figure the KB contradicts may be worked out from the customer's and the KB's only)."""
         if figure.kind not in ("money", "duration") or figure.high is not None:
             return False
         unit = unit_of(figure)
         near = [f for s in self.check.served if len(s.words & words) >= 2 for f in s.figures]
-        values = {v for f in (*self.said, *near) if unit_of(f) == unit
+        said = self.said if own else self.theirs
+        values = {v for f in (*said, *near) if unit_of(f) == unit
                   and (f.start, f.end, f.text) != (figure.start, figure.end, figure.text)
                   for v in (f.value, f.high) if v is not None}
         if figure.kind == "money":
