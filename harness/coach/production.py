@@ -26,21 +26,22 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from harness.agent.run import Run
-from harness.coach.handover import needs_person, read_handover
+from harness.coach.handover import needs_person, person_phrases, read_handover
 from harness.coach.redact import PLACEHOLDERS, redact
 from harness.grading.catalog_check import catalog_claims
+from harness.grading.claims import ClaimBase
 from harness.grading.fixture import grade_tone
 from harness.grading.overlap import DRAWN_ON, drawn_share
-from harness.grading.claims import ClaimBase
-from harness.grading.rubric import Dimension, is_review, score_of
+from harness.grading.rubric import Dimension, Grade, is_review, score_of
 from harness.kb.catalog import find_products
 from harness.kb.retrieval import Hit, KnowledgeBase
 from harness.store.conversations import Conversation, Message
 from harness.store.loading import Store
 from harness.store.schema import Case, Expectation, Turn
 from harness.text.figures import figures_in
+from harness.text.matching import phrase_in
 from harness.text.meaning import to_digits, unit_of
-from harness.text.questions import questions
+from harness.text.questions import answers, questions
 from harness.text.tokens import tokenize
 
 __all__ = ["Gap", "ProductionGrader", "Scored", "with_repeat"]
@@ -201,7 +202,12 @@ class ProductionGrader:
         hand-off and not a reply to a request for a person."""
         handoff_at = self._handoff_index(conversation, pairs)
         return [p for p in pairs if p.question and p.index != handoff_at
-                and tokenize(p.question) and not needs_person(p.question, self.rules)]
+                and tokenize(p.question) and not self._hands_over(p)]
+
+    def _hands_over(self, pair: _Pair) -> bool:
+        """A reply to a turn that needs a person which says only that one will take over."""
+        return needs_person(pair.question, self.rules) and not figures_in(
+            to_digits(pair.reply), self.store.catalog.currency)
 
     # -- accuracy ----------------------------------------------------------------------------
 
@@ -295,24 +301,32 @@ class ProductionGrader:
         return index.search(queries, self.store.agent.retrieval.top_k)
 
     def _relevance(self, pair: _Pair, hits: tuple[Hit, ...]) -> Dimension:
-        asked = set(tokenize(pair.question))
-        shares = bool(asked & set(tokenize(pair.reply)))
+        """Each question of the customer's turn answered (its own key words, or the figure
+        it asks for); one question is also answered by drawing on a retrieved article or the
+        product asked about. Drawing on no retrieved article is a retrieval note, not graded."""
+        where = f"AI message {pair.index + 1}"
+        if any(phrase_in(p, pair.question) for p in person_phrases(self.rules)):
+            return Dimension("partial", f"{where} answers on after the customer asked for a"
+                                        " person", pair.reply)
+        body = _without(pair.reply, self._ignore)
+        asked = questions(pair.question)
+        skipped = [q for q in asked if not answers(body, q, self.store.catalog.currency)]
         shares_by_hit = {h.article.id: drawn_share(pair.reply, h.article.body) for h in hits}
         best = max(shares_by_hit, key=lambda a: shares_by_hit[a], default=None)
         drawn = best if best is not None and shares_by_hit[best] >= DRAWN_ON else None
         grounded = f"article {drawn}" if drawn else (
             "the catalog" if self._names_asked_product(pair) else None)
-        where = f"AI message {pair.index + 1}"
-        if shares and grounded:
-            return Dimension("pass", f"answers the question from {grounded}")
-        if shares:
-            return Dimension("partial", f"{where} shares key words with the question but draws"
-                                        " on no retrieved article", pair.reply)
-        if grounded:
-            return Dimension("partial", f"{where} draws on {grounded} but shares no key word"
-                                        " with the question", pair.reply)
-        return Dimension("fail", f"{where} shares no key word with the question and draws on"
-                                 " no retrieved article", pair.reply)
+        if len(asked) == 1 and skipped and grounded:
+            skipped = []
+        note = "" if grounded else " (retrieval: it draws on no retrieved article)"
+        if not skipped:
+            source = f" from {grounded}" if grounded else ""
+            return Dimension("pass", f"answers the question{source}{note}")
+        grade: Grade = "fail" if len(skipped) == len(asked) else "partial"
+        detail = "; ".join(repr(q.text) for q in skipped)
+        what = "answers none of" if grade == "fail" else f"skips {len(skipped)} of"
+        return Dimension(grade, f"{where} {what} the {len(asked)} questions asked: {detail}"
+                                f"{note}", pair.reply)
 
     def _names_asked_product(self, pair: _Pair) -> bool:
         asked = {m.product.sku for m in find_products(pair.question, self.store.catalog)}

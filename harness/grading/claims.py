@@ -203,6 +203,8 @@ class ClaimCheck:
     def _not_a_claim(self, figure: Figure, sentence: str) -> bool:
         if figure.kind == "duration" and "weekday" in figure.text.lower():
             return True  # "a weekday" names a kind of day, not a duration
+        if figure.kind == "count" and _in_a_name(figure, self.catalog):
+            return True  # "Milk Pitcher 600ml" names a product, it does not claim a size
         if figure.kind == "count":  # only a count of what the KB counts is checked
             return (figure.value < 2 or stem(figure.unit) not in self._counted
                     or figure.unit in _NOT_NOUNS)
@@ -335,6 +337,12 @@ class ClaimBase:
                        for s in self._by_article[a.id]]
             self._cache[ids] = ClaimCheck(inside, outside, self.catalog, day)
         return self._cache[ids]
+
+
+def _in_a_name(figure: Figure, catalog: Catalog) -> bool:
+    squeezed = re.sub(r"\s+", "", figure.text).lower()
+    return any(squeezed in re.sub(r"\s+", "", name).lower()
+               for p in catalog.products for name in (p.name, *p.aliases))
 
 
 def _split_pairs(figures: list[Figure]) -> list[Figure]:
