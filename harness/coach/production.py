@@ -260,8 +260,10 @@ class ProductionGrader:
             return None
         currency = self.store.catalog.currency
         given = {f.kind for f in figures_in(to_digits(body), currency)}
-        for question in questions(pair.question):
-            kinds = question.figures - {"count"}
+        asked = [(q.text, q.figures - {"count"}) for q in questions(pair.question)]
+        if _VAGUE_TIME.search(body):  # "it should start moving soon": when, without a figure
+            asked.append((pair.question, frozenset(("duration", "date"))))
+        for text, kinds in asked:
             if not kinds or kinds & given:
                 continue
             for hit in hits[:2]:
@@ -269,7 +271,7 @@ class ProductionGrader:
                     continue
                 if any(f.kind in kinds for f in figures_in(to_digits(hit.article.body),
                                                             currency)):
-                    return (f"vague: asked {question.text!r}, article {hit.article.id} gives"
+                    return (f"vague: asked {text!r}, article {hit.article.id} gives"
                             " the figure, the reply does not")
         return None
 
@@ -360,6 +362,10 @@ class ProductionGrader:
                 if confidence < self.gap_below:
                     gaps.append(Gap(pair.question, confidence, best.article.id if best else None))
         return tuple(gaps)
+
+
+_VAGUE_TIME = re.compile(r"\b(soon|shortly|a little while|a bit longer|a few days|any day now|"
+                         r"in no time|before long|a little longer)\b", re.IGNORECASE)
 
 
 def _without(text: str, phrases: tuple[str, ...]) -> str:
