@@ -42,6 +42,7 @@ from harness.text.figures import figures_in
 from harness.text.matching import phrase_in
 from harness.text.meaning import to_digits, unit_of
 from harness.text.questions import answers, questions
+from harness.text.sentences import sentences
 from harness.text.tokens import tokenize
 
 __all__ = ["Gap", "ProductionGrader", "Scored", "with_repeat"]
@@ -266,13 +267,13 @@ class ProductionGrader:
         for text, kinds in asked:
             if not kinds or kinds & given:
                 continue
-            for hit in hits[:2]:
-                if hit.confidence < self.gap_below:
-                    continue
-                if any(f.kind in kinds for f in figures_in(to_digits(hit.article.body),
-                                                            currency)):
-                    return (f"vague: asked {text!r}, article {hit.article.id} gives"
-                            " the figure, the reply does not")
+            asked_words = set(tokenize(text))
+            for hit in hits[:3]:
+                for sentence in sentences(hit.article.body):
+                    if asked_words & set(tokenize(sentence)) and any(
+                            f.kind in kinds for f in figures_in(to_digits(sentence), currency)):
+                        return (f"vague: asked {text!r}, article {hit.article.id} gives the"
+                                f" figure ({sentence!r}), the reply does not")
         return None
 
     # -- tone --------------------------------------------------------------------------------

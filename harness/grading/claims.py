@@ -51,7 +51,7 @@ _DENIED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _DENIED_AFTER = re.compile(
-    r"^[^.;!?]{0,40}?(?:\bno longer\b|\bhas ended\b|\bhave ended\b|\bended\b|\bexpired\b|"
+    r"^[^.;!?,]{0,30}?(?:\bno longer\b|\bhas ended\b|\bhave ended\b|\bended\b|\bexpired\b|"
     r"\bdoes(?: not|n't) apply\b|\bof (?:the|our) (?:old|previous|former|outdated)\b|"
     r"\bis(?: not|n't) (?:available|running|valid)\b)",
     re.IGNORECASE,
@@ -218,7 +218,7 @@ class ClaimCheck:
     def _verdict(self, figure: Figure, sentence: str, plain: str) -> Claim:
         words = _key_words(plain)
         local = _key_words(clause_of(plain, figure.start, figure.end))
-        if len(local) < 2:
+        if len(local) < 3:  # too short a clause to name a subject: the sentence does
             local = words
         unit = unit_of(figure)
         if figure.kind == "code":
@@ -246,11 +246,11 @@ class ClaimCheck:
                 f" {best_other.text!r}{source}"))
         if source:
             return Claim(figure, sentence, "unserved", None,
-                         f"states {figure.shown()!r}, backed only by{source}")
-        day = f" on {self.day}" if self.day else ""
+                         f"states {figure.shown()!r}, which no article served{day_text(self.day)}"
+                         f" supports (backed only by{source})")
         return Claim(figure, sentence, "unsupported", None,
-                     f"states {figure.shown()!r}, which no article served{day} or the"
-                     " catalog backs")
+                     f"states {figure.shown()!r}, which no article served{day_text(self.day)}"
+                     " or the catalog backs")
 
     def _code(self, figure: Figure, sentence: str) -> Claim:
         for statement in self.served:
@@ -308,6 +308,10 @@ def _conflict(figure: Figure, sentence: str, backing: Statement, rival: Statemen
 def _reviewed(statement: Statement) -> dt.date:
     article = statement.article
     return (article.reviewed or dt.date.min) if article else dt.date.min
+
+
+def day_text(day: dt.date | None) -> str:
+    return f" on {day}" if day else ""
 
 
 def _why_unserved(article: Article, day: dt.date | None) -> str:
@@ -377,24 +381,35 @@ class _Pool:
         self.factors = {f.value for f in self.said if f.kind == "count" and 1 < f.value <= 1000}
 
     def derives(self, figure: Figure, words: frozenset[str], *, own: bool) -> bool:
-        """Whether `figure` is worked out; `own`: from the reply's other figures too (a
-        figure the KB contradicts may be worked out from the customer's and the KB's only)."""
+        """Whether `figure` is worked out from two other figures. A figure the KB
+        contradicts counts as worked out only from the customer's own figures ("£50 free
+        delivery, your basket is £42: £8 to go"); an unsupported one also from the reply's."""
         if figure.kind not in ("money", "duration") or figure.high is not None:
             return False
         unit = unit_of(figure)
         near = [f for s in self.check.served if len(s.words & words) >= 2 for f in s.figures]
-        said = self.said if own else self.theirs
-        values = {v for f in (*said, *near) if unit_of(f) == unit
-                  and (f.start, f.end, f.text) != (figure.start, figure.end, figure.text)
-                  for v in (f.value, f.high) if v is not None}
+        sources = [("customer", self.theirs), ("kb", near)]
+        if own:
+            sources.append(("reply", [f for f in self.said if f not in self.theirs]))
+        values = [(v, where) for where, found in sources for f in found
+                  if unit_of(f) == unit and (f.start, f.end, f.text) != (
+                      figure.start, figure.end, figure.text)
+                  for v in (f.value, f.high) if v is not None and v != figure.value]
         if figure.kind == "money":
-            values |= self.prices
-        values.discard(figure.value)
+            values += [(p, "catalog") for p in self.prices if p != figure.value]
         target = figure.value
-        for a in values:
-            for b in values:
+
+        def allowed(*where: str) -> bool:
+            return "customer" in where if not own else any(w != "kb" for w in where)
+
+        for i, (a, wa) in enumerate(values):
+            for j, (b, wb) in enumerate(values):
+                if i == j or not allowed(wa, wb):
+                    continue
                 if abs(a + b - target) < 0.011 or (a > b and abs(a - b - target) < 0.011):
                     return True
+            if not allowed(wa, "customer" if own else wa):
+                continue
             for p in self.percents:
                 if abs(a * p / 100 - target) < 0.011 or abs(a * (1 - p / 100) - target) < 0.011:
                     return True
