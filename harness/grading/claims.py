@@ -45,7 +45,7 @@ _UNIT_WORDS = frozenset(tokenize(
     " calendar percent per cent degrees"))
 # What makes a figure not the reply's own claim: it is denied or contrasted.
 _DENIED_BEFORE = re.compile(
-    r"(?:\binstead of|\brather than|\bnot|n't|\bnever|\bno longer|\bused to(?: be)?|"
+    r"(?:\binstead of|\brather than|\bnot|n't|\bnever|\bno longer|\bno need|\bwithout|\bused to(?: be)?|"
     r"\bformerly|\bprevious(?:ly)?|\bold|\bearlier|\bunlike|\bexcept)"
     r"(?:\s+[\w'-]+){0,4}\s*[\"'(*]*\s*$",
     re.IGNORECASE,
@@ -150,7 +150,7 @@ def _article_statements(article: Article, currency: str) -> tuple[Statement, ...
     for key, value in article.facts.items():
         figure = _fact_figure(key, value)
         if figure:
-            words = _key_words(key.replace("_", " ") + " " + article.title)
+            words = _key_words(key.replace("_", " "))
             found.append(Statement(article.id, f"{key}: {value}", words, (figure,), article))
     return tuple(found)
 

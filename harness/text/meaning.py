@@ -36,7 +36,8 @@ _SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("discontinued", "retired", "no longer made", "no longer sold", "no longer available",
      "no longer produced", "stopped making", "not made anymore"),
     ("free", "no charge", "at no cost", "free of charge", "costs nothing", "won't cost"),
-    ("interest-free", "no interest", "0% interest", "interest free", "without interest"),
+    ("interest-free", "no interest", "0% interest", "interest free", "without interest",
+     "zero interest"),
 )
 _UNIT_SCALE = {"minutes": 1, "hours": 60, "days": 1440}
 
