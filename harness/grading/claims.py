@@ -45,7 +45,8 @@ _UNIT_WORDS = frozenset(tokenize(
     " calendar percent per cent degrees"))
 # What makes a figure not the reply's own claim: it is denied or contrasted.
 _DENIED_BEFORE = re.compile(
-    r"(?:\binstead of|\brather than|\bnot|n't|\bnever|\bno longer|\bno need|\bwithout|\bused to(?: be)?|"
+    r"(?:\binstead of|\brather than|\bnot|n't|\bnever|\bno longer|\bno need|\bwithout|"
+    r"\bused to(?: be)?|"
     r"\bformerly|\bprevious(?:ly)?|\bold|\bearlier|\bunlike|\bexcept)"
     r"(?:\s+[\w'-]+){0,4}\s*[\"'(*]*\s*$",
     re.IGNORECASE,
