@@ -121,15 +121,16 @@ def test_accuracy_fails_when_no_fact_is_stated():
 
 
 def test_a_missing_fact_that_the_expected_article_no_longer_states_says_so():
-    grade = accuracy("You have two weeks.", facts=("14 days",), articles=("returns-policy",))
+    grade = accuracy("You can send it back.", facts=("14 days",), articles=("returns-policy",))
     assert grade.grade == "fail"
     assert "'14 days' (article returns-policy no longer states it)" in grade.reason
 
 
-def test_a_fact_stated_in_other_words_that_its_regex_allows_passes():
+def test_a_fact_stated_in_other_words_passes_as_a_regex_and_as_a_plain_figure():
     reply = "You get a 30-day window to return it."
     assert accuracy(reply, facts=("/30[- ]days?/",)).grade == "pass"
-    assert accuracy(reply, facts=("30 days",)).grade == "fail"  # the plain phrase would not
+    assert accuracy(reply, facts=("30 days",)).grade == "pass"  # the same figure, by meaning
+    assert accuracy("You get a 3-day window to return it.", facts=("30 days",)).grade != "pass"
 
 
 def test_plain_facts_ignore_case_and_runs_of_white_space():
@@ -231,38 +232,38 @@ def test_relevance_passes_when_the_reply_draws_on_the_expected_article():
     case = make_case(articles=("returns-policy",))
     grade = grade_relevance(case, make_run(signed(RETURNS)), STORE)
     assert grade.grade == "pass"
-    assert grade.reason == "answers the question from the expected articles"
+    assert grade.reason == "answers the question"
 
 
-def test_an_expected_article_that_was_not_retrieved_fails_relevance():
+def test_a_retrieval_miss_is_reported_as_such_not_as_an_irrelevant_reply():
     case = make_case(articles=("returns-policy",))
     run = make_run(signed(RETURNS), retrieved=("shipping",))
     grade = grade_relevance(case, run, STORE)
-    assert grade.grade == "fail"
-    assert grade.reason == "article returns-policy was not retrieved"
+    assert grade.grade == "pass"
+    assert grade.reason == ("answers the question (retrieval problem: article returns-policy"
+                            " was not retrieved)")
 
 
-def test_an_expected_article_retrieved_but_not_used_fails_relevance():
+def test_a_reply_that_answers_nothing_asked_fails_relevance():
     case = make_case(articles=("returns-policy",))
     run = make_run(signed("Items can be sent back whenever you wish, no questions."))
     grade = grade_relevance(case, run, STORE)
     assert grade.grade == "fail"
-    assert grade.reason == "the reply does not draw on article returns-policy"
+    assert grade.reason.startswith("answers none of the 1 questions asked")
 
 
-def test_missing_one_of_two_expected_articles_is_partial():
+def test_one_of_two_expected_articles_not_retrieved_is_a_retrieval_note():
     case = make_case(articles=("returns-policy", "shipping"))
     run = make_run(signed(RETURNS), retrieved=("returns-policy",))
     grade = grade_relevance(case, run, STORE)
-    assert grade.grade == "partial"
-    assert grade.reason == "article shipping was not retrieved"
+    assert grade.grade == "pass"
+    assert "retrieval problem: article shipping was not retrieved" in grade.reason
 
 
-def test_a_reply_sharing_no_word_with_the_question_is_below_pass():
+def test_a_reply_in_other_words_answers_from_the_article_that_answers_the_question():
     case = make_case("Can I send something back?", articles=("returns-policy",))
     grade = grade_relevance(case, make_run(signed(RETURNS)), STORE)
-    assert grade.grade == "partial"  # drawn from the right article, but not what was asked
-    assert grade.reason == "the reply shares no key word with the customer's question"
+    assert grade.grade == "pass"  # drawn from the expected article: it answers, in its words
     unanchored = grade_relevance(make_case("Can I send something back?"),
                                  make_run(signed(RETURNS)), STORE)
     assert unanchored.grade == "fail"
@@ -276,7 +277,7 @@ def test_the_sign_off_does_not_count_as_answering_the_question():
     grade = grade_relevance(make_case(question), make_run(signed("Gift cards never expire.")),
                             STORE)
     assert grade.grade == "fail", grade.reason
-    assert grade.reason == "the reply shares no key word with the customer's question"
+    assert grade.reason.startswith("answers none of the 1 questions asked")
 
 
 def test_an_empty_reply_fails_relevance():

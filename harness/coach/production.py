@@ -20,23 +20,29 @@ A conversation where the AI wrote nothing is graded on resolution alone.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from harness.agent.run import Run
-from harness.coach.handover import needs_person, read_handover
+from harness.coach.handover import needs_person, person_phrases, read_handover
 from harness.coach.redact import PLACEHOLDERS, redact
 from harness.grading.catalog_check import catalog_claims
+from harness.grading.claims import ClaimBase
 from harness.grading.fixture import grade_tone
 from harness.grading.overlap import DRAWN_ON, drawn_share
-from harness.grading.policy_figures import PolicyFigures
-from harness.grading.rubric import Dimension, is_review, score_of
+from harness.grading.rubric import Dimension, Grade, is_review, score_of
 from harness.kb.catalog import find_products
 from harness.kb.retrieval import Hit, KnowledgeBase
 from harness.store.conversations import Conversation, Message
 from harness.store.loading import Store
 from harness.store.schema import DEFAULT_MIN_CONFIDENCE, Case, Expectation, Turn
+from harness.text.figures import figures_in
+from harness.text.matching import phrase_in
+from harness.text.meaning import to_digits, unit_of
+from harness.text.questions import answers, questions
+from harness.text.sentences import sentences
 from harness.text.tokens import tokenize
 
 __all__ = ["Gap", "ProductionGrader", "Scored", "with_repeat"]
@@ -71,6 +77,7 @@ class Scored:
     turn: int | None = None  # index of the first AI message a problem is about
     wrong: tuple[str, ...] = ()  # figures the AI stated that the KB contradicts
     right: tuple[str, ...] = ()  # what the KB says instead
+    conflicts: tuple[str, ...] = ()  # served articles that disagree on what a reply states
     messages: tuple[Mapping[str, str], ...] = field(default=(), repr=False)  # kept: redacted
 
     @property
@@ -142,7 +149,7 @@ class ProductionGrader:
         agent = store.agent
         names = [n for p in store.catalog.products for n in (p.name, *p.aliases)]
         self.kb = KnowledgeBase(store.articles, names)
-        self.figures = PolicyFigures(store.articles, store.catalog)
+        self.claims = ClaimBase(store.articles, store.catalog)
         self.weights = agent.rubric.weights
         self.rules = agent.escalation
         self.gap_below = agent.escalation.min_confidence or DEFAULT_MIN_CONFIDENCE
@@ -155,7 +162,7 @@ class ProductionGrader:
         pairs = _pairs(conversation.messages)
         hits = {p.index: self._retrieve(p, conversation.day) for p in pairs if p.question}
         handover = read_handover(conversation, self.rules)
-        turn_a, accuracy, wrong, right = self._accuracy(conversation, pairs)
+        turn_a, accuracy, wrong, right, conflicts = self._accuracy(conversation, pairs, hits)
         turn_t, tone = _worst([(p.index, self._tone(p, conversation)) for p in pairs])
         turn_r, relevance = _worst([(p.index, self._relevance(p, hits[p.index]))
                                     for p in self._answers(conversation, pairs)])
@@ -183,8 +190,9 @@ class ProductionGrader:
             csat=conversation.csat,
             outcome="escalate" if conversation.human_joined else "resolve",
             handoff=handover.reason(conversation, kb_covered=best >= self.gap_below),
-            grades=grades, score=score_of(grades, self.weights), review=is_review(grades),
-            not_judged=not_judged,
+            grades=grades, score=score_of(grades, self.weights),
+            review=is_review(grades) or bool(conflicts and pairs), not_judged=not_judged,
+            conflicts=conflicts if pairs else (),
             gaps=() if handover.request or handover.topic else self._gaps(pairs, hits),
             turn=min((t for t in turns if t is not None), default=None), wrong=wrong,
             right=right,
@@ -195,30 +203,78 @@ class ProductionGrader:
         hand-off and not a reply to a request for a person."""
         handoff_at = self._handoff_index(conversation, pairs)
         return [p for p in pairs if p.question and p.index != handoff_at
-                and tokenize(p.question) and not needs_person(p.question, self.rules)]
+                and tokenize(p.question) and not self._hands_over(p)]
+
+    def _hands_over(self, pair: _Pair) -> bool:
+        """A reply to a turn that needs a person which says only that one will take over."""
+        return needs_person(pair.question, self.rules) and not figures_in(
+            to_digits(pair.reply), self.store.catalog.currency)
 
     # -- accuracy ----------------------------------------------------------------------------
 
     def _accuracy(
-        self, conversation: Conversation, pairs: list[_Pair]
-    ) -> tuple[int | None, Dimension, tuple[str, ...], tuple[str, ...]]:
-        check = self.figures.check_for(conversation.day)
-        problems: list[tuple[int, str, str]] = []
-        wrong, right = [], []
+        self, conversation: Conversation, pairs: list[_Pair],
+        hits: Mapping[int, tuple[Hit, ...]],
+    ) -> tuple[int | None, Dimension, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """The claims of every AI message against the catalog and the KB served that day
+        (`grading.claims`); a figure asked for that the served KB states but the reply does
+        not give is vague (partial). Returns the turn, the grade, the wrong figures, what
+        the KB says instead, and the KB conflicts found."""
+        check = self.claims.check_for(conversation.day)
+        wrong_at: list[tuple[int, str, str]] = []
+        partial_at: list[tuple[int, str, str]] = []
+        wrong, right, conflicts = [], [], []
         for pair in pairs:
             for claim in catalog_claims(pair.reply, self.store.catalog, ignore=self._ignore):
-                problems.append((pair.index, f"catalog: {claim.problem}", claim.text))
-            for finding in check.findings(pair.reply, customer_said=pair.asked_before):
-                problems.append((pair.index, f"KB: {finding.problem}", finding.sentence))
-                wrong.append(finding.figure.text)
-                right += [finding.kb_says] if finding.kb_says else []
-        if not problems:
-            return None, Dimension("pass", "no figure, price or product that the catalog or"
-                                           " the served KB contradicts"), (), ()
-        turn, reason, sentence = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        return turn, Dimension("fail", f"AI message {turn + 1}: {reason}{more}", sentence), \
-            tuple(dict.fromkeys(wrong)), tuple(dict.fromkeys(right))
+                wrong_at.append((pair.index, f"catalog: {claim.problem}", claim.text))
+            body = _without(pair.reply, self._ignore)
+            for found in check.claims(body, customer_said=pair.asked_before):
+                if found.conflict:
+                    conflicts.append(f"AI message {pair.index + 1}: {found.conflict}")
+                if found.verdict in ("contradicted", "unserved"):
+                    wrong_at.append((pair.index, f"KB: {found.reason}", found.sentence))
+                    wrong.append(found.figure.shown())
+                    if found.statement is not None and found.statement.source != "fixture":
+                        right.append(found.statement.said(unit_of(found.figure)))
+                elif found.verdict == "unsupported":
+                    partial_at.append((pair.index, f"KB: {found.reason}", found.sentence))
+            vague = self._vague(pair, hits.get(pair.index, ()), body)
+            if vague:
+                partial_at.append((pair.index, vague, pair.reply))
+        extra = tuple(dict.fromkeys(conflicts))
+        note = f"; review: {'; '.join(extra)}" if extra else ""
+        for grade, problems in (("fail", wrong_at), ("partial", partial_at)):
+            if problems:
+                turn, reason, sentence = problems[0]
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                graded = Dimension(grade, f"AI message {turn + 1}: {reason}{more}{note}",  # type: ignore[arg-type]
+                                   sentence)
+                return turn, graded, tuple(dict.fromkeys(wrong)), \
+                    tuple(dict.fromkeys(right)), extra
+        return None, Dimension("pass", "no figure, price or product that the catalog or the"
+                                       f" served KB contradicts{note}"), (), (), extra
+
+    def _vague(self, pair: _Pair, hits: tuple[Hit, ...], body: str) -> str | None:
+        """The customer asked for a figure that a retrieved served article states, and the
+        reply gives no figure of that kind."""
+        if not pair.question or needs_person(pair.question, self.rules):
+            return None
+        currency = self.store.catalog.currency
+        given = {f.kind for f in figures_in(to_digits(body), currency)}
+        asked = [(q.text, q.figures - {"count"}) for q in questions(pair.question)]
+        if _VAGUE_TIME.search(body):  # "it should start moving soon": when, without a figure
+            asked.append((pair.question, frozenset(("duration", "date"))))
+        for text, kinds in asked:
+            if not kinds or kinds & given:
+                continue
+            asked_words = set(tokenize(text))
+            for hit in hits[:3]:
+                for sentence in sentences(hit.article.body):
+                    if asked_words & set(tokenize(sentence)) and any(
+                            f.kind in kinds for f in figures_in(to_digits(sentence), currency)):
+                        return (f"vague: asked {text!r}, article {hit.article.id} gives the"
+                                f" figure ({sentence!r}), the reply does not")
+        return None
 
     # -- tone --------------------------------------------------------------------------------
 
@@ -248,24 +304,32 @@ class ProductionGrader:
         return index.search(queries, self.store.agent.retrieval.top_k)
 
     def _relevance(self, pair: _Pair, hits: tuple[Hit, ...]) -> Dimension:
-        asked = set(tokenize(pair.question))
-        shares = bool(asked & set(tokenize(pair.reply)))
+        """Each question of the customer's turn answered (its own key words, or the figure
+        it asks for); one question is also answered by drawing on a retrieved article or the
+        product asked about. Drawing on no retrieved article is a retrieval note, not graded."""
+        where = f"AI message {pair.index + 1}"
+        if any(phrase_in(p, pair.question) for p in person_phrases(self.rules)):
+            return Dimension("partial", f"{where} answers on after the customer asked for a"
+                                        " person", pair.reply)
+        body = _without(pair.reply, self._ignore)
+        asked = questions(pair.question)
+        skipped = [q for q in asked if not answers(body, q, self.store.catalog.currency)]
         shares_by_hit = {h.article.id: drawn_share(pair.reply, h.article.body) for h in hits}
         best = max(shares_by_hit, key=lambda a: shares_by_hit[a], default=None)
         drawn = best if best is not None and shares_by_hit[best] >= DRAWN_ON else None
         grounded = f"article {drawn}" if drawn else (
             "the catalog" if self._names_asked_product(pair) else None)
-        where = f"AI message {pair.index + 1}"
-        if shares and grounded:
-            return Dimension("pass", f"answers the question from {grounded}")
-        if shares:
-            return Dimension("partial", f"{where} shares key words with the question but draws"
-                                        " on no retrieved article", pair.reply)
-        if grounded:
-            return Dimension("partial", f"{where} draws on {grounded} but shares no key word"
-                                        " with the question", pair.reply)
-        return Dimension("fail", f"{where} shares no key word with the question and draws on"
-                                 " no retrieved article", pair.reply)
+        if len(asked) == 1 and skipped and grounded:
+            skipped = []
+        note = "" if grounded else " (retrieval: it draws on no retrieved article)"
+        if not skipped:
+            source = f" from {grounded}" if grounded else ""
+            return Dimension("pass", f"answers the question{source}{note}")
+        grade: Grade = "fail" if len(skipped) == len(asked) else "partial"
+        detail = "; ".join(repr(q.text) for q in skipped)
+        what = "answers none of" if grade == "fail" else f"skips {len(skipped)} of"
+        return Dimension(grade, f"{where} {what} the {len(asked)} questions asked: {detail}"
+                                f"{note}", pair.reply)
 
     def _names_asked_product(self, pair: _Pair) -> bool:
         asked = {m.product.sku for m in find_products(pair.question, self.store.catalog)}
@@ -299,6 +363,18 @@ class ProductionGrader:
                 if confidence < self.gap_below:
                     gaps.append(Gap(pair.question, confidence, best.article.id if best else None))
         return tuple(gaps)
+
+
+_VAGUE_TIME = re.compile(r"\b(soon|shortly|a little while|a bit longer|a few days|any day now|"
+                         r"in no time|before long|a little longer)\b", re.IGNORECASE)
+
+
+def _without(text: str, phrases: tuple[str, ...]) -> str:
+    """The reply without the sign-off and the brand, which claim nothing."""
+    for phrase in phrases:
+        if phrase:
+            text = re.sub(re.escape(phrase), " ", text, flags=re.IGNORECASE)
+    return text
 
 
 def _searchable(text: str) -> str:

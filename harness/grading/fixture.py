@@ -9,17 +9,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from harness.agent.escalation import ASKS_FOR_PERSON
 from harness.agent.run import Run
 from harness.grading.catalog_check import catalog_claims
+from harness.grading.claims import Claim, ClaimBase, denied, key_words
 from harness.grading.overlap import draws_on
 from harness.grading.rubric import Dimension, Grade, Graded, is_review, score_of, with_judge
 from harness.store.loading import Store
 from harness.store.schema import Case, Tone
-from harness.text.matching import excerpt, find_phrase, find_words, normalize, phrase_in
+from harness.text.figures import Figure, figures_in
+from harness.text.matching import excerpt, find_phrase, is_regex, normalize, phrase_in
+from harness.text.meaning import figures_agree, stated, to_digits, unit_of
+from harness.text.questions import answers, questions
 from harness.text.sentences import sentences
-from harness.text.tokens import tokenize
 
-__all__ = ["grade_accuracy", "grade_relevance", "grade_resolution", "grade_run", "grade_tone"]
+__all__ = ["grade_accuracy", "grade_relevance", "grade_resolution", "grade_run", "grade_tone",
+           "states_forbidden"]
 
 _EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff\U0000fe0f\U0000200d]"
@@ -47,29 +52,122 @@ def _body(reply: str, tone: Tone) -> str:
     """The reply without the brand and the sign-off, which say nothing about the question."""
     for phrase in (tone.sign_off, tone.brand):
         if phrase:
-            reply = reply.replace(phrase, " ")
+            reply = re.sub(re.escape(phrase), " ", reply, flags=re.IGNORECASE)
     return reply
 
 
+def _claims_base(store: Store) -> ClaimBase:
+    """The store's claim base, read once per store (stores are immutable once loaded)."""
+    held = _BASES.get(id(store))
+    if held is None or held[0] is not store:
+        held = (store, ClaimBase(store.articles, store.catalog))
+        _BASES[id(store)] = held
+    return held[1]
+
+
+_BASES: dict[int, tuple[Store, ClaimBase]] = {}
+
+
+def states_forbidden(phrase: str, reply: str) -> str | None:
+    """The sentence that states `phrase` as true: not denied, not a contrast ("instead of our
+    usual 45 days", "not the 14 days of the old policy")."""
+    for sentence in sentences(reply) or [reply]:
+        for text in dict.fromkeys((normalize(sentence), to_digits(sentence))):
+            match = find_phrase(phrase, text)
+            if match and not denied(text, match.start(), match.end()):
+                return sentence
+    return None
+
+
 def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
+    """Fail: a forbidden statement, a catalog error or a claim the served KB contradicts;
+    partial: an expected fact missing, or a claim nothing served backs."""
     reply, expect = run.reply, case.expect
+    currency = store.catalog.currency
     for phrase in expect.forbidden:
-        if phrase_in(phrase, reply):
+        said = states_forbidden(phrase, reply)
+        if said is not None:
             sources = _articles_stating(phrase, store, run.served)
             where = f" (it comes from article {', '.join(sources)})" if sources else ""
             return Dimension("fail", f"states {phrase!r}, which the fixture forbids{where}",
-                             _sentence_with(reply, phrase))
-    claims = catalog_claims(_body(reply, store.agent.tone), store.catalog)
+                             said)
+    body = _body(reply, store.agent.tone)
+    claims = catalog_claims(body, store.catalog)
     if claims:
         problems = "; ".join(dict.fromkeys(c.problem for c in claims))
         return Dimension("fail", f"catalog: {problems}", claims[0].text)
-    missing = [f for f in expect.facts if not phrase_in(f, reply)]
-    if not missing:
-        return Dimension("pass", "states every expected fact" if expect.facts else "no error found")
-    detail = "; ".join(_missing_reason(f, store, case) for f in missing)
-    grade: Grade = "partial" if len(missing) < len(expect.facts) else "fail"
-    return Dimension(grade, f"missing {len(missing)} of {len(expect.facts)} facts: {detail}",
-                     _excerpt(reply))
+    earlier = " ".join(t.text for t in case.conversation)
+    check = _claims_base(store).check_for(run.as_of, run.served or None)
+    checked = check.claims(body, customer_said=earlier, expected=expect.facts)
+    wrong = [c for c in checked if c.verdict in ("contradicted", "unserved")]
+    if wrong:
+        more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+        return Dimension("fail", f"KB: {wrong[0].reason}{more}", wrong[0].sentence)
+    handed_off = run.outcome == "escalate"  # a hand-off claims nothing it must complete
+    wordings = {f: _kb_wordings(f, store, case, run) for f in expect.facts}
+    missing = [] if handed_off else [
+        f for f in expect.facts
+        if not stated(f, reply, equivalents=(*expect.equivalents.get(f, ()), *wordings[f]),
+                      currency=currency)]
+    replaced = [r for f in missing if (r := _replaced(f, wordings[f], checked, store, run))]
+    if replaced:
+        return Dimension("fail", replaced[0][0], replaced[0][1])
+    unbacked = [c for c in checked if c.verdict == "unsupported"]
+    problems = []
+    if missing:
+        detail = "; ".join(_missing_reason(f, store, case) for f in missing)
+        problems.append(f"missing {len(missing)} of {len(expect.facts)} facts: {detail}")
+    if unbacked:
+        problems.append("; ".join(dict.fromkeys(c.reason for c in unbacked)))
+    if problems:
+        none = bool(missing) and len(missing) == len(expect.facts)  # FORMATS.md: all: fail
+        return Dimension("fail" if none else "partial", "; ".join(problems), _excerpt(reply))
+    return Dimension("pass", "states every expected fact" if expect.facts else "no error found")
+
+
+def _kb_wordings(fact: str, store: Store, case: Case, run: Run) -> list[str]:
+    """What a `/regex/` fact matches in the articles it comes from: its meaning in plain
+    words, so a reply can state it in another form ("24 months" for /2[- ]year/)."""
+    if not is_regex(fact):
+        return []
+    ids = case.expect.articles or run.served
+    found = []
+    for article in (store.article(i) for i in ids):
+        match = find_phrase(fact, article.body) if article else None
+        if match:
+            found.append(match.group(0))
+    return found
+
+
+def _replaced(fact: str, wordings: list[str], checked: list[Claim], store: Store,
+              run: Run) -> tuple[str, str] | None:
+    """A claim in the place of a missing expected figure: "350°F" where the fixture
+    expects "450°F", about the same subject as the KB sentence stating the fact."""
+    currency = store.catalog.currency
+    wanted = [f for w in (fact, *wordings) if not is_regex(w)
+              for f in figures_in(to_digits(w), currency) if f.kind != "count"]
+    if not wanted:
+        return None
+    subjects = _stating_sentences(wanted, store, run) or [fact]
+    for figure in wanted:
+        for claim in checked:
+            if unit_of(claim.figure) != unit_of(figure) or figures_agree(claim.figure, figure):
+                continue
+            near = key_words(claim.sentence)
+            if any(len(near & key_words(s)) >= 2 for s in subjects):
+                return (f"states {claim.figure.shown()!r} where the fixture expects {fact!r}",
+                        claim.sentence)
+    return None
+
+
+def _stating_sentences(wanted: list[Figure], store: Store, run: Run) -> list[str]:
+    found = []
+    for article in (store.article(i) for i in run.served):
+        for sentence in sentences(article.body) if article else ():
+            figures = figures_in(to_digits(sentence), store.catalog.currency)
+            if any(figures_agree(w, f) for w in wanted for f in figures):
+                found.append(sentence)
+    return found
 
 
 def _missing_reason(fact: str, store: Store, case: Case) -> str:
@@ -83,40 +181,101 @@ def _missing_reason(fact: str, store: Store, case: Case) -> str:
 
 
 def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
-    """Fail: no expected article used, or nothing asked is answered; partial: some missed."""
+    """Whether the reply answers what the customer's last turn asks, every question of it.
+
+    Fail: empty, a hand-off of a question the KB answers, or no question answered; partial:
+    a question (sub-question) skipped, or an answer where the case needs a person. Whether
+    retrieval found the expected articles is reported, as a retrieval problem, not graded.
+    """
     if not run.reply.strip():
         return Dimension("fail", "the reply is empty")
-    if run.outcome == "escalate" and case.expect.outcome == "escalate":
-        return Dimension("pass", "handed off, as the question needs a person")
+    expected = case.expect.outcome
+    if run.outcome == "escalate":
+        if expected == "escalate":
+            return Dimension("pass", "handed off, as the question needs a person")
+        return Dimension("fail", "hands off a question the KB answers", _excerpt(run.reply))
+    retrieval = _retrieval_note(case, run)
+    asked = questions(case.last_customer_text)
+    body = _body(run.reply, store.agent.tone)
+    skipped = [q for q in asked if not answers(body, q, store.catalog.currency)]
+    if len(asked) == 1 and skipped and _draws_on_expected(case, run, store):
+        skipped = []  # in other words than the question's, from the article that answers it
+    if expected == "escalate" and _asks_for_person(case, store):
+        return Dimension("partial", "answers on after the customer asked for a person"
+                         + retrieval, _excerpt(run.reply))
+    if not skipped:
+        how = "every question" if len(asked) > 1 else "the question"
+        return Dimension("pass", f"answers {how}{retrieval}")
+    grade: Grade = "fail" if len(skipped) == len(asked) else "partial"
+    detail = "; ".join(repr(q.text) for q in skipped)
+    what = "answers none of" if grade == "fail" else f"skips {len(skipped)} of"
+    return Dimension(grade, f"{what} the {len(asked)} questions asked: {detail}{retrieval}",
+                     _excerpt(run.reply))
+
+
+def _draws_on_expected(case: Case, run: Run, store: Store) -> bool:
+    articles = (store.article(a) for a in case.expect.articles)
+    return any(a is not None and draws_on(run.reply, a.body) for a in articles)
+
+
+def _asks_for_person(case: Case, store: Store) -> bool:
+    phrases = (*ASKS_FOR_PERSON, *store.agent.escalation.request_phrases)
+    return any(phrase_in(p, case.last_customer_text) for p in phrases)
+
+
+def _retrieval_note(case: Case, run: Run) -> str:
+    """A retrieval problem, named as such: the expected article was not retrieved."""
     retrieved = {r.id for r in run.retrieved}
-    problems = []
-    for article_id in case.expect.articles:
-        article = store.article(article_id)
-        if article_id not in retrieved:
-            problems.append(f"article {article_id} was not retrieved")
-        elif article is None or not draws_on(run.reply, article.body):
-            problems.append(f"the reply does not draw on article {article_id}")
-    asked = set(tokenize(case.last_customer_text))
-    answered = not asked or bool(asked & set(tokenize(_body(run.reply, store.agent.tone))))
-    if not answered:
-        problems.append("the reply shares no key word with the customer's question")
-    if not problems:
-        return Dimension("pass", "answers the question from the expected articles"
-                         if case.expect.articles else "answers the question")
-    article_problems = len(problems) - (not answered)
-    drew_on_some = article_problems < len(case.expect.articles)
-    missed_all = bool(case.expect.articles) and not drew_on_some
-    grade: Grade = "fail" if missed_all or not (answered or drew_on_some) else "partial"
-    return Dimension(grade, "; ".join(problems), _excerpt(run.reply))
+    missed = [a for a in case.expect.articles if a not in retrieved]
+    if not missed or not run.retrieved:
+        return ""
+    return f" (retrieval problem: article {', '.join(missed)} was not retrieved)"
+
+
+_SIGN_WORD = re.compile(r"[\w&'@.]+")
+# Registers wrong for any brand whose voice does not ask for them (general English).
+_LEGAL = re.compile(r"\b(pursuant to|hereby|herein|heretofore|aforementioned|shall not|"
+                    r"please be advised|irrespective of|save where|in accordance with|"
+                    r"notwithstanding)\b", re.IGNORECASE)
+_BLAME = re.compile(r"\b(that one's on you|that's on you|your (own )?fault|you should have|"
+                    r"you must have|you obviously|read up|next time,? (please )?(read|check)|"
+                    r"you (probably|clearly) (dropped|broke|damaged|misused))\b", re.IGNORECASE)
+
+
+def _uses(phrase: str, reply: str) -> bool:
+    """A banned phrase used as words: "kindly" is not in "unkindly"."""
+    if is_regex(phrase):
+        return phrase_in(phrase, reply)
+    return phrase_in(rf"/(?<!\w){re.escape(normalize(phrase))}(?!\w)/", normalize(reply))
+
+
+def _wrong_register(reply: str, voice: str) -> str | None:
+    if (found := _LEGAL.search(reply)) and not re.search(r"formal|legal", voice, re.I):
+        return f"stiff legal prose ({found.group(0)!r}) for a {voice or 'plain'} voice"
+    if found := _BLAME.search(reply):
+        return f"blames the customer ({found.group(0)!r})"
+    return None
+
+
+def signs_off(reply: str, sign_off: str) -> bool:
+    """The sign-off's words end the reply, whatever the case, the dash before them, trailing
+    punctuation or Markdown emphasis."""
+    want = [w.lower().strip(".") for w in _SIGN_WORD.findall(sign_off)]
+    have = [w.lower().strip(".") for w in _SIGN_WORD.findall(normalize(reply))]
+    want, have = [w for w in want if w], [w for w in have if w]
+    return bool(want) and have[-len(want):] == want
 
 
 def grade_tone(case: Case, run: Run, tone: Tone) -> Dimension:
     tone = case.expect.tone.apply(tone)
     reply = run.reply
     for phrase in tone.banned_phrases:
-        if find_words(phrase, reply):
+        if _uses(phrase, reply):
             return Dimension("fail", f"uses the banned phrase {phrase!r}",
                              _sentence_with(reply, phrase))
+    register = _wrong_register(reply, tone.voice or "")
+    if register:
+        return Dimension("fail", register, _excerpt(reply))
     if not tone.emoji and (emoji := _EMOJI.search(reply)):
         return Dimension("fail", f"uses emoji ({emoji.group(0)}) where the tone profile has none",
                          _excerpt(reply))
@@ -126,7 +285,7 @@ def grade_tone(case: Case, run: Run, tone: Tone) -> Dimension:
         problems.append(f"{words} words, over the limit of {tone.max_words}")
         if words > tone.max_words * 1.2:
             worst = "fail"
-    if tone.sign_off and not normalize(reply).endswith(normalize(tone.sign_off)):
+    if tone.sign_off and not signs_off(reply, tone.sign_off):
         problems.append(f"does not end with the sign-off {tone.sign_off!r}")
     if not problems:
         return Dimension("pass", "keeps to the tone profile")
@@ -134,8 +293,31 @@ def grade_tone(case: Case, run: Run, tone: Tone) -> Dimension:
     return Dimension(grade, "; ".join(problems), _excerpt(reply[-200:]))
 
 
+# Sending the customer elsewhere for what the answer should give, and claiming an action the
+# agent has no tool for (general English, no store).
+DEFLECTS = re.compile(
+    r"\b(?:contact|reach out to|get in touch with|message|email|call)\s+(?:our|the)\s+"
+    r"(?:support|customer (?:service|care)|help|care|service)(?:\s+team)?\b"
+    r"|\b(?:check|see|visit|look at|head to|take a look at|refer to)\s+(?:our|the)\s+"
+    r"(?:[\w&'-]+\s+){0,2}?(?:polic(?:y|ies)|faqs?|website|site|help cent(?:er|re))\b",
+    re.IGNORECASE,
+)
+CLAIMED_ACTION = re.compile(
+    r"\b(?:I've|I have|we've|we have|I just|I've just|we've just)\s+(?:\w+\s+)?"
+    r"(?:refunded|issued|applied|added|reserved|held|put aside|set aside|cancelled|canceled|"
+    r"credited|changed|updated|upgraded|waived)\b",
+    re.IGNORECASE,
+)
+
+
 def grade_resolution(case: Case, run: Run) -> Dimension:
     expected = case.expect.outcome
+    if run.outcome == "resolve" and (claimed := CLAIMED_ACTION.search(run.reply)):
+        return Dimension("fail", f"claims an action the agent cannot take ({claimed.group(0)!r})",
+                         _sentence_with(run.reply, claimed.group(0)))
+    if run.outcome == expected == "resolve" and (sent := DEFLECTS.search(run.reply)):
+        return Dimension("partial", f"sends the customer elsewhere ({sent.group(0)!r}) for what"
+                         " the KB answers", _sentence_with(run.reply, sent.group(0)))
     if run.outcome == expected:
         verb = "resolved" if expected == "resolve" else f"escalated ({run.why})"
         return Dimension("pass", f"{verb}, as expected")

@@ -263,6 +263,8 @@ class Expectation(Frozen):
     articles: tuple[str, ...] = ()
     tone: ToneOverride = Field(default_factory=ToneOverride)
     criteria: tuple[str, ...] = ()
+    # other wordings that state a fact as well as its own: {fact: [wording, ...]}
+    equivalents: dict[str, tuple[Phrase, ...]] = Field(default_factory=dict)
 
 
 class Case(Frozen):

@@ -201,7 +201,9 @@ DESCRIPTIONS: dict[str, str] = {
     "Expectation": "What a good reply does.",
     "Expectation.outcome": "resolve: the agent should answer; escalate: it should hand the"
                            " conversation to a person.",
-    "Expectation.facts": "Each must be stated in the reply. Some missing: accuracy partial; all"
+    "Expectation.facts": "Each must be stated in the reply, in any wording of the same meaning"
+                         " (\"30 days\" = \"thirty days\" = \"a 30-day window\")."
+                         " Some missing: accuracy partial; all"
                          " missing: fail.",
     "Expectation.forbidden": "None may be stated in the reply: accuracy fails.",
     "Expectation.articles": "The ids of the articles the reply must draw on; each must be in"
@@ -209,6 +211,10 @@ DESCRIPTIONS: dict[str, str] = {
     "Expectation.tone": "Changes to the tone profile for this case only.",
     "Expectation.criteria": "Checks in plain words for the LLM judge (used only when"
                             " judge.model is set).",
+    "Expectation.equivalents": "Optional: other wordings that state a fact, keyed by the fact"
+                               " as written in facts (plain or /regex/), e.g. {\"a full"
+                               " refund\": [\"all your money back\"]}. Figures, numbers in"
+                               " words, ranges and unit changes match without them.",
     "ToneOverride": "Any key of the tone profile, replacing the store's value for this case;"
                     " a key left out or null keeps the store's.",
     "ToneOverride.brand": "The shop's name, for this case.",

@@ -87,7 +87,8 @@ _MONEY = re.compile(
 )
 _PERCENT = re.compile(rf"(?<![\w.])(?P<n>{NUMBER})\s?(?:%|percent\b|per\s?cent\b)", re.I)
 _TEMPERATURE = re.compile(
-    rf"(?<![\w.])(?P<n>{NUMBER})\s?(?:\u00b0|\u00ba|degrees?\b)\s?(?P<u>fahrenheit|celsius|F|C)?\b",
+    rf"(?<![\w.])(?P<n>{NUMBER})\s?(?:\u00b0|\u00ba|degrees?\b)\s?(?P<u>fahrenheit|celsius|F|C)?\b"
+    r"|(?<![\w.$\u00a3\u20ac])(?P<n2>\d{2,3})\s?(?P<u2>(?-i:F|C))\b(?![\w.-])",
     re.IGNORECASE,
 )
 _MONTHS = {m: i + 1 for i, m in enumerate((
@@ -123,6 +124,17 @@ _COUNT = re.compile(
     r"\s+(?P<noun>[a-z]{3,})",
     re.IGNORECASE,
 )
+_QUANTITY = re.compile(
+    rf"(?<![\w.$\u00a3\u20ac,/:-])(?P<n>{NUMBER})\s?(?P<u>kilograms?|kilos?|kgs?|grams?|g|"
+    r"millilitres?|milliliters?|ml|litres?|liters?|l|pounds? weight|lbs?|ounces?|oz|"
+    r"centimet(?:re|er)s?|cm|millimet(?:re|er)s?|mm|inch(?:es)?)(?![\w\u00b0])",
+    re.IGNORECASE,
+)
+_QUANTITY_UNITS = {"kilogram": "kg", "kilo": "kg", "kg": "kg", "gram": "g", "g": "g",
+                   "millilitre": "ml", "milliliter": "ml", "ml": "ml", "litre": "l",
+                   "liter": "l", "l": "l", "lb": "lb", "ounce": "oz", "oz": "oz",
+                   "centimetre": "cm", "centimeter": "cm", "cm": "cm", "millimetre": "mm",
+                   "millimeter": "mm", "mm": "mm", "inch": "inch", "inche": "inch"}
 _NOT_COUNTED = frozenset((
     "and", "are", "but", "for", "from", "have", "into", "its", "may", "more", "most", "not",
     "now", "off", "our", "out", "per", "than", "that", "the", "their", "them", "then", "these",
@@ -199,10 +211,10 @@ def _percents(text: str) -> Iterator[Figure]:
 
 def _temperatures(text: str) -> Iterator[Figure]:
     for match in _TEMPERATURE.finditer(text):
-        value = number_value(match["n"])
+        value = number_value(match["n"] or match["n2"])
         if value is None:
             continue
-        unit = (match["u"] or "").upper()[:1] or "deg"
+        unit = (match["u"] or match["u2"] or "").upper()[:1] or "deg"
         yield Figure("temperature", value, unit, match.group(0), match.start(), match.end())
 
 
@@ -257,6 +269,18 @@ def _counts(text: str, taken: list[tuple[int, int]]) -> Iterator[Figure]:
                      match.end())
 
 
+def _quantities(text: str) -> Iterator[Figure]:
+    """Weights, volumes and lengths ("10 kg", "ten kilograms", "36 g"): counts of a unit."""
+    for match in _QUANTITY.finditer(text):
+        value = number_value(match["n"])
+        word = match["u"].lower()
+        if value is None or match["n"].lower() in ("a", "an"):
+            continue
+        key = word if word in _QUANTITY_UNITS else word.rstrip("s")
+        unit = _QUANTITY_UNITS.get(key, _QUANTITY_UNITS.get(key.rstrip("e"), key))
+        yield Figure("count", value, unit, match.group(0), match.start(), match.end())
+
+
 def _singular(noun: str) -> str:
     if noun.endswith("ies") and len(noun) > 4:
         return noun[:-3] + "y"
@@ -283,6 +307,7 @@ def _figures(text: str, currency: str) -> tuple[Figure, ...]:
     add(_times(text))
     add(_dates(text))
     add(_durations(text))
+    add(_quantities(text))
     add(_codes(text))
     add(_counts(text, taken))
     return tuple(sorted(found, key=lambda f: f.start))

@@ -1,0 +1,420 @@
+"""The claim checker: every checkable claim of a reply, held against the KB and the catalog.
+
+One module for fixture grading (`grading.fixture`) and production scoring (`coach.production`).
+A claim is a figure of the reply (a duration, deadline or date, time, amount of money,
+percentage, count, temperature or code, read by `text.figures`) with the sentence around it.
+Each is aligned with the statements about the same subject: the served articles' sentences
+(and `facts:`), the catalog's prices, and the fixture's expected facts. Alignment needs the
+same unit kind and the same subject, measured as the key words the two sentences share; a
+statement sharing more of them wins, so one shared word ("returns") does not make a sentence
+about another thing the authority. A claim is then
+
+    supported     a statement about its subject states it (or the fixture expects it)
+    contradicted  the best-aligned statement (two shared key words or more) states another
+                  value of the same kind, and none as close states this one
+    unserved      only an article not served that day (archived, draft, out of its dates)
+                  states it, and the served KB states otherwise or nothing
+    unsupported   nothing backs it (a code nothing mentions is an invented code)
+
+A figure the customer stated is not the AI's claim, nor one that the reply denies or contrasts
+("not the 14 days of our old policy", "instead of our usual 45 days").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from harness.kb.catalog import find_products
+from harness.store.schema import Article, Catalog
+from harness.text.figures import Figure, figures_in
+from harness.text.meaning import figures_agree, to_digits, unit_of
+from harness.text.sentences import sentences
+from harness.text.tokens import stem, tokenize
+
+__all__ = ["Claim", "ClaimBase", "ClaimCheck", "Statement", "Verdict", "clause_of", "denied",
+           "key_words"]
+
+Verdict = Literal["supported", "contradicted", "unserved", "unsupported"]
+
+_UNIT_WORDS = frozenset(tokenize(
+    "day days hour hours week weeks month months year years minute minutes business working"
+    " calendar percent per cent degrees"))
+# What makes a figure not the reply's own claim: it is denied or contrasted.
+_DENIED_BEFORE = re.compile(
+    r"(?:\binstead of|\brather than|\bnot|n't|\bnever|\bno longer|\bno need|\bwithout|"
+    r"\bused to(?: be)?|"
+    r"\bformerly|\bprevious(?:ly)?|\bold|\bearlier|\bunlike|\bexcept)"
+    r"(?:\s+[\w'-]+){0,4}\s*[\"'(*]*\s*$",
+    re.IGNORECASE,
+)
+_DENIED_AFTER = re.compile(
+    r"^[^.;!?,]{0,30}?(?:\bno longer\b|\bhas ended\b|\bhave ended\b|\bended\b|\bexpired\b|"
+    r"\bdoes(?: not|n't) apply\b|\bof (?:the|our) (?:old|previous|former|outdated)\b|"
+    r"\bis(?: not|n't) (?:available|running|valid)\b)",
+    re.IGNORECASE,
+)
+_CLAUSE = re.compile(r"[,;:()\u2013\u2014]|\s-\s|\b(?:and|but|so|which|while|or)\b",
+                     re.IGNORECASE)
+# Claims that stand without a KB source when nothing contradicts them: a count, date or time
+# is often the customer's own situation worked out ("2 pairs", "until November 23").
+_NEED_SOURCE = ("duration", "money", "percent", "temperature")
+_CHECKED = ("duration", "money", "percent", "count", "temperature", "date", "time", "code")
+_FACT_UNITS = {"days": "days", "hours": "hours", "months": "months", "minutes": "minutes",
+               "percent": "percent", "pct": "percent", "usd": "USD", "eur": "EUR",
+               "gbp": "GBP", "cad": "CAD", "aud": "AUD", "chf": "CHF"}
+# Words a count reading takes for its noun that are verbs or adverbs: "100 stay", "3 left".
+_NOT_NOUNS = frozenset(("stay", "left", "remain", "back", "get", "come", "go", "ship", "work",
+                        "last", "apply", "count", "cover", "run", "take", "need", "make"))
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A sentence of the KB (or a catalog record) with its figures and subject words."""
+
+    source: str  # an article id, "catalog" or "fixture"
+    text: str
+    words: frozenset[str]
+    figures: tuple[Figure, ...]
+    article: Article | None = None
+
+    def states(self, figure: Figure) -> bool:
+        return any(figures_agree(figure, f) for f in self.figures)
+
+    def said(self, unit: str) -> str:
+        return " / ".join(dict.fromkeys(f.shown() for f in self.figures if unit_of(f) == unit))
+
+
+@dataclass(frozen=True)
+class Claim:
+    figure: Figure
+    sentence: str
+    verdict: Verdict
+    statement: Statement | None = None  # the KB statement it was aligned with
+    reason: str = ""
+    conflict: str = ""  # two served articles disagree on this claim's subject: which, and how
+
+
+def key_words(text: str) -> frozenset[str]:
+    """The subject words of a sentence: stemmed, without figures and unit words."""
+    return _key_words(text)
+
+
+def _key_words(text: str) -> frozenset[str]:
+    return frozenset(w for w in tokenize(text) if not w[0].isdigit() and w not in _UNIT_WORDS)
+
+
+def denied(sentence: str, start: int, end: int) -> bool:
+    """The reply states what stands at `start:end` as *not* the case, or as an old value."""
+    before = sentence[max(0, start - 60):start]
+    clause = re.split(r"[.;:!?,]|\bbut\b|\band\b", before)[-1]
+    return bool(_DENIED_BEFORE.search(clause) or _DENIED_AFTER.match(sentence[end:]))
+
+
+def clause_of(sentence: str, start: int, end: int) -> str:
+    """The clause a figure stands in: between the separators around it."""
+    cuts = [m for m in _CLAUSE.finditer(sentence)]
+    left = max((m.end() for m in cuts if m.end() <= start), default=0)
+    right = min((m.start() for m in cuts if m.start() >= end), default=len(sentence))
+    return sentence[left:right]
+
+
+def _checkable(figures: Iterable[Figure]) -> list[Figure]:
+    return [f for f in figures if f.kind in _CHECKED]
+
+
+def _fact_figure(key: str, value: object) -> Figure | None:
+    unit = _FACT_UNITS.get(key.rsplit("_", 1)[-1].lower())
+    if unit is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if unit == "percent":
+        return Figure("percent", float(value), "%", f"{value:g}%")
+    if unit.isupper():
+        return Figure("money", float(value), unit, f"{value:g} {unit}")
+    return Figure("duration", float(value), unit, f"{value:g} {unit}")
+
+
+def _article_statements(article: Article, currency: str) -> tuple[Statement, ...]:
+    found = []
+    header = ""
+    for text in sentences(article.body):
+        if text.lstrip().startswith("|") and not header:
+            header = text  # a table's first row names what its columns are
+        words = _key_words(text) | (_key_words(header) if text.lstrip().startswith("|")
+                                    else frozenset())
+        figures = tuple(_checkable(figures_in(to_digits(text), currency)))
+        if figures:
+            found.append(Statement(article.id, text, words, figures, article))
+    for key, value in article.facts.items():
+        figure = _fact_figure(key, value)
+        if figure:
+            words = _key_words(key.replace("_", " "))
+            found.append(Statement(article.id, f"{key}: {value}", words, (figure,), article))
+    return tuple(found)
+
+
+class ClaimCheck:
+    """The claims of replies against the KB served on one day, the catalog and the fixture."""
+
+    def __init__(self, served: Sequence[Statement], unserved: Sequence[Statement],
+                 catalog: Catalog, day: dt.date | None) -> None:
+        self.served, self.unserved = tuple(served), tuple(unserved)
+        self.catalog, self.day = catalog, day
+        self._counted = {stem(f.unit) for s in (*served, *unserved) for f in s.figures
+                         if f.kind == "count"}
+
+    def claims(self, reply: str, *, customer_said: str = "",
+               expected: Sequence[str] = ()) -> list[Claim]:
+        """Every checkable claim of `reply`, with its verdict."""
+        currency = self.catalog.currency
+        theirs = _checkable(figures_in(to_digits(customer_said), currency))
+        fixture = [Statement("fixture", fact, _key_words(fact), tuple(
+            _checkable(figures_in(to_digits(fact), currency)))) for fact in expected]
+        named = {round(m.product.price, 2)  # names as written: "Crema One", not "Crema 1"
+                 for m in find_products(f"{customer_said} {reply}", self.catalog)}
+        pool = _Pool(self, reply, customer_said, named)
+        found = []
+        for sentence in sentences(reply):
+            plain = to_digits(sentence)
+            products = find_products(sentence, self.catalog)
+            for figure in _split_pairs(_checkable(figures_in(plain, currency))):
+                if any(figures_agree(figure, t) or figures_agree(t, figure) for t in theirs):
+                    continue
+                if denied(plain, figure.start, figure.end) or self._not_a_claim(figure, plain):
+                    continue
+                if figure.kind == "money" and (products or figure.value in named):
+                    continue  # a product's price: the catalog check's to judge
+                if any(s.states(figure) for s in fixture):
+                    found.append(Claim(figure, sentence, "supported", None, "an expected fact"))
+                    continue
+                claim = self._verdict(figure, sentence, plain)
+                if claim.verdict in ("unsupported", "contradicted") and pool.derives(
+                        figure, _key_words(plain), own=claim.verdict == "unsupported"):
+                    claim = Claim(figure, sentence, "supported", None, "worked out from figures"
+                                  " the KB, catalog or conversation give")
+                if claim.verdict == "unsupported" and (figure.kind not in _NEED_SOURCE
+                                                       or _one_of_a_unit(figure)):
+                    continue
+                found.append(claim)
+        return found
+
+    def _not_a_claim(self, figure: Figure, sentence: str) -> bool:
+        if figure.kind == "duration" and "weekday" in figure.text.lower():
+            return True  # "a weekday" names a kind of day, not a duration
+        if figure.kind == "count" and _in_a_name(figure, self.catalog):
+            return True  # "Milk Pitcher 600ml" names a product, it does not claim a size
+        if figure.kind == "count":  # only a count of what the KB counts is checked
+            return (figure.value < 2 or stem(figure.unit) not in self._counted
+                    or figure.unit in _NOT_NOUNS)
+        if figure.kind == "code":  # a product name or SKU, not a promo code
+            code = figure.code
+            return any(code in p.name.upper() or code == p.sku.upper()
+                       or any(code in a.upper() for a in p.aliases)
+                       for p in self.catalog.products)
+        return False
+
+    def _verdict(self, figure: Figure, sentence: str, plain: str) -> Claim:
+        words = _key_words(plain)
+        local = _key_words(clause_of(plain, figure.start, figure.end))
+        if len(local) < 3:  # too short a clause to name a subject: the sentence does
+            local = words
+        unit = unit_of(figure)
+        if figure.kind == "code":
+            return self._code(figure, sentence)
+        same = [s for s in self.served if any(unit_of(f) == unit for f in s.figures)]
+        backing = [s for s in same if s.states(figure)]
+        other = [s for s in same if not s.states(figure)]
+        back = max((len(s.words & words) for s in backing), default=-1)
+        best_other = max(other, key=lambda s: (len(s.words & local), -len(s.words)),
+                         default=None)
+        against = len(best_other.words & local) if best_other else 0
+        back = max(back, max((len(s.words & local) for s in backing), default=-1))
+        if backing and (back >= 1 or not words):
+            best = max(backing, key=lambda s: (len(s.words & local), len(s.words & words)))
+            rival = _rival(best, other, figure, local | words)
+            if rival is not None:
+                return _conflict(figure, sentence, best, rival, unit)
+            if back >= against:
+                return Claim(figure, sentence, "supported", best, f"article {best.source}")
+        source = self._unserved_source(figure, words)
+        if best_other is not None and against >= 2 and against > back:
+            says = best_other.said(unit)
+            return Claim(figure, sentence, "contradicted", best_other, (
+                f"states {figure.shown()!r}; article {best_other.source} says {says}:"
+                f" {best_other.text!r}{source}"))
+        if source:
+            return Claim(figure, sentence, "unserved", None,
+                         f"states {figure.shown()!r}, which no article served{day_text(self.day)}"
+                         f" supports (backed only by{source})")
+        return Claim(figure, sentence, "unsupported", None,
+                     f"states {figure.shown()!r}, which no article served{day_text(self.day)}"
+                     " or the catalog backs")
+
+    def _code(self, figure: Figure, sentence: str) -> Claim:
+        for statement in self.served:
+            if any(f.kind == "code" and f.code == figure.code for f in statement.figures):
+                return Claim(figure, sentence, "supported", statement,
+                             f"article {statement.source}")
+        source = self._unserved_source(figure, frozenset())
+        if source:
+            return Claim(figure, sentence, "unserved", None,
+                         f"gives the code {figure.code}, backed only by{source}")
+        return Claim(figure, sentence, "contradicted", None,
+                     f"gives the code {figure.code}, which no article or catalog record has"
+                     " (an invented code)")
+
+    def _unserved_source(self, figure: Figure, words: frozenset[str]) -> str:
+        need = 0 if figure.kind == "code" else 2
+        for statement in self.unserved:
+            if statement.states(figure) and len(statement.words & words) >= need:
+                article = statement.article
+                why = _why_unserved(article, self.day) if article else "not served"
+                return f" article {statement.source}, {why}"
+        return ""
+
+
+def _rival(best: Statement, other: Sequence[Statement], figure: Figure,
+           words: frozenset[str]) -> Statement | None:
+    """A served statement of another article on the same subject as `best` (three shared key
+    words or more, most of the shorter's) that gives this kind of figure another value."""
+    unit = unit_of(figure)
+    for statement in other:
+        if statement.source == best.source or statement.source in ("catalog", "fixture"):
+            continue
+        shared = best.words & statement.words
+        smaller = min(len(best.words), len(statement.words)) or 1
+        if (len(shared) >= 3 and len(shared) / smaller >= 0.6
+                and len(statement.words & words) >= max(2, len(best.words & words))
+                and any(unit_of(f) == unit for f in statement.figures)):
+            return statement
+    return None
+
+
+def _conflict(figure: Figure, sentence: str, backing: Statement, rival: Statement,
+              unit: str) -> Claim:
+    """The claim agrees with one served article and contradicts another: the more recently
+    reviewed article is taken as the KB's word, and the conflict is named for the review."""
+    note = (f"KB conflict: article {backing.source} says {backing.said(unit)}, article"
+            f" {rival.source} says {rival.said(unit)}")
+    if _reviewed(rival) > _reviewed(backing):
+        return Claim(figure, sentence, "contradicted", rival, (
+            f"states {figure.shown()!r} as article {backing.source} does; article {rival.source}"
+            f" (reviewed later) says {rival.said(unit)}: {rival.text!r}"), note)
+    return Claim(figure, sentence, "supported", backing, f"article {backing.source}", note)
+
+
+def _reviewed(statement: Statement) -> dt.date:
+    article = statement.article
+    return (article.reviewed or dt.date.min) if article else dt.date.min
+
+
+def day_text(day: dt.date | None) -> str:
+    return f" on {day}" if day else ""
+
+
+def _why_unserved(article: Article, day: dt.date | None) -> str:
+    if article.status != "active":
+        return f"which is {article.status}"
+    if day and article.valid_from and day < article.valid_from:
+        return f"which is not served before {article.valid_from}"
+    return f"which is not served after {article.valid_until}"
+
+
+class ClaimBase:
+    """A store's statements, read once; `check_for(day)` gives the check for one day."""
+
+    def __init__(self, articles: Sequence[Article], catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._articles = tuple(articles)
+        self._by_article = {a.id: _article_statements(a, catalog.currency) for a in articles}
+        self._cache: dict[tuple[str, ...], ClaimCheck] = {}
+
+    def check_for(self, day: dt.date | None, served: Iterable[str] | None = None) -> ClaimCheck:
+        """The check for the articles served on `day` (or exactly `served`, when given)."""
+        ids = tuple(served) if served is not None else tuple(
+            a.id for a in self._articles if day is None or a.served_on(day))
+        if ids not in self._cache:
+            inside = [s for a in ids for s in self._by_article.get(a, ())]
+            outside = [s for a in self._articles if a.id not in ids
+                       for s in self._by_article[a.id]]
+            self._cache[ids] = ClaimCheck(inside, outside, self.catalog, day)
+        return self._cache[ids]
+
+
+def _in_a_name(figure: Figure, catalog: Catalog) -> bool:
+    squeezed = re.sub(r"\s+", "", figure.text).lower()
+    return any(squeezed in re.sub(r"\s+", "", name).lower()
+               for p in catalog.products for name in (p.name, *p.aliases))
+
+
+def _split_pairs(figures: list[Figure]) -> list[Figure]:
+    """"30 and 60 days", "3 or 4 payments": two figures, not a range."""
+    found = []
+    for figure in figures:
+        if figure.high is not None and re.search(r"\b(?:and|or)\b", figure.text, re.I):
+            found += [replace(figure, high=None), replace(figure, value=figure.high, high=None)]
+        else:
+            found.append(figure)
+    return found
+
+
+def _one_of_a_unit(figure: Figure) -> bool:
+    """"a month", "an hour": a rough span or a rate ("10 kg a month"), not a precise claim."""
+    return figure.kind == "duration" and bool(re.match(r"(?:a|an|one)\b", figure.text, re.I))
+
+
+class _Pool:
+    """The figures a reply may work a figure out from: sums, differences, shares and
+    multiples of the conversation's figures, the prices of the products it names and the
+    figures of the served KB sentences about the same subject."""
+
+    def __init__(self, check: ClaimCheck, reply: str, customer_said: str,
+                 prices: set[float]) -> None:
+        currency = check.catalog.currency
+        self.check = check
+        self.said = [f for f in figures_in(to_digits(f"{customer_said} {reply}"), currency)]
+        self.theirs = [f for f in figures_in(to_digits(customer_said), currency)]
+        self.prices = prices
+        self.percents = {f.value for f in self.said if f.kind == "percent"}
+        self.factors = {f.value for f in self.said if f.kind == "count" and 1 < f.value <= 1000}
+
+    def derives(self, figure: Figure, words: frozenset[str], *, own: bool) -> bool:
+        """Whether `figure` is worked out from two other figures. A figure the KB
+        contradicts counts as worked out only from the customer's own figures ("£50 free
+        delivery, your basket is £42: £8 to go"); an unsupported one also from the reply's."""
+        if figure.kind not in ("money", "duration") or figure.high is not None:
+            return False
+        unit = unit_of(figure)
+        near = [f for s in self.check.served if len(s.words & words) >= 2 for f in s.figures]
+        sources = [("customer", self.theirs), ("kb", near)]
+        if own:
+            sources.append(("reply", [f for f in self.said if f not in self.theirs]))
+        values = [(v, where) for where, found in sources for f in found
+                  if unit_of(f) == unit and (f.start, f.end, f.text) != (
+                      figure.start, figure.end, figure.text)
+                  for v in (f.value, f.high) if v is not None and v != figure.value]
+        if figure.kind == "money":
+            values += [(p, "catalog") for p in self.prices if p != figure.value]
+        target = figure.value
+
+        def allowed(*where: str) -> bool:
+            return "customer" in where if not own else any(w != "kb" for w in where)
+
+        for i, (a, wa) in enumerate(values):
+            for j, (b, wb) in enumerate(values):
+                if i == j or not allowed(wa, wb):
+                    continue
+                if abs(a + b - target) < 0.011 or (a > b and abs(a - b - target) < 0.011):
+                    return True
+            if not allowed(wa, "customer" if own else wa):
+                continue
+            for p in self.percents:
+                if abs(a * p / 100 - target) < 0.011 or abs(a * (1 - p / 100) - target) < 0.011:
+                    return True
+            for n in self.factors:
+                if abs(a * n - target) < 0.011:
+                    return True
+        return False

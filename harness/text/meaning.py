@@ -1,0 +1,160 @@
+"""Whether a text states a fact, by meaning rather than by letters (offline, rule-based).
+
+A fixture's fact is found in a reply when the reply says the same thing in any usual wording:
+- its figures, read by `text.figures` ("30 days" = "thirty days" = "a 30-day window";
+  "3-5 business days" = "three to five working days" = "3\u20135 business days"; "2 years" =
+  "24 months"), with the fact's other key words in the same sentence;
+- a `/regex/` fact, tried on the text as written and with numbers in words turned to digits
+  and every dash made plain ("one to two business days" reads "1-2 business days");
+- a plain phrase in other words: every key word (stemmed) in one sentence, keeping its
+  negation ("never expire" = "no expiration date", not "expires after a year");
+- an equivalent the fixture gives (`expect.equivalents`, FORMATS.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from harness.text.figures import Figure, figures_in
+from harness.text.matching import is_regex, normalize, phrase_in
+from harness.text.numbers import NUMBER, number_value
+from harness.text.sentences import sentences
+from harness.text.tokens import stem, tokenize
+
+__all__ = ["figures_agree", "negated", "same_claim", "stated", "to_digits", "unit_of"]
+
+_NUMBER_WORD = re.compile(rf"(?<![\w-])(?:{NUMBER})(?![\w])", re.IGNORECASE)
+_RANGE_TO = re.compile(r"(\d)\s*(?:-|\u2010|\u2011|\u2012|\u2013|\u2014|\u2212|to)\s*(\d)")
+_MARKUP = re.compile(r"[*_`]+")
+_NEGATION = re.compile(r"\b(?:no|not|never|none|without|cannot|can't|won't|don't|doesn't|"
+                       r"isn't|aren't|n't)\b|n't\b", re.IGNORECASE)
+# Wordings that say the same as a common policy phrase, both ways (general English, no store).
+_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("never expire", "no expiration", "no expiry", "do not expire", "don't expire",
+     "doesn't expire", "does not expire", "won't expire", "will not expire", "never expires"),
+    ("discontinued", "retired", "no longer made", "no longer sold", "no longer available",
+     "no longer produced", "stopped making", "not made anymore"),
+    ("free", "no charge", "at no cost", "free of charge", "costs nothing", "won't cost"),
+    ("interest-free", "no interest", "0% interest", "interest free", "without interest",
+     "zero interest"),
+)
+_UNIT_SCALE = {"minutes": 1, "hours": 60, "days": 1440}
+
+
+def to_digits(text: str) -> str:
+    """`text` with numbers in words written in digits, dashes plain, markup gone."""
+    def digits(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if word[:1].isdigit():
+            return word
+        value = number_value(word)
+        if value is None or word.lower() in ("a", "an", "single", "a single"):
+            return word
+        return f"{value:g}"
+
+    plain = _MARKUP.sub("", normalize(text))
+    return _RANGE_TO.sub(r"\1-\2", _NUMBER_WORD.sub(digits, plain))
+
+
+def negated(text: str) -> bool:
+    return bool(_NEGATION.search(normalize(text)))
+
+
+def _scale(figure: Figure) -> tuple[str, float, float | None]:
+    """A figure's comparable unit and values: minutes, hours and days on one scale."""
+    if figure.kind == "duration" and figure.unit in _UNIT_SCALE:
+        factor = _UNIT_SCALE[figure.unit]
+        high = figure.high * factor if figure.high is not None else None
+        return "span", figure.value * factor, high
+    if figure.kind == "code":
+        return f"code:{figure.code}", 0.0, None
+    if figure.kind == "count":
+        return f"count:{stem(figure.unit)}", figure.value, figure.high
+    return f"{figure.kind}:{figure.unit}", figure.value, figure.high
+
+
+def unit_of(figure: Figure) -> str:
+    """What two figures must share to be about the same kind of quantity."""
+    unit = _scale(figure)[0]
+    return "code" if unit.startswith("code:") else unit
+
+
+def same_claim(a: Figure, b: Figure) -> bool:
+    """The same value of the same unit kind; a range equals itself only."""
+    return _scale(a) == _scale(b)
+
+
+def figures_agree(claim: Figure, kb: Figure) -> bool:
+    """The KB figure backs the claim: the same value, or the claim is an end of the KB's range
+    ("up to 10 days" of "3-10 days")."""
+    unit_a, low_a, high_a = _scale(claim)
+    unit_b, low_b, high_b = _scale(kb)
+    if unit_a != unit_b:
+        return False
+    if (low_a, high_a) == (low_b, high_b):
+        return True
+    return high_a is None and high_b is not None and low_a in (low_b, high_b)
+
+
+def _key_words(text: str) -> set[str]:
+    return {w for w in tokenize(text) if not w[0].isdigit()}
+
+
+def _figures_stated(fact: str, text: str, currency: str) -> bool | None:
+    wanted = figures_in(fact, currency)
+    if not wanted:
+        return None
+    rest = _key_words(_strip_figures(fact, wanted))
+    for sentence in sentences(text) or [text]:
+        found = figures_in(sentence, currency)
+        if all(any(same_claim(w, f) or (figures_agree(f, w) and w.high is None) for f in found)
+               for w in wanted) and rest <= _key_words(sentence) | _unit_words(found):
+            return True
+    return False
+
+
+def _unit_words(found: Iterable[Figure]) -> set[str]:
+    return {w for f in found for w in tokenize(f.text) if not w[0].isdigit()}
+
+
+def _strip_figures(text: str, found: Iterable[Figure]) -> str:
+    for figure in sorted(found, key=lambda f: -f.start):
+        text = text[:figure.start] + " " + text[figure.end:]
+    return text
+
+
+def _words_stated(phrase: str, text: str) -> bool:
+    words = set(tokenize(phrase))
+    if not words:
+        return False
+    negative = negated(phrase)
+    return any(words <= set(tokenize(s)) and (negated(s) or not negative)
+               for s in sentences(text) or [text])
+
+
+def _forms(phrase: str) -> list[str]:
+    low = normalize(phrase).lower()
+    for group in _SYNONYMS:
+        if low in group:
+            return list(group)
+    return [phrase]
+
+
+def stated(fact: str, text: str, *, equivalents: Iterable[str] = (),
+           currency: str = "USD") -> bool:
+    """Whether `text` states `fact` (or one of its `equivalents`) in any usual wording."""
+    return any(_stated(form, text, currency) for form in (fact, *equivalents))
+
+
+def _stated(fact: str, text: str, currency: str) -> bool:
+    if phrase_in(fact, text):
+        return True
+    digits = to_digits(text)
+    if is_regex(fact):
+        return phrase_in(fact, digits)
+    by_figures = _figures_stated(to_digits(fact), digits, currency)
+    if by_figures is not None:
+        return by_figures
+    return any(phrase_in(form, text) or phrase_in(form, digits) or _words_stated(form, text)
+               for form in _forms(fact))

@@ -1,0 +1,78 @@
+"""The questions of a customer turn, and whether a reply answers each.
+
+"How much is express and how fast is it?" asks two things; a reply answers a question when it
+speaks of what the question names (a key word the other questions of the turn do not share),
+or gives the kind of figure the question asks for ("how fast": a duration, date or time).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from harness.text.figures import Kind, figures_in
+from harness.text.meaning import to_digits
+from harness.text.sentences import sentences
+from harness.text.tokens import tokenize
+
+__all__ = ["Question", "answers", "questions"]
+
+_ASKS = re.compile(
+    r"^\s*(?:how|what|what's|whats|when|where|which|who|why|can|could|do|does|did|is|are|"
+    r"will|would|should|may|have|has)\b", re.IGNORECASE)
+_SPLIT = re.compile(r",?\s+(?:and|or|also|plus)\s+(?=(?:how|what|what's|whats|when|where|which|"
+                    r"who|why|can|could|do|does|is|are|will|would|should)\b)", re.IGNORECASE)
+_PIECES = re.compile(r"[^?]+\?+|[^?]+$")
+_FIGURE_ASKED: tuple[tuple[re.Pattern[str], frozenset[Kind]], ...] = (
+    (re.compile(r"\bhow (?:long|fast|soon|quickly)\b|\bwhen\b|\bwhat time\b|\bby when\b|"
+                r"\bdeadline\b|\bcut-?off\b|\bhow many (?:days|hours|weeks|months)\b", re.I),
+     frozenset(("duration", "date", "time"))),
+    (re.compile(r"\bhow much\b|\bcost\b|\bprice\b|\bfee\b|\bcharge\b|\bminimum\b|\bthreshold\b",
+                re.I), frozenset(("money", "percent", "count"))),
+    (re.compile(r"\bhow many\b", re.I), frozenset(("count",))),
+    (re.compile(r"\btemperature\b|\bhow hot\b", re.I), frozenset(("temperature",))),
+    (re.compile(r"\bwhat percent|\bhow much off\b", re.I), frozenset(("percent",))),
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    words: frozenset[str]  # its own key words (those the turn's other questions lack)
+    figures: frozenset[Kind]  # the kinds of figure it asks for, if any
+
+
+def questions(turn: str) -> list[Question]:
+    """The questions a customer turn asks; the whole turn when it asks none explicitly. A
+    question's words are its own (those the turn's other questions lack); a turn asking one
+    question lends it all its words ("The kettle leaks. What am I doing wrong?")."""
+    parts: list[str] = []
+    for sentence in sentences(turn) or [turn]:
+        for piece in _PIECES.findall(sentence):
+            if piece.strip().endswith("?") or _ASKS.match(piece):
+                split = [p.strip(" ?") for p in _SPLIT.split(piece) if p and tokenize(p)]
+                asking = [p for p in split if _ASKS.match(p)]
+                parts += asking if asking else [piece.strip(" ?")]
+    if not parts:
+        parts = [turn]
+    if len(parts) == 1:
+        return [Question(parts[0], frozenset(tokenize(turn)), _asked_kinds(parts[0]))]
+    words = [frozenset(tokenize(p)) for p in parts]
+    found = []
+    for index, part in enumerate(parts):
+        others = frozenset().union(*(w for i, w in enumerate(words) if i != index))
+        own = words[index] - others or words[index]
+        found.append(Question(part, own, _asked_kinds(part)))
+    return found
+
+
+def _asked_kinds(part: str) -> frozenset[Kind]:
+    return frozenset().union(*(k for pattern, k in _FIGURE_ASKED if pattern.search(part)))
+
+
+def answers(reply: str, question: Question, currency: str = "USD") -> bool:
+    """Whether the reply speaks to the question: its own key words, or the figure it asks."""
+    shared = question.words & set(tokenize(reply))
+    if question.figures and len(shared) < 2:  # "what's the minimum order?" wants the amount
+        return any(f.kind in question.figures for f in figures_in(to_digits(reply), currency))
+    return bool(shared) or not question.words

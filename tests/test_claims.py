@@ -1,0 +1,288 @@
+"""The claim checker (grading/claims.py), facts by meaning (text/meaning.py), questions
+(text/questions.py) and the rules built on them in fixture grading and production scoring.
+Each rule has its near miss beside it: the case that must NOT trigger it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from test_grading import CATALOG, STORE, make_case, make_run
+
+from harness.coach.production import ProductionGrader
+from harness.grading.claims import ClaimBase
+from harness.grading.fixture import grade_accuracy, grade_relevance, grade_resolution, grade_tone
+from harness.store.conversations import Conversation
+from harness.store.loading import Store
+from harness.store.schema import AgentConfig, Article, Catalog, Product, Tone
+from harness.text.figures import figures_in
+from harness.text.meaning import stated, to_digits
+from harness.text.questions import answers, questions
+
+DAY = dt.date(2026, 11, 20)
+
+
+def article(id: str, body: str, *, reviewed: str | None = None, status: str = "active",
+            title: str | None = None) -> Article:
+    return Article(id=id, title=title or id.replace("-", " "), topic="policy", status=status,
+                   body=body, reviewed=dt.date.fromisoformat(reviewed) if reviewed else None)
+
+
+KB = (
+    article("returns", "Unused items can be returned within 30 days of delivery. Opened small"
+            " appliances can be returned within 15 days of delivery.", reviewed="2026-09-01"),
+    article("payments", "Orders over $150 can be split into 4 interest-free payments."),
+    article("points", "Every 100 points are worth $5 off your next order."),
+    article("brewing", "Brew pour-over coffee with water at 200 F (93 C)."),
+    article("promo", "Students save 15% with the code STUDENT15 at checkout."),
+    article("shipping-policy", "We offer free standard shipping on every US order over $49.",
+            reviewed="2026-09-02"),
+    article("shipping-faq", "Do you offer free shipping? Yes, orders over $59 ship free.",
+            reviewed="2026-03-09"),
+    article("old-returns", "Unused items can be returned within 14 days of delivery.",
+            status="archived"),
+)
+BASE = ClaimBase(KB, Catalog(currency="USD", products=(
+    Product(sku="KT-1", name="Pine Kettle 1.7L", price=99.0, status="discontinued"),
+    Product(sku="GR-3", name="Burr Grinder S3", price=279.0),
+)))
+
+
+def verdicts(reply: str, customer: str = "") -> list[tuple[str, str]]:
+    return [(c.figure.shown(), c.verdict)
+            for c in BASE.check_for(DAY).claims(reply, customer_said=customer)]
+
+
+# -- claims against the KB ---------------------------------------------------------------------
+
+def test_a_wrong_count_beside_the_right_one_is_contradicted():
+    found = verdicts("You can split it into 4 interest-free payments, or 3 payments if you"
+                     " prefer, on orders over $150.")
+    assert ("4 interest-free payments", "supported") in found
+    assert ("3 payments", "contradicted") in found
+
+
+def test_one_shared_word_does_not_make_a_sentence_about_another_thing_the_authority():
+    wrong = verdicts("Opened small appliances can be returned within 30 days of delivery.")
+    assert wrong == [("30 days", "contradicted")]  # the 15-day sentence is the same subject
+    right = verdicts("Unused items can be returned within 30 days of delivery.")
+    assert right == [("30 days", "supported")]  # near miss: the 30-day sentence is
+
+
+def test_a_wrong_temperature_is_contradicted_and_the_right_one_in_words_supported():
+    assert verdicts("Brew pour-over coffee with water at 205\u00b0F.") == [
+        ("205\u00b0F", "contradicted")]
+    assert verdicts("Brew pour-over with water at two hundred degrees F.") == [
+        ("200 degrees F", "supported")]
+
+
+def test_an_invented_code_is_contradicted_and_the_real_one_supported():
+    assert verdicts("Students save 15% with the code STUDENT20.")[-1] == (
+        "STUDENT20", "contradicted")
+    assert verdicts("Students save 15% with the code STUDENT15.") == [
+        ("15%", "supported"), ("STUDENT15", "supported")]
+
+
+def test_a_figure_only_an_unserved_article_states_says_so():
+    claims = BASE.check_for(DAY).claims("Unused items can be returned within 14 days of"
+                                        " delivery.")
+    assert claims[0].verdict == "contradicted"
+    assert "old-returns, which is archived" in claims[0].reason
+
+
+def test_a_figure_nothing_backs_is_unsupported_and_a_worked_out_one_is_not():
+    assert verdicts("Express shipping arrives within 2 days.") == [("2 days", "unsupported")]
+    # $42 in the basket, free over $49: "$7 more" is worked out, not invented
+    assert verdicts("Add $7 more for free standard shipping on your US order over $49.",
+                    customer="My basket is $42.") == [("$7", "supported"), ("$49", "supported")]
+
+
+def test_a_figure_the_customer_stated_or_the_reply_denies_is_not_a_claim():
+    assert verdicts("You can return it within 30 days, not the 14 days of our old policy.") == [
+        ("30 days", "supported")]
+    assert verdicts("Since it arrived 12 days ago, you are inside the window.",
+                    customer="It arrived 12 days ago.") == []
+
+
+def test_two_served_articles_that_disagree_are_a_conflict_the_newer_review_decides():
+    newer = BASE.check_for(DAY).claims("Orders over $49 ship free.")
+    older = BASE.check_for(DAY).claims("Orders over $59 ship free.")
+    assert newer[0].verdict == "supported" and "KB conflict" in newer[0].conflict
+    assert older[0].verdict == "contradicted" and "reviewed later" in older[0].reason
+    unrelated = BASE.check_for(DAY).claims("Every 100 points are worth $5 off.")
+    assert unrelated[0].conflict == ""  # near miss: no other article on that subject
+
+
+# -- facts by meaning --------------------------------------------------------------------------
+
+def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes():
+    assert stated("30 days", "You have thirty days to send it back.")
+    assert stated("30 days", "You get a 30-day window.")
+    assert stated("3-5 business days", "It takes three to five business days.")
+    assert stated("5-7 business days", "Expect 5\u20137 business days.")
+    assert stated("2 years", "It is covered for 24 months.")
+    assert stated("10 kg", "Wholesale starts at ten kilograms a month.")
+    assert not stated("30 days", "You have 3 days.")  # near miss: another figure
+    assert not stated("3-5 business days", "It takes 5 business days.")  # an end is not a range
+
+
+def test_facts_match_plain_phrases_by_their_words_keeping_negation():
+    assert stated("never expire", "Gift cards have no expiration date.")
+    assert stated("discontinued", "We've retired that model.")
+    assert stated("Forgot password", 'Tap "Forgot your password?" on the sign-in page.')
+    assert not stated("never expire", "Gift cards expire after a year.")  # negation kept
+
+
+def test_a_fixture_can_give_equivalents_and_a_regex_fact_reads_its_kb_wording():
+    assert stated("a full refund", "You get all your money back.",
+                  equivalents=("all your money back",))
+    assert not stated("a full refund", "You get all your money back.")
+    assert to_digits("one to two business days") == "1-2 business days"
+
+
+def test_a_fact_replaced_by_another_figure_about_the_same_subject_fails():
+    store = Store(root=STORE.root, articles=(article("brewing", "Brew pour-over coffee with"
+                                                     " water at 200 F."),),
+                  catalog=CATALOG, agent=STORE.agent, template_path=STORE.template_path)
+    case = make_case("What water temperature for pour-over coffee?", facts=("200 F",))
+    wrong = grade_accuracy(case, make_run("Brew pour-over coffee with water at 180\u00b0F.",
+                                          retrieved=("brewing",)), store)
+    assert wrong.grade == "fail" and "180" in wrong.reason
+    vague = grade_accuracy(case, make_run("Use water just off the boil for pour-over coffee.",
+                                          retrieved=("brewing",)), store)
+    assert vague.grade == "fail" and "missing 1 of 1" in vague.reason
+
+
+def test_a_forbidden_figure_used_as_a_contrast_is_not_stated():
+    case = make_case(facts=("30 days",), forbidden=("60 days",))
+    contrast = grade_accuracy(case, make_run("You have 30 days (instead of the old 60 days)."),
+                              STORE)
+    assert contrast.grade == "pass", contrast.reason
+    stated_ = grade_accuracy(case, make_run("You have 30 days, or 60 days for gifts."), STORE)
+    assert stated_.grade == "fail"
+
+
+def test_recall_advice_naming_a_discontinued_product_is_not_offering_it():
+    case = make_case("My Burr Grinder S1 sparks. What now?")
+    advice = grade_accuracy(case, make_run("Please stop using your Burr Grinder S1 for now."),
+                            STORE)
+    assert advice.grade == "pass", advice.reason
+    offer = grade_accuracy(case, make_run("You can order a new Burr Grinder S1 today."), STORE)
+    assert offer.grade == "fail"
+
+
+def test_a_hand_off_claims_nothing_and_misses_no_fact():
+    case = make_case(facts=("30 days",))
+    grade = grade_accuracy(case, make_run("A teammate will pick this up.", outcome="escalate"),
+                           STORE)
+    assert grade.grade == "pass"
+
+
+# -- questions and relevance -------------------------------------------------------------------
+
+def test_a_turn_is_split_into_its_questions_and_each_needs_an_answer():
+    asked = questions("How much is express shipping and how fast is it?")
+    assert [q.text for q in asked] == ["How much is express shipping", "how fast is it"]
+    assert answers("Express takes 1-2 business days.", asked[1])
+    assert not answers("Express costs $12.95.", asked[1])  # near miss: the figure is a price
+
+
+def test_relevance_is_partial_when_a_sub_question_is_skipped():
+    case = make_case("How much is express shipping and how fast is it?")
+    both = grade_relevance(case, make_run("Express costs $14.95 and takes 1-2 business days."),
+                           STORE)
+    one = grade_relevance(case, make_run("Express shipping costs $14.95."), STORE)
+    assert both.grade == "pass"
+    assert one.grade == "partial" and "how fast is it" in one.reason
+
+
+def test_a_hand_off_of_a_question_the_kb_answers_fails_relevance():
+    case = make_case()
+    grade = grade_relevance(case, make_run("A teammate will pick this up.", outcome="escalate"),
+                            STORE)
+    assert grade.grade == "fail"
+    needed = make_case(outcome="escalate")
+    assert grade_relevance(needed, make_run("A teammate will pick this up.",
+                                            outcome="escalate"), STORE).grade == "pass"
+
+
+# -- tone and resolution -----------------------------------------------------------------------
+
+def test_the_sign_off_counts_whatever_the_dash_case_and_emphasis():
+    case = make_case()
+    for ending in ("\u2014 The Kettle & Crema team", "*- the kettle & crema team*",
+                   "The Kettle & Crema team."):
+        assert grade_tone(case, make_run(f"Thanks!\n\n{ending}"), STORE.agent.tone).grade \
+            == "pass", ending
+    assert grade_tone(case, make_run("Thanks!\n\nThe Kettle team"), STORE.agent.tone).grade \
+        == "partial"
+
+
+def test_banned_phrases_are_whole_words_and_wrong_registers_fail():
+    tone = Tone(brand="Shop", voice="casual", banned_phrases=("kindly",), emoji=True,
+                sign_off="")
+    case = make_case()
+    assert grade_tone(case, make_run("Kindly send a photo."), tone).grade == "fail"
+    assert grade_tone(case, make_run("She unkindly said no."), tone).grade == "pass"
+    assert grade_tone(case, make_run("Pursuant to policy, returns shall not be accepted."),
+                      tone).grade == "fail"
+    assert grade_tone(case, make_run("That one's on you, sorry."), tone).grade == "fail"
+
+
+def test_deflecting_to_support_or_claiming_an_action_lowers_resolution():
+    case = make_case()
+    deflects = grade_resolution(case, make_run("Please contact our support team about it."))
+    claims = grade_resolution(case, make_run("I've refunded 10% to your card."))
+    fine = grade_resolution(case, make_run("You can start the return from your account."))
+    assert deflects.grade == "partial" and claims.grade == "fail" and fine.grade == "pass"
+
+
+# -- production scoring ------------------------------------------------------------------------
+
+def production(tmp_articles: tuple[Article, ...]) -> ProductionGrader:
+    store = Store(root=STORE.root, articles=tmp_articles, catalog=CATALOG,
+                  agent=AgentConfig.model_validate({"tone": {"brand": "Shop", "sign_off": ""}}),
+                  template_path=STORE.template_path)
+    return ProductionGrader(store)
+
+
+def score(grader: ProductionGrader, question: str, reply: str):
+    return grader.grade(Conversation.model_validate({
+        "id": "c", "started_at": "2026-11-20T10:00:00Z", "customer": "x", "channel": "chat",
+        "messages": [{"role": "customer", "text": question}, {"role": "ai", "text": reply}]}))
+
+
+def test_production_flags_a_policy_figure_that_equals_a_catalog_price():
+    grader = production((article("shipping", "Standard shipping is free on orders over $75."),))
+    wrong = score(grader, "When is shipping free?", "Standard shipping is free on orders over"
+                  " $129.")  # $129.00 is the Gooseneck Kettle's price, not a threshold
+    right = score(grader, "When is shipping free?", "Standard shipping is free on orders over"
+                  " $75.")
+    assert wrong.grades["accuracy"].grade == "fail"
+    assert right.grades["accuracy"].grade == "pass"
+
+
+def test_production_a_reply_agreeing_with_one_article_and_contradicting_another_is_queued():
+    grader = production(KB[5:7])
+    scored = score(grader, "What's the minimum for free shipping?",
+                   "Orders over $49 ship free.")
+    assert scored.grades["accuracy"].grade == "pass"
+    assert scored.review and scored.conflicts
+    clean = production(KB[5:6])
+    assert not score(clean, "What's the minimum for free shipping?",
+                     "Orders over $49 ship free.").review
+
+
+def test_production_a_vague_answer_to_a_figure_the_kb_states_is_partial():
+    grader = production((article("refunds", "Refunds reach your card within 5-7 business days"
+                                 " after we receive the return."),))
+    vague = score(grader, "When will my refund arrive?", "Your refund will arrive soon.")
+    exact = score(grader, "When will my refund arrive?", "Your refund reaches your card within"
+                  " 5-7 business days after we receive the return.")
+    assert vague.grades["accuracy"].grade == "partial" and "vague" in \
+        vague.grades["accuracy"].reason
+    assert exact.grades["accuracy"].grade == "pass"
+
+
+def test_figures_read_plain_temperatures_and_quantities_but_not_grades():
+    kinds = [(f.kind, f.value, f.unit) for f in figures_in("200 F, 36 g out, a C-grade")]
+    assert kinds == [("temperature", 200.0, "F"), ("count", 36.0, "g")]
