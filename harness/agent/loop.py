@@ -12,7 +12,7 @@ from typing import Any
 from harness.agent.escalation import Decision, escalate_tool, rule_decision, tool_decision
 from harness.agent.prompt import render_system_prompt
 from harness.agent.run import Retrieved, Run, ToolUse
-from harness.agent.tools import execute, offered_tools, result_text
+from harness.agent.tools import execute, key_patterns, offered_tools, result_text
 from harness.errors import HarnessError
 from harness.kb.catalog import find_products
 from harness.kb.retrieval import Hit, KnowledgeBase
@@ -66,13 +66,22 @@ class Agent:
         products = store.catalog.products
         self.kb = KnowledgeBase(store.articles, [n for p in products for n in (p.name, *p.aliases)])
         self.run_date = as_of or today  # --as-of, else today; a fixture's as_of wins
+        self._key_patterns = key_patterns(store.agent.tools)
 
     def day_for(self, case: Case) -> dt.date:
         return case.as_of or self.run_date
 
+    def _without_keys(self, text: str) -> str:
+        """The text without the values a tool looks up (an order number): they are data for
+        the back end, not words of the KB, and would make retrieval look unsure."""
+        for pattern in self._key_patterns:
+            text = pattern.sub(" ", text)
+        return text
+
     def retrieve(self, case: Case) -> tuple[tuple[Hit, ...], tuple[str, ...]]:
         index = self.kb.index_for(self.day_for(case))
-        customer = [t.text for t in case.conversation if t.role == "customer"]
+        customer = [self._without_keys(t.text) for t in case.conversation
+                    if t.role == "customer"]
         queries = [customer[-1], " ".join(customer)]
         hits = index.search(queries, self.store.agent.retrieval.top_k)
         return hits, tuple(a.id for a in index.articles)

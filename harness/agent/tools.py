@@ -9,18 +9,31 @@ as a real back end would. Nothing here calls a network.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.store.schema import AgentConfig, Case
 from harness.store.tools import ToolSpec, key_of, normal_key, parse_arguments, thaw
 
-__all__ = ["execute", "offered_tools"]
+__all__ = ["execute", "key_patterns", "offered_tools", "result_text"]
 
 
 def offered_tools(agent: AgentConfig) -> list[dict[str, Any]]:
     """agent.yaml's tools in OpenAI's format (escalate_to_human is added by the loop)."""
     return [tool.openai() for tool in agent.tools]
+
+
+def key_patterns(tools: Sequence[ToolSpec]) -> list[re.Pattern[str]]:
+    """The `pattern` of each tool's key parameter, unanchored, to find its values in text."""
+    found = []
+    for tool in tools:
+        prop = (tool.parameters.get("properties") or {}).get(tool.key_param or "") or {}
+        pattern = prop.get("pattern") if isinstance(prop, Mapping) else None
+        if pattern:
+            body = str(pattern).removeprefix("^").removesuffix("$")
+            found.append(re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE))
+    return found
 
 
 def _invalid(spec: ToolSpec, args: dict[str, Any]) -> str | None:

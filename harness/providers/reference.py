@@ -9,7 +9,8 @@ provider, model `reference/kb-grounded`). Like any model it sees only the messag
   status="...">` (the sample `prompts/system.md.j2` shows the shape);
 - the tone instructions "under N words" and `End every reply with "..."`;
 - the conversation, of which it answers the last user message;
-- the `escalate_to_human` tool, if offered.
+- the `escalate_to_human` tool, if offered;
+- back-end tools (order look-ups, actions) and their results (`reference_tools.py`).
 
 It answers by quoting the article sentences that share the most informative words with the
 question (and the price or status of any product record the customer named), so editing an
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.kb.catalog import name_pattern
+from harness.providers.reference_tools import Call, next_calls, result_lines
 from harness.text.sentences import sentences
 from harness.text.tokens import tokenize
 
@@ -56,6 +58,7 @@ _INTENTS = (
 _INTENT_BONUS = 0.3
 _HOW_TO = re.compile(r"\b(how (do|can|should) (i|we)|how to|what (should|do) i do)\b", re.I)
 _COVERAGE_NEEDED = 0.3  # share of the question's weight a sentence must carry to be an answer
+_TOOLS_ANSWERED = 0.6  # with tool results to answer from, only a close KB sentence is added
 _KNOWN_NEEDED = 0.25  # share of the question's words the articles must mention at all
 
 
@@ -64,6 +67,7 @@ class Answer:
     content: str | None
     escalation: dict[str, str] | None = None
     tool: str = ""  # the hand-off tool it calls
+    calls: tuple[Call, ...] = ()  # back-end look-ups and actions (reference_tools.py)
 
 
 @dataclass(frozen=True)
@@ -154,18 +158,24 @@ def answer(messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] =
     question = tokenize(users[-1]) if users else []
     context = [w for text in users[:-1] for w in tokenize(text)]
     handoff = handoff_tool(tools)
+    if calls := next_calls(messages, tools, handoff):
+        return Answer(None, calls=calls)
     max_words = int(m.group(1)) if (m := _MAX_WORDS.search(system)) else None
     sign_off = m.group(1) if (m := _SIGN_OFF.search(system)) else None
 
     records = _products(system)
     names = {w for attrs in records for w in tokenize(attrs.get("name", ""))}
-    products = _product_lines(records, users[-1] if users else "")
+    facts = result_lines(messages, tools, users[-1] if users else "", handoff)
+    products = [*facts, *_product_lines(records, users[-1] if users else "")]
     question = [w for w in question if w not in names] or question
+    if facts:  # the tool results answer what they mention; the KB only what is left
+        said = {w for line in facts for w in tokenize(line)}
+        question = [w for w in question if w not in said]
     every = _sentences(system)
     ranked = _rank(every, question, context, users[-1] if users else "")
     best = ranked[0][0] if ranked else 0.0
-    floor = max(_COVERAGE_NEEDED, best * 0.5)
-    chosen = [s for score, s in ranked[:3] if best and score >= floor]
+    floor = max(_TOOLS_ANSWERED if facts else _COVERAGE_NEEDED, best * 0.5)
+    chosen = [s for score, s in ranked[:3] if best and score >= floor and question]
     if chosen and _HOW_TO.search(users[-1]):  # a how-to answer goes on to the next step
         follow = chosen[0].position + 1
         if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:
@@ -195,6 +205,9 @@ def handoff_tool(tools: Sequence[dict[str, Any]]) -> str:
 def to_openai_message(result: Answer) -> dict[str, Any]:
     """The answer as an OpenAI chat message, tool call included."""
     message: dict[str, Any] = {"role": "assistant", "content": result.content}
+    if result.calls:
+        message["tool_calls"] = [{"id": c.id, "type": "function", "function": {
+            "name": c.name, "arguments": c.arguments}} for c in result.calls]
     if result.escalation:
         message["tool_calls"] = [{
             "id": "call_reference_0",
