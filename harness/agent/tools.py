@@ -32,7 +32,7 @@ def key_patterns(tools: Sequence[ToolSpec]) -> list[re.Pattern[str]]:
         pattern = prop.get("pattern") if isinstance(prop, Mapping) else None
         if pattern:
             body = str(pattern).removeprefix("^").removesuffix("$")
-            found.append(re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE))
+            found.append(re.compile(rf"(?<![\w-])(?:{body})(?![\w-])"))  # as the schema says
     return found
 
 

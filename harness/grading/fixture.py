@@ -11,10 +11,12 @@ from collections.abc import Mapping
 
 from harness.agent.run import Run
 from harness.grading.catalog_check import catalog_claims
+from harness.grading.orders import order_claims
 from harness.grading.overlap import draws_on
 from harness.grading.rubric import Dimension, Grade, Graded, is_review, score_of, with_judge
+from harness.grading.tools import actions_done, check_tools
 from harness.store.loading import Store
-from harness.store.schema import Case, Tone
+from harness.store.schema import AgentConfig, Case, Tone
 from harness.text.matching import excerpt, find_phrase, normalize, phrase_in
 from harness.text.sentences import sentences
 from harness.text.tokens import tokenize
@@ -59,6 +61,15 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
             where = f" (it comes from article {', '.join(sources)})" if sources else ""
             return Dimension("fail", f"states {phrase!r}, which the fixture forbids{where}",
                              _sentence_with(reply, phrase))
+    checked = check_tools(case, run)
+    if checked.missing:
+        return Dimension("fail", f"did not call {', '.join(checked.missing)}, which the case"
+                         " requires (expect.tools.called): the reply is not based on the record",
+                         _excerpt(reply))
+    order = order_claims(_body(reply, store.agent.tone), run, store.agent, store.catalog)
+    if order:
+        problems = "; ".join(dict.fromkeys(c.problem for c in order))
+        return Dimension("fail", f"tool results: {problems}", order[0].text)
     claims = catalog_claims(_body(reply, store.agent.tone), store.catalog)
     if claims:
         problems = "; ".join(dict.fromkeys(c.problem for c in claims))
@@ -134,8 +145,16 @@ def grade_tone(case: Case, run: Run, tone: Tone) -> Dimension:
     return Dimension(grade, "; ".join(problems), _excerpt(reply[-200:]))
 
 
-def grade_resolution(case: Case, run: Run) -> Dimension:
+def grade_resolution(case: Case, run: Run, agent: AgentConfig | None = None) -> Dimension:
     expected = case.expect.outcome
+    forbidden = check_tools(case, run).forbidden
+    if forbidden:
+        return Dimension("fail", f"called {', '.join(forbidden)}, which the case forbids"
+                         " (expect.tools.not_called)", _excerpt(run.reply))
+    done = actions_done(case, run, agent) if agent else []
+    if done and expected == "resolve":
+        how = "" if run.outcome == "resolve" else f", then escalated ({run.why})"
+        return Dimension("pass", f"resolved: did {', '.join(done)} as the customer asked{how}")
     if run.outcome == expected:
         verb = "resolved" if expected == "resolve" else f"escalated ({run.why})"
         return Dimension("pass", f"{verb}, as expected")
@@ -154,7 +173,7 @@ def grade_run(
         "accuracy": grade_accuracy(case, run, store),
         "relevance": grade_relevance(case, run, store),
         "tone": grade_tone(case, run, store.agent.tone),
-        "resolution": grade_resolution(case, run),
+        "resolution": grade_resolution(case, run, store.agent),
     }
     judged = judge or {}
     grades = {name: with_judge(rule, judged.get(name)) for name, rule in rules.items()}

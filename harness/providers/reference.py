@@ -175,7 +175,8 @@ def answer(messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] =
     ranked = _rank(every, question, context, users[-1] if users else "")
     best = ranked[0][0] if ranked else 0.0
     floor = max(_TOOLS_ANSWERED if facts else _COVERAGE_NEEDED, best * 0.5)
-    chosen = [s for score, s in ranked[:3] if best and score >= floor and question]
+    chosen = [s for score, s in ranked[:1 if facts else 3]
+              if best and score >= floor and question]
     if chosen and _HOW_TO.search(users[-1]):  # a how-to answer goes on to the next step
         follow = chosen[0].position + 1
         if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:

@@ -35,6 +35,9 @@ _ACTION = re.compile(r"^(cancel|refund|reship|resend|return|replace|issue|reques
 _EXAMPLE = re.compile(r"\b(?=[A-Z0-9-]*\d)[A-Z0-9]+(?:-[A-Z0-9]+)+\b|\b[A-Z]{1,3}\d{5,}\b")
 _PRIVATE = re.compile(r"(^|_)(email|phone|address|customer_id|name)$")
 _MONEY_KEY = re.compile(r"amount|total|price|subtotal|paid|cost|refund$")
+_NOUN_ACTIONS = {"refund", "return", "replacement"}  # an action whose result is its own record
+_REQUEST = (r"\b(please|can you|could you|would you|i want|i'd like|i would like|i need|"
+            r"want to|like to|need to)\b[^.?!]{0,40}?\b")
 _PAST = {"cancel": "cancelled", "refund": "refunded", "reship": "reshipped",
          "resend": "resent", "return": "returned", "replace": "replaced"}
 
@@ -55,7 +58,9 @@ class _Tool:
 
     @property
     def stem(self) -> str:
-        return self.name.split("_", 1)[0].lower()
+        """The action's verb: `cancel` of cancel_order, `refund` of issue_refund."""
+        words = self.name.lower().split("_")
+        return next((w for w in words if w in _PAST), words[0])
 
     @property
     def noun(self) -> str:
@@ -93,7 +98,7 @@ def _tool(spec: Mapping[str, Any]) -> _Tool:
         if prop.get("pattern"):
             body = str(prop["pattern"]).removeprefix("^").removesuffix("$")
             try:
-                shape = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE)
+                shape = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])")
             except re.error:
                 shape = None
         if shape is None:
@@ -164,12 +169,14 @@ def next_calls(messages: Sequence[Mapping[str, Any]], offered: Sequence[Mapping[
     made = {(name, _norm(args.get(t.param, "")) if (t := _by_name(tools, name)) and t.param
              else "") for name, args, _ in history}
     said = _said(messages)
+    account = _account(history, tools)
     wanted: list[tuple[str, str, str | None]] = []  # tool, key, parameter
     for tool in tools:
         if tool.kind != "lookup" or not tool.param or tool.shape is None:
             continue
         keys = [m.group(0) for text in said for m in tool.shape.finditer(text)]
-        keys += [v for _, _, result in history for v in _values_under(result, tool.param)]
+        keys += [v for _, _, result in history if _theirs(result, account)
+                 for v in _values_under(result, tool.param)]
         for key in dict.fromkeys(keys):
             if (tool.name, _norm(key)) not in made and tool.shape.fullmatch(key):
                 wanted.append((tool.name, key, tool.param))
@@ -177,7 +184,8 @@ def next_calls(messages: Sequence[Mapping[str, Any]], offered: Sequence[Mapping[
         wanted += [(t.name, "", None) for t in tools
                    if t.kind == "lookup" and not t.param and (t.name, "") not in made]
     if not wanted and said:
-        wanted = _actions(tools, said[-1], history, made)
+        wanted = _actions(tools, said[-1], [h for h in history if _theirs(h[2], account)],
+                          made)
     start = sum(1 for m in messages if m.get("role") == "tool")
     return tuple(Call(f"call_reference_{start + i}", name,
                       json.dumps({param: key} if param else {}))
@@ -190,8 +198,8 @@ def _actions(tools: list[_Tool], asked: str, history: list[tuple[str, dict[str, 
     for tool in tools:
         if tool.kind != "action" or not tool.param or tool.shape is None:
             continue
-        if not re.search(rf"\b{re.escape(tool.stem)}", asked, re.IGNORECASE):
-            continue
+        if not re.search(_REQUEST + re.escape(tool.stem), asked, re.IGNORECASE):
+            continue  # asked for by name, as a request: "please cancel", "I want a refund"
         for _, args, result in history:
             key = str(args.get(tool.param, ""))
             if (not key or (tool.name, _norm(key)) in made or not isinstance(result, Mapping)
@@ -288,14 +296,24 @@ def _owner(record: Any) -> str:
     return ""
 
 
+def _account(history: list[tuple[str, dict[str, Any], Any]], tools: Any) -> str:
+    """The signed-in customer, from a parameterless look-up's result (the account)."""
+    unkeyed = {t.name for t in tools if not t.param}
+    return next((_owner(r) for n, _, r in history if n in unkeyed and _owner(r)), "")
+
+
+def _theirs(record: Any, account: str) -> bool:
+    """The record is the signed-in customer's (or says nothing of whose it is)."""
+    return not (account and _owner(record) and _owner(record) != account)
+
+
 def result_lines(messages: Sequence[Mapping[str, Any]], offered: Sequence[Mapping[str, Any]],
                  question: str, handoff: str = "") -> list[str]:
     """What the tool results say, as sentences to lead the reply with."""
     tools = {t.name: t for t in _tools(offered, handoff)}
     asked = set(tokenize(question))
     history = _history(messages)
-    account = next((_owner(r) for n, _, r in history
-                    if (t := tools.get(n)) and not t.param and _owner(r)), "")
+    account = _account(history, tools.values())
     lines: list[str] = []
     for name, args, result in history:
         tool = tools.get(name)
@@ -305,12 +323,13 @@ def result_lines(messages: Sequence[Mapping[str, Any]], offered: Sequence[Mappin
         subject = f"{tool.noun.capitalize()} {key}"
         if "error" in result:
             lines.append(_error_line(tool, key, result))
-        elif account and _owner(result) and _owner(result) != account:
+        elif not _theirs(result, account):
             lines.append(f"{subject} is not on your account, so I can't share its details.")
         elif tool.kind == "action":
             done = _PAST.get(tool.stem, f"{tool.stem} done")
             lines.append(f"I have {done} {tool.noun} {key} for you.")
-            lines += _record_lines(subject, result, asked, {tool.param})
+            about = f"The {tool.stem}" if tool.stem in _NOUN_ACTIONS else subject
+            lines += _record_lines(about, result, asked, {tool.param})
         else:
             lines += _record_lines(subject, result, asked, {tool.param})
     return list(dict.fromkeys(lines))
