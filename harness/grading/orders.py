@@ -317,9 +317,10 @@ def _amount_claims(sentence: str, records: list[Record], currency: str) -> list[
     if not kind:
         return []
     every = {round(v, 2) for _, _, v in held}
+    named = [k for k in kind if k[1].rsplit(".", 1)[-1].replace("_", " ") in sentence.lower()]
     for amount in amounts:
         if round(amount.value, 2) not in every:
-            record, path, value = kind[0]
+            record, path, value = (named or kind)[0]
             return [f"gives the amount {amount.text}, but {record.label} has {path}"
                     f" {value:,.2f}"]
     return []

@@ -55,11 +55,6 @@ def _check_schema(schema: Mapping[str, Any]) -> Mapping[str, Any]:
     plain = thaw(schema)
     if plain.get("type") != "object":
         raise ValueError("parameters must be a JSON Schema with `type: object`")
-    try:
-        jsonschema.Draft202012Validator.check_schema(plain)
-    except jsonschema.SchemaError as exc:
-        where = ".".join(str(p) for p in exc.path) or "parameters"
-        raise ValueError(f"not valid JSON Schema at {where}: {exc.message}") from None
     for name, prop in (plain.get("properties") or {}).items():
         pattern = prop.get("pattern") if isinstance(prop, dict) else None
         if pattern is not None:
@@ -68,6 +63,11 @@ def _check_schema(schema: Mapping[str, Any]) -> Mapping[str, Any]:
             except re.error as exc:
                 raise ValueError(f"parameter {name!r}: pattern {pattern!r} does not compile:"
                                  f" {exc}") from None
+    try:
+        jsonschema.Draft202012Validator.check_schema(plain)
+    except jsonschema.SchemaError as exc:
+        where = ".".join(str(p) for p in exc.path) or "parameters"
+        raise ValueError(f"not valid JSON Schema at {where}: {exc.message}") from None
     return freeze_json(plain)
 
 
