@@ -7,6 +7,10 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
@@ -304,3 +308,42 @@ def test_an_escalation_beside_a_lookup_wins(real_store, fake_openai):
     run = asyncio.run(Agent(real_store, today=TODAY).run(fixture))
     assert run.outcome == "escalate" and fake_openai.calls == 1
 
+
+
+# -- every report shows the calls ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def broken_tracking(tmp_path_factory):
+    """The sample store's orders suite after an edit that breaks the tracking tool's pattern:
+    the order is still looked up, the required tracking look-up no longer happens."""
+    root = tmp_path_factory.mktemp("orders-store")
+    for part in ("knowledge", "prompts"):
+        shutil.copytree(REPO / part, root / part)
+    shutil.copytree(ORDERS, root / "suites" / "orders")
+    agent = root / "prompts" / "agent.yaml"
+    agent.write_text(agent.read_text().replace("1Z[0-9A-Z]{16}", "1Z[0-9A-Z]{17}"))
+    out = root / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/", "-p", "no:cacheprovider", "-v",
+         f"--harness-report={out / 'run.json'}", f"--harness-markdown={out / 'run.md'}",
+         f"--harness-html={out / 'run.html'}", f"--junitxml={out / 'junit.xml'}"],
+        cwd=root, capture_output=True, text=True, check=False)
+    return done, out
+
+
+def test_every_report_shows_the_tool_calls_and_results(broken_tracking):
+    done, out = broken_tracking
+    assert done.returncode != 0, done.stdout
+    call = "lookup_order(order_number=KC-10482)"
+    assert "did not call track_shipment" in done.stdout and call in done.stdout
+    assert call in (out / "run.md").read_text()
+    page = (out / "run.html").read_text()
+    assert "lookup_order(order_number=KC-10482)" in page and "in_transit" in page
+    report = json.loads((out / "run.json").read_text())
+    case_json = next(c for c in report["cases"] if c["id"] == "orders/where-is-order-in-transit")
+    assert [t["name"] for t in case_json["runs"][0]["tools"]] == ["lookup_order", "get_customer"]
+    junit = ET.parse(out / "junit.xml").getroot()
+    props = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert any(v.startswith(f"step 1: {call} -> ") for k, v in props.items()
+               if k.startswith("harness.tool."))
