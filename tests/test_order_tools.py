@@ -7,23 +7,28 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 import yaml
+from exportkit import conversation, write_export
 from fake_openai import FakeOpenAI, Reply, text
 from storekit import REPO, case
 
 from harness.agent.loop import Agent
 from harness.agent.run import Run
 from harness.agent.tools import execute
+from harness.cli import main
 from harness.errors import LoadError
 from harness.grading.fixture import grade_run
 from harness.pipeline.record import _run_from_json, _run_json
 from harness.providers.reference_tools import next_calls
+from harness.store.conversations import parse_line, read_export
 from harness.store.loading import StoreLoadError, load_case, load_store
 
 TODAY = dt.date(2026, 12, 3)
@@ -347,3 +352,68 @@ def test_every_report_shows_the_tool_calls_and_results(broken_tracking):
     props = {p.get("name"): p.get("value") for p in junit.iter("property")}
     assert any(v.startswith(f"step 1: {call} -> ") for k, v in props.items()
                if k.startswith("harness.tool."))
+
+
+# -- production: exports with tool calls, and promote --------------------------------------
+
+
+ORDER_CALLS = [
+    {"name": "lookup_order", "arguments": {"order_number": "KC-10482"},
+     "result": {"status": "in_transit", "carrier": "UPS", "tracking_number": "1Z999AA10123456784",
+                "estimated_delivery": "2026-12-05", "email": "maya@example.com",
+                "shipping_address": "12 Oak Street, Portland OR 97201"}},
+    {"name": "track_shipment", "arguments": '{"tracking_number": "1Z999AA10123456784"}',
+     "result": {"events": [{"date": "2026-12-02", "location": "Memphis TN"}]}},
+    {"name": "loyalty_points", "arguments": {}, "result": {"points": 120}},
+    {"name": "lookup_order", "arguments": {"order_number": "KC-10999"},
+     "result": {"error": "not_found"}},
+]
+
+
+def order_export(tmp_path: Path) -> Path:
+    return write_export(tmp_path / "export.jsonl", conversation(
+        "zd-77", "2026-12-03T10:00",
+        ("customer", "Hi, I'm Maya (maya@example.com). Where is my order KC-10482?"),
+        ("ai", "Your order KC-10482 was delivered on December 1."),
+        topic="orders", tool_calls=ORDER_CALLS))
+
+
+def test_an_export_line_may_carry_tool_calls_and_old_lines_still_load(tmp_path):
+    export = order_export(tmp_path)
+    (_, found), = list(read_export(export))
+    assert [c.name for c in found.tool_calls][:2] == ["lookup_order", "track_shipment"]
+    assert found.tool_calls[1].args == {"tracking_number": "1Z999AA10123456784"}
+    old = conversation("zd-1", "2026-12-03T10:00", ("customer", "hi"), ("ai", "hello"))
+    assert parse_line(json.dumps(old), "x", 1).tool_calls == ()
+
+
+def promote_orders(tmp_path: Path, *more: str) -> dict:
+    root = tmp_path / "store"
+    for part in ("knowledge", "prompts"):
+        shutil.copytree(REPO / part, root / part)
+    (root / "suites").mkdir()
+    assert main(["promote", "zd-77", "--suite", "production", "--store", str(root), "--from",
+                 str(order_export(tmp_path)), *more]) == 0
+    path = root / "suites" / "production" / "zd-77.yaml"
+    load_case(path, load_store(root))  # it loads, tool data included
+    return {"text": path.read_text(), **yaml.safe_load(path.read_text())}
+
+
+def test_promote_keeps_the_tool_results_redacted_with_consistent_surrogate_keys(tmp_path):
+    data = promote_orders(tmp_path)
+    asked = data["conversation"][0]["customer"]
+    (key,) = data["tools"]["lookup_order"]  # the not-found call adds nothing
+    assert key != "KC-10482" and re.fullmatch(r"KC-\d{5}", key) and key in asked
+    record = data["tools"]["lookup_order"][key]
+    assert record["status"] == "in_transit" and record["estimated_delivery"] == "2026-12-05"
+    assert record["email"] == "[email]" and record["shipping_address"] == "[shipping_address]"
+    tracking = record["tracking_number"]
+    assert tracking != "1Z999AA10123456784" and tracking.startswith("1Z")
+    assert list(data["tools"]["track_shipment"]) == [tracking]
+    assert "maya@example.com" not in data["text"] and "10482" not in data["text"]
+    assert "loyalty_points, which" in data["text"]  # not offered: left out, and said so
+
+
+def test_promote_no_redact_keeps_the_tool_data_as_it_was(tmp_path):
+    data = promote_orders(tmp_path, "--no-redact")
+    assert data["tools"]["lookup_order"]["KC-10482"]["email"] == "maya@example.com"
