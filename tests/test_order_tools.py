@@ -24,6 +24,7 @@ from harness.agent.loop import Agent
 from harness.agent.run import Run
 from harness.agent.tools import execute
 from harness.cli import main
+from harness.coach.production import ProductionGrader
 from harness.errors import LoadError
 from harness.grading.fixture import grade_run
 from harness.pipeline.record import _run_from_json, _run_json
@@ -417,3 +418,11 @@ def test_promote_keeps_the_tool_results_redacted_with_consistent_surrogate_keys(
 def test_promote_no_redact_keeps_the_tool_data_as_it_was(tmp_path):
     data = promote_orders(tmp_path, "--no-redact")
     assert data["tools"]["lookup_order"]["KC-10482"]["email"] == "maya@example.com"
+
+
+def test_scoring_a_production_reply_checks_it_against_the_exported_tool_results(tmp_path):
+    (_, found), = list(read_export(order_export(tmp_path)))
+    scored = ProductionGrader(sample_store()).grade(found)
+    accuracy = scored.grades["accuracy"]
+    assert accuracy.grade == "fail"
+    assert "lookup_order KC-10482 has status 'in_transit'" in accuracy.reason
