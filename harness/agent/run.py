@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Outcome", "Retrieved", "Run"]
+__all__ = ["Outcome", "Retrieved", "Run", "ToolUse"]
 
 Outcome = Literal["resolve", "escalate"]
 
@@ -16,6 +16,17 @@ class Retrieved:
     id: str
     confidence: float
     score: float
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """One tool call of the model and what the fixture's back end answered (JSON text)."""
+
+    name: str
+    arguments: str  # as the model wrote them
+    result: str  # the JSON sent back to the model
+    step: int = 1  # which round of tool calls (parallel calls share a step)
+    call_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class Run:
     finish_reason: str = ""  # "length": the reply was cut off at agent.yaml's max_tokens
     cached: bool = False
     error: str | None = None
+    tools: tuple[ToolUse, ...] = ()  # every tool call and its result, in order
     messages: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
 
     @property

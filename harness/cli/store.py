@@ -63,6 +63,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"   score {graded.score:.2f} {grades}" if not graded.error else f"   {graded.error}")
         if args.show_prompt:
             _show_prompt(run)
+        for use in run.tools:
+            print(f"   tool step {use.step}: {use.name} {use.arguments} -> {use.result[:160]}")
+        for name, dimension in graded.grades.items():
+            if dimension.grade != "pass":
+                print(f"   {name}: {dimension.reason}")
         for line in run.reply.splitlines():
             print(f"   | {line}")
     return 1 if errors else 0

@@ -20,17 +20,19 @@ A conversation where the AI wrote nothing is graded on resolution alone.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from harness.agent.run import Run
+from harness.agent.run import Run, ToolUse
 from harness.coach.handover import needs_person, person_phrases, read_handover
 from harness.coach.redact import PLACEHOLDERS, redact
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.claims import ClaimBase
 from harness.grading.fixture import grade_tone
+from harness.grading.orders import order_claims
 from harness.grading.overlap import DRAWN_ON, drawn_share
 from harness.grading.rubric import Dimension, Grade, is_review, score_of
 from harness.kb.catalog import find_products
@@ -224,7 +226,10 @@ class ProductionGrader:
         wrong_at: list[tuple[int, str, str]] = []
         partial_at: list[tuple[int, str, str]] = []
         wrong, right, conflicts = [], [], []
+        backend = _tool_run(conversation)
         for pair in pairs:
+            for found in order_claims(pair.reply, backend, self.store.agent, self.store.catalog):
+                wrong_at.append((pair.index, f"tool results: {found.problem}", found.text))
             for claim in catalog_claims(pair.reply, self.store.catalog, ignore=self._ignore):
                 wrong_at.append((pair.index, f"catalog: {claim.problem}", claim.text))
             body = _without(pair.reply, self._ignore)
@@ -383,3 +388,10 @@ def _searchable(text: str) -> str:
     for placeholder in PLACEHOLDERS:
         redacted = redacted.replace(placeholder, " ")
     return redacted
+
+
+def _tool_run(conversation: Conversation) -> Run:
+    """The export's tool calls as a run's, so replies are checked against their results."""
+    uses = tuple(ToolUse(c.name, json.dumps(c.args), json.dumps(c.result))
+                 for c in conversation.tool_calls)
+    return Run(case_id=conversation.id, as_of=conversation.day, model="production", tools=uses)

@@ -11,6 +11,9 @@ before it, ending with the customer's turn the agent must answer, and pre-fills 
     forbidden  the figures the AI stated that the KB contradicts
     articles   the best article retrieved for the question (others are listed in a comment)
     as_of      the conversation's date, so the KB is served as the customer saw it
+    tools      the back-end results the conversation's tool calls got (export `tool_calls`),
+               keyed as agent.yaml's tools take them, with order numbers replaced by
+               surrogates of the same shape in the text and the data alike when redacting
 
 A `# TODO(coach)` comment marks it for a person to complete. Personal data is redacted unless
 `--no-redact`. An existing fixture is never overwritten.
@@ -28,6 +31,7 @@ import yaml
 
 from harness.coach.handover import needs_person
 from harness.coach.production import ProductionGrader
+from harness.coach.promote_tools import tool_data
 from harness.coach.redact import redact
 from harness.errors import HarnessError, LoadError
 from harness.history import History
@@ -85,7 +89,9 @@ def draft_fixture(
                 or needs_person(asked, store.agent.escalation))
     hits = sorted(grader.retrieve(kept, conversation.day), key=lambda h: -h.confidence)
     good = [h for h in hits if h.confidence >= grader.gap_below]
-    clean = redact if redacted else (lambda text: text)
+    backend = tool_data(conversation, store.agent, upto=failing,
+                        redact=redact if redacted else None)
+    clean = backend.clean
     data: dict[str, Any] = {
         "topic": scored.topic or "production",
         "tags": ["production"],
@@ -94,6 +100,7 @@ def draft_fixture(
         "as_of": conversation.day,
         "conversation": [{"customer" if m.role == "customer" else "agent": clean(m.text)}
                          for m in kept],
+        **({"tools": backend.tools} if backend.tools else {}),
         "expect": {
             "outcome": "escalate" if escalate else "resolve",
             "facts": [] if escalate else [f for f in scored.right if " / " not in f],
@@ -107,6 +114,9 @@ def draft_fixture(
             " outcome."]
     if others and not escalate:
         todo.append(f"#   Also retrieved for this question: {others}.")
+    if backend.skipped:
+        todo.append(f"#   The conversation also called {', '.join(backend.skipped)}, which"
+                    " prompts/agent.yaml does not offer; its results were left out.")
     return Draft(_stem(conversation.id), _document(data, todo), data)
 
 

@@ -13,10 +13,12 @@ from harness.agent.escalation import ASKS_FOR_PERSON
 from harness.agent.run import Run
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.claims import Claim, ClaimBase, denied, key_words
+from harness.grading.orders import order_claims
 from harness.grading.overlap import draws_on
 from harness.grading.rubric import Dimension, Grade, Graded, is_review, score_of, with_judge
+from harness.grading.tools import actions_done, check_tools
 from harness.store.loading import Store
-from harness.store.schema import Case, Tone
+from harness.store.schema import AgentConfig, Case, Tone
 from harness.text.figures import Figure, figures_in
 from harness.text.matching import excerpt, find_phrase, is_regex, normalize, phrase_in
 from harness.text.meaning import figures_agree, stated, to_digits, unit_of
@@ -92,6 +94,15 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
             return Dimension("fail", f"states {phrase!r}, which the fixture forbids{where}",
                              said)
     body = _body(reply, store.agent.tone)
+    checked = check_tools(case, run)
+    if checked.missing:
+        return Dimension("fail", f"did not call {', '.join(checked.missing)}, which the case"
+                         " requires (expect.tools.called): the reply is not based on the record",
+                         _excerpt(reply))
+    order = order_claims(body, run, store.agent, store.catalog)
+    if order:
+        problems = "; ".join(dict.fromkeys(c.problem for c in order))
+        return Dimension("fail", f"tool results: {problems}", order[0].text)
     claims = catalog_claims(body, store.catalog)
     if claims:
         problems = "; ".join(dict.fromkeys(c.problem for c in claims))
@@ -310,9 +321,19 @@ CLAIMED_ACTION = re.compile(
 )
 
 
-def grade_resolution(case: Case, run: Run) -> Dimension:
+def grade_resolution(case: Case, run: Run, agent: AgentConfig | None = None) -> Dimension:
     expected = case.expect.outcome
-    if run.outcome == "resolve" and (claimed := CLAIMED_ACTION.search(run.reply)):
+    forbidden = check_tools(case, run).forbidden
+    if forbidden:
+        return Dimension("fail", f"called {', '.join(forbidden)}, which the case forbids"
+                         " (expect.tools.not_called)", _excerpt(run.reply))
+    done = actions_done(case, run, agent) if agent else []
+    if done and expected == "resolve":
+        how = "" if run.outcome == "resolve" else f", then escalated ({run.why})"
+        return Dimension("pass", f"resolved: did {', '.join(done)} as the customer asked{how}")
+    actions = {t.name for t in agent.tools if t.kind == "action"} if agent else set()
+    acted = any(use.name in actions for use in run.tools)  # it had the tool: not a false claim
+    if run.outcome == "resolve" and not acted and (claimed := CLAIMED_ACTION.search(run.reply)):
         return Dimension("fail", f"claims an action the agent cannot take ({claimed.group(0)!r})",
                          _sentence_with(run.reply, claimed.group(0)))
     if run.outcome == expected == "resolve" and (sent := DEFLECTS.search(run.reply)):
@@ -336,7 +357,7 @@ def grade_run(
         "accuracy": grade_accuracy(case, run, store),
         "relevance": grade_relevance(case, run, store),
         "tone": grade_tone(case, run, store.agent.tone),
-        "resolution": grade_resolution(case, run),
+        "resolution": grade_resolution(case, run, store.agent),
     }
     judged = judge or {}
     grades = {name: with_judge(rule, judged.get(name)) for name, rule in rules.items()}

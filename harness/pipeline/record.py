@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from harness.agent.run import Retrieved, Run
+from harness.agent.run import Retrieved, Run, ToolUse
 from harness.grading.judge import Judged
 from harness.grading.rubric import Dimension, Graded
 from harness.providers.client import CallStats
@@ -147,6 +147,7 @@ def _run_from_json(data: Mapping[str, Any]) -> Run:
     kept["retrieved"] = tuple(Retrieved(**r) for r in data.get("retrieved", ()))
     kept["served"] = tuple(data.get("served", ()))
     kept["messages"] = tuple(data.get("messages", ()))
+    kept["tools"] = tuple(ToolUse(**t) for t in data.get("tools", ()))  # old records: none
     return Run(**kept)
 
 

@@ -36,6 +36,7 @@ from harness.regression.gate import judge_case
 from harness.regression.impact import Change, changes_since, selection_note, why_run
 from harness.reports.outputs import write_outputs
 from harness.reports.terminal import failure_text, first_problem, summary_lines
+from harness.reports.tool_calls import tool_lines
 from harness.store.loading import Store, Stores, load_case
 from harness.store.schema import Case
 
@@ -361,4 +362,5 @@ def junit_properties(result: CaseResult) -> list[tuple[str, object]]:
     latency = sum(r.latency_s for r in result.runs)
     return [("harness.score", f"{entry.score:.4f}"), ("harness.change", result.comparison.change),
             *((f"harness.{name}", grade) for name, grade in entry.grades.items()),
-            ("harness.latency_s", f"{latency:.3f}")]
+            ("harness.latency_s", f"{latency:.3f}"),
+            *((f"harness.tool.{i}", str(line)) for i, line in enumerate(tool_lines(result), 1))]

@@ -36,6 +36,7 @@ __all__ = [
 class ToolCall:
     name: str
     arguments: str
+    id: str = ""  # the provider's call id, echoed back with the tool's result
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ def _completion_from(response: Any, model: str, latency: float) -> Completion:
     choice = response.choices[0]
     message = choice.message
     calls = tuple(
-        ToolCall(call.function.name or "", call.function.arguments or "")
+        ToolCall(call.function.name or "", call.function.arguments or "",
+                 str(getattr(call, "id", "") or ""))
         for call in (getattr(message, "tool_calls", None) or [])
     )
     usage = getattr(response, "usage", None)
@@ -356,7 +358,8 @@ def _openai_compatible(model: str) -> bool:
 
 
 def _to_cache(done: Completion) -> dict[str, Any]:
-    return {"content": done.content, "tool_calls": [[c.name, c.arguments] for c in done.tool_calls],
+    return {"content": done.content,
+            "tool_calls": [[c.name, c.arguments, c.id] for c in done.tool_calls],
             "model": done.model, "prompt_tokens": done.prompt_tokens,
             "completion_tokens": done.completion_tokens, "cost": done.cost,
             "finish_reason": done.finish_reason}
@@ -365,7 +368,7 @@ def _to_cache(done: Completion) -> dict[str, Any]:
 def _from_cache(data: dict[str, Any]) -> Completion:
     return Completion(
         content=data.get("content"),
-        tool_calls=tuple(ToolCall(name, arguments) for name, arguments in data["tool_calls"]),
+        tool_calls=tuple(ToolCall(*call) for call in data["tool_calls"]),  # old: no id
         model=data["model"], prompt_tokens=int(data["prompt_tokens"]),
         completion_tokens=int(data["completion_tokens"]), cost=data.get("cost"), latency_s=0.0,
         finish_reason=str(data.get("finish_reason") or ""),

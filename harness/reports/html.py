@@ -31,6 +31,7 @@ from harness.reports.common import (
     pass_hats,
     suite_scores,
 )
+from harness.reports.tool_calls import ToolLine, tool_lines
 
 __all__ = ["CaseView", "render_html", "render_html_from_report", "word_diff"]
 
@@ -60,6 +61,7 @@ class CaseView:
     turns: tuple[tuple[str, str], ...] = ()  # (customer | agent, text), no system prompt
     latency_s: float = 0.0
     finish_reason: str = ""
+    tools: tuple[ToolLine, ...] = ()  # the back end's tool calls and answers
 
 
 def _text(content: Any) -> str:
@@ -71,7 +73,8 @@ def _text(content: Any) -> str:
 def _view(result: CaseResult) -> CaseView:
     run, verdict = result.run, result.verdict
     turns = tuple((_ROLES.get(m.get("role"), str(m.get("role"))), _text(m.get("content")))
-                  for m in (run.messages if run else ()) if m.get("role") != "system")
+                  for m in (run.messages if run else ())
+                  if m.get("role") in _ROLES and _text(m.get("content")))  # tools: below
     return CaseView(
         result.case_id, result.suite, result.comparison.change, result.comparison.new,
         result.comparison.old, verdict.status if verdict else None,
@@ -79,7 +82,7 @@ def _view(result: CaseResult) -> CaseView:
         run.why if run else "", run.as_of.isoformat() if run else "",
         tuple((r.id, r.confidence) for r in run.retrieved) if run else (),
         run.served if run else (), turns, latency(result),
-        run.finish_reason if run else "")
+        run.finish_reason if run else "", tuple(tool_lines(result, 600)))
 
 
 def _e(text: object) -> str:
@@ -154,7 +157,17 @@ def _facts(view: CaseView) -> str:
             f" &middot; <b>latency</b> {view.latency_s:.2f} s"
             + (" &middot; <b>cut off at max_tokens</b>" if view.finish_reason == "length" else "")
             + "</p>"
-            f"<p><b>retrieved:</b> {hits or 'none'}</p>{served}")
+            f"<p><b>retrieved:</b> {hits or 'none'}</p>{served}{_tools(view)}")
+
+
+def _tools(view: CaseView) -> str:
+    if not view.tools:
+        return ""
+    rows = "".join(f"<tr{' class=g-fail' if t.error else ''}><td>{t.step}</td>"
+                   f"<td><code>{_e(t.call)}</code></td><td><code>{_e(t.result)}</code></td></tr>"
+                   for t in view.tools)
+    return (f"<table class=tools><tr><th>step</th><th>tool call</th><th>result</th></tr>"
+            f"{rows}</table>")
 
 
 def _reply(view: CaseView) -> str:

@@ -27,6 +27,7 @@ from harness.reports.common import (
     suite_scores,
     worst_reason,
 )
+from harness.reports.tool_calls import tool_lines
 from harness.text.matching import excerpt
 
 __all__ = ["md", "render_markdown"]
@@ -63,6 +64,11 @@ def _score_move(result: CaseResult) -> str:
     return f"score {old.score:.2f} → {new.score:.2f}" + (f" ({hats})" if hats else "")
 
 
+def _code(text: str) -> str:
+    """Text for a Markdown code span: no backtick can end it early."""
+    return text.replace("`", "'").replace("\n", " ")
+
+
 def _worse(result: CaseResult) -> list[str]:
     entry = result.entry
     steps = [s for s in result.comparison.worse if s.field in DIMENSIONS]
@@ -71,6 +77,8 @@ def _worse(result: CaseResult) -> list[str]:
         reason = entry.reasons.get(step.field, "") if entry else ""
         lines.append(f"  - {step.field}: {md(step.old)} → **{md(step.new)}**: {md(reason)}")
     shown = evidence(result, [s.field for s in steps])
+    lines += [f"  - tool step {t.step}: `{_code(t.call)}` → `{_code(t.result)}`"
+              + (" (error)" if t.error else "") for t in tool_lines(result)]
     lines.append(f"  - reply: “{md(shown, _EXCERPT)}”")
     return lines
 

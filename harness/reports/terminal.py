@@ -24,6 +24,7 @@ from harness.reports.common import (
     suite_scores,
     worst_reason,
 )
+from harness.reports.tool_calls import tool_lines
 from harness.text.matching import excerpt
 
 __all__ = ["Progress", "failure_text", "first_problem", "summary_lines"]
@@ -68,6 +69,7 @@ def failure_text(result: CaseResult) -> str:
     lines += [f"  seasonal content: {note}" for note in result.calendar]
     if any(r.truncated for r in result.runs):
         lines.append("  note: the reply was cut off at max_tokens (finish_reason: length)")
+    lines += [f"  tool {line}" for line in tool_lines(result)]
     lines.append(f"  reply: {_quoted(evidence(result), entry.reply)}")
     return "\n".join(lines)
 
@@ -186,6 +188,7 @@ def _cases(record: RunRecord, verbose: bool, width: int) -> list[str]:
         for c in cases:
             if c.entry is not None and c.entry.reply:
                 lines.append(_fit(f"--- {c.case_id} [{c.entry.outcome}]", width))
+                lines += [_fit(f"    tool {line}", width) for line in tool_lines(c)]
                 lines += [f"    {line}" for line in c.entry.reply.splitlines() if line.strip()]
     lines += _section("worse ({n})", [c for c in kind("worse") if c not in drift], width)
     lines += _section("calendar changes ({n}; worse only because of the day they ran, not"

@@ -12,13 +12,16 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import HarnessError, LoadError
 
-__all__ = ["BadLine", "Conversation", "Message", "find_conversation", "parse_line", "read_export"]
+__all__ = [
+    "BadLine", "Conversation", "Message", "ToolCallRecord", "find_conversation", "parse_line",
+    "read_export",
+]
 
 
 class _Frozen(BaseModel):
@@ -31,6 +34,25 @@ class Message(_Frozen):
     at: dt.datetime | None = None
 
 
+class ToolCallRecord(_Frozen):
+    """A tool call the production agent made, and what the back end answered."""
+
+    name: str = Field(min_length=1)
+    arguments: dict[str, Any] | str = Field(default_factory=dict)  # an object or JSON text
+    result: Any = None
+    at: dt.datetime | None = None
+
+    @property
+    def args(self) -> dict[str, Any]:
+        if isinstance(self.arguments, dict):
+            return self.arguments
+        try:
+            value = json.loads(self.arguments or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
 class Conversation(_Frozen):
     id: str = Field(min_length=1)
     started_at: dt.datetime
@@ -40,6 +62,7 @@ class Conversation(_Frozen):
     csat: int | None = Field(default=None, ge=1, le=5)
     escalated: bool | None = None
     messages: tuple[Message, ...]
+    tool_calls: tuple[ToolCallRecord, ...] = ()  # the agent's back-end calls, if exported
 
     @property
     def started_utc(self) -> dt.datetime:

@@ -8,7 +8,7 @@ fixture fails alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from harness.errors import HarnessError, LoadError
 from harness.store.schema import AgentConfig, Article, Case, Catalog
+from harness.store.tools import ESCALATE_NAME
 
 __all__ = [
     "Store", "StoreLoadError", "Stores", "find_store_root", "load_case", "load_store",
@@ -309,7 +310,33 @@ def load_case(path: Path, store: Store, taken: dict[str, Path] | None = None) ->
                 path, f"names no article: {article_id!r} is not in knowledge/articles/",
                 line=lines.get(("expect", "articles", index)), key=f"expect.articles.{index}",
             )
+    _check_tools(case, store, path, lines)
     return case
+
+
+def _check_tools(case: Case, store: Store, path: Path, lines: dict[LinePath, int]) -> None:
+    """A fixture's tool data and `expect.tools` must name tools that agent.yaml offers."""
+    offered = {t.name for t in store.agent.tools}
+    where = "agent.yaml offers " + (", ".join(sorted(offered)) or "no tools")
+    for name, data in case.tools.items():
+        spec = store.agent.tool(name)
+        if spec is None:
+            raise LoadError(path, f"names no tool: {name!r}; {where}",
+                            line=lines.get(("tools", name)), key=f"tools.{name}")
+        if spec.key_param and not (isinstance(data, Mapping) and all(
+                isinstance(v, Mapping) for v in data.values())):
+            raise LoadError(path, f"expected a mapping of {spec.key_param} -> result (a"
+                            " mapping) for each record this case's back end holds",
+                            line=lines.get(("tools", name)), key=f"tools.{name}")
+        if not spec.key_param and not isinstance(data, Mapping):
+            raise LoadError(path, f"expected the result of {name} (a mapping); it takes no key",
+                            line=lines.get(("tools", name)), key=f"tools.{name}")
+    for part in ("called", "not_called"):
+        for index, ref in enumerate(getattr(case.expect.tools, part)):
+            if ref.name not in offered | {ESCALATE_NAME}:
+                raise LoadError(path, f"names no tool: {ref.name!r}; {where}",
+                                line=lines.get(("expect", "tools", part, index)),
+                                key=f"expect.tools.{part}.{index}")
 
 
 class Stores:

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from harness.store.tools import ToolExpectation, ToolSpec, freeze_json
+
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_WEIGHTS",
@@ -223,7 +225,21 @@ class AgentConfig(Frozen):
     tone: Tone = Field(default_factory=Tone)
     judge: Judge = Field(default_factory=Judge)
     rubric: Rubric = Field(default_factory=Rubric)
+    tools: tuple[ToolSpec, ...] = ()  # back-end tools offered beside escalate_to_human
+    max_tool_steps: int = Field(default=5, ge=0)  # rounds of tool calls before the reply
     path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("tools")
+    @classmethod
+    def _unique_tools(cls, tools: tuple[ToolSpec, ...]) -> tuple[ToolSpec, ...]:
+        names = [t.name for t in tools]
+        doubled = sorted({n for n in names if names.count(n) > 1})
+        if doubled:
+            raise ValueError(f"duplicate tool name(s) {', '.join(doubled)}")
+        return tools
+
+    def tool(self, name: str) -> ToolSpec | None:
+        return next((t for t in self.tools if t.name == name), None)
 
     @property
     def model_name(self) -> str:
@@ -265,6 +281,7 @@ class Expectation(Frozen):
     criteria: tuple[str, ...] = ()
     # other wordings that state a fact as well as its own: {fact: [wording, ...]}
     equivalents: dict[str, tuple[Phrase, ...]] = Field(default_factory=dict)
+    tools: ToolExpectation = Field(default_factory=ToolExpectation)
 
 
 class Case(Frozen):
@@ -276,6 +293,10 @@ class Case(Frozen):
     source: Source | None = None
     as_of: dt.date | None = None
     conversation: tuple[Turn, ...]
+    # what the store's back end answers in this case: tool name -> {key: result}, or the
+    # result itself for a tool with no parameters (checked against agent.yaml at load)
+    tools: Annotated[Mapping[str, Any], AfterValidator(freeze_json)] = Field(
+        default_factory=dict)
     expect: Expectation
     path: Path | None = Field(default=None, exclude=True)
     lines: dict[str, int] = Field(default_factory=dict, exclude=True)

@@ -46,6 +46,7 @@ from harness.store.schema import (
     _known_params,
     check_pattern,
 )
+from harness.store.tools import ToolRef
 
 __all__ = [
     "DRAFT",
@@ -71,6 +72,8 @@ LOADER_ONLY = (
     "each sku appears once in the catalog",
     "rubric weights are not all zero",
     "each key appears once in a mapping (duplicate YAML keys)",
+    "a tool's parameters are valid JSON Schema and each parameter pattern compiles",
+    "a fixture's tools: and expect.tools name tools of prompts/agent.yaml",
 )
 
 PHRASE = ("Text to find, ignoring case, runs of spaces and curly quotes or dashes; or a Python"
@@ -143,6 +146,24 @@ DESCRIPTIONS: dict[str, str] = {
                         " the tone grade checks.",
     "AgentConfig.judge": "The LLM judge, off unless judge.model is set.",
     "AgentConfig.rubric": "The rubric's weights.",
+    "AgentConfig.tools": "The store's back-end tools, offered to the model beside"
+                         " escalate_to_human in OpenAI's tool format (litellm maps it for other"
+                         " providers): order and tracking look-ups, the customer's account,"
+                         " actions such as cancel or refund. Each fixture says what they return.",
+    "AgentConfig.max_tool_steps": "Rounds of tool calls a reply may take (default 5); a model"
+                                  " still calling tools after them is handed to a person.",
+    "ToolSpec": "One back-end tool.",
+    "ToolSpec.name": "The tool's name (1-64 letters, digits, _ or -); not escalate_to_human.",
+    "ToolSpec.description": "What the tool does and when to call it, shown to the model.",
+    "ToolSpec.kind": "lookup (default): reads data; action: changes something (cancel, refund,"
+                     " reship). A required action the back end carried out counts as resolved.",
+    "ToolSpec.parameters": "The tool's arguments, a JSON Schema with `type: object`; checked at"
+                           " load, and each call's arguments are checked against it. A"
+                           " `pattern` says what a key looks like (an order number).",
+    "ToolSpec.key": "The parameter whose value picks the fixture's result (default: the only"
+                    " parameter, or the only required one).",
+    "ToolSpec.not_found": "What the back end answers for a key the fixture does not hold"
+                          " (default {error: not_found, message: ...}).",
     "Retrieval": "Retrieval settings.",
     "Retrieval.top_k": "How many of the best-matching articles are retrieved and given to the"
                        " model (default 3).",
@@ -195,6 +216,12 @@ DESCRIPTIONS: dict[str, str] = {
                          " AI said earlier). The last turn must be the customer's: it is the"
                          " one the agent answers.",
     "Case.expect": "What a good reply does.",
+    "Case.tools": "What the store's back end answers in this case, by tool name: for a keyed"
+                  " tool, a mapping of key (an order number) to its result (the order record,"
+                  " tracking events); for a tool with no parameters, the result itself. An"
+                  " unknown key gets the tool's not_found result. Replies are checked"
+                  " against the results: status, dates, carrier, tracking number, amounts,"
+                  " items.",
     "Source": "Where the conversation comes from.",
     "Source.kind": "production: a real conversation; synthetic: written by hand.",
     "Source.conversation": "The helpdesk's id of the real conversation.",
@@ -215,6 +242,15 @@ DESCRIPTIONS: dict[str, str] = {
                                " as written in facts (plain or /regex/), e.g. {\"a full"
                                " refund\": [\"all your money back\"]}. Figures, numbers in"
                                " words, ranges and unit changes match without them.",
+    "Expectation.tools": "The tool calls the reply must make and must not make.",
+    "ToolExpectation": "The tool calls the reply must make and must not make.",
+    "ToolExpectation.called": "Each must be called (a required look-up skipped: accuracy"
+                              " fails).",
+    "ToolExpectation.not_called": "None may be called (an action the policy does not allow:"
+                                  " resolution fails).",
+    "ToolRef": "A tool's name, or a name and the arguments the call must have.",
+    "ToolRef.name": "The tool's name, as in agent.yaml (or escalate_to_human).",
+    "ToolRef.args": "Arguments the call must have (compared ignoring case).",
     "ToneOverride": "Any key of the tone profile, replacing the store's value for this case;"
                     " a key left out or null keeps the store's.",
     "ToneOverride.brand": "The shop's name, for this case.",
@@ -243,6 +279,14 @@ DESCRIPTIONS: dict[str, str] = {
     "Conversation.escalated": "Optional; true when the helpdesk handed the conversation to a"
                               " person.",
     "Conversation.messages": "The messages, oldest first.",
+    "Conversation.tool_calls": "Optional: the back-end calls the AI made and their results;"
+                               " `harness promote` keeps them as the fixture's tools: data.",
+    "ToolCallRecord": "One tool call of the production agent.",
+    "ToolCallRecord.name": "The tool's name.",
+    "ToolCallRecord.arguments": "Its arguments: an object, or the JSON text the model wrote.",
+    "ToolCallRecord.result": "What the back end answered (any JSON).",
+    "ToolCallRecord.at": "When it was made, ISO 8601, optional; calls after the promoted turn"
+                         " are left out.",
     "Message": "One message.",
     "Message.role": "customer, ai (the AI agent) or agent (a human).",
     "Message.text": "The message's text.",
@@ -394,6 +438,11 @@ class _Generator(GenerateJsonSchema):
         self, schema: core_schema.BeforeValidatorFunctionSchema
     ) -> JsonSchemaValue:
         json_schema = super().function_before_schema(schema)
+        if _bound_function(schema) is ToolRef._from_name.__func__:
+            for name, prop in json_schema.get("properties", {}).items():
+                _describe(prop, self._text(f"ToolRef.{name}"))
+            return {"anyOf": [{"type": "string", "description": "A tool's name."},
+                              json_schema]}
         if _bound_function(schema) is Escalation._empty_list_for_none.__func__:
             json_schema["additionalProperties"] = {
                 "anyOf": [json_schema["additionalProperties"], {"type": "null"}]}

@@ -19,6 +19,7 @@ from typing import Any
 
 from harness.kb.catalog import name_pattern
 from harness.providers.reference.reading import ProductRecord, Understood, read_prompt
+from harness.providers.reference_tools import Call, next_calls, result_lines
 from harness.text.concepts import expansion
 from harness.text.sentences import sentences
 from harness.text.tokens import tokenize
@@ -45,6 +46,7 @@ _INTENT_BONUS = 0.3
 _ARTICLE_WEIGHT = 0.5  # a sentence of the article about the question beats a stray match
 _HOW_TO = re.compile(r"\b(how (do|can|should) (i|we)|how to|what (should|do) i do)\b", re.I)
 _COVERAGE_NEEDED = 0.3  # share of the question's weight a sentence must carry to be an answer
+_TOOLS_ANSWERED = 0.6  # with tool results to answer from, only a close KB sentence is added
 _KNOWN_NEEDED = 0.25  # share of the question's words the articles must mention at all
 
 
@@ -53,6 +55,7 @@ class Answer:
     content: str | None
     escalation: dict[str, str] | None = None
     tool: str = ""  # the hand-off tool it calls
+    calls: tuple[Call, ...] = ()  # back-end look-ups and actions (reference_tools.py)
 
 
 @dataclass(frozen=True)
@@ -259,25 +262,34 @@ def answer(messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] =
     users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
     last = users[-1] if users else ""
     understood = read_prompt(system)
-    return grounded_answer(understood, last, users[:-1], handoff_tool(tools))
+    handoff = handoff_tool(tools)
+    if calls := next_calls(messages, tools, handoff):
+        return Answer(None, calls=calls)
+    facts = result_lines(messages, tools, last, handoff)
+    return grounded_answer(understood, last, users[:-1], handoff, facts)
 
 
 def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
-                    handoff: str) -> Answer:
-    """The answer from the KB and product records understood, to the `last` user message."""
+                    handoff: str, facts: Sequence[str] = ()) -> Answer:
+    """The answer from the KB and product records understood (and the back end's `facts`,
+    the tool results' lines), to the `last` user message."""
     if understood.brand and understood.brand.lower() in last.lower():  # not the topic
         last = re.sub(re.escape(understood.brand), " ", last, flags=re.IGNORECASE)
     question = tokenize(last)
     context = [w for text in earlier for w in tokenize(text)]
     max_words, sign_off = understood.max_words, understood.sign_off
     names = {w for record in understood.products for w in tokenize(record.name)}
-    products = _product_lines(understood.products, last, " ".join(earlier))
+    products = [*facts, *_product_lines(understood.products, last, " ".join(earlier))]
     question = [w for w in question if w not in names] or question
+    if facts:  # the tool results answer what they mention; the KB only what is left
+        said = {w for line in facts for w in tokenize(line)}
+        question = [w for w in question if w not in said]
     every = _sentences(understood)
     ranked = _rank(every, question, context, last, expansion(last))
     best = ranked[0][0] if ranked else 0.0
-    floor = max(_COVERAGE_NEEDED, best * 0.5)
-    chosen = [s for score, s in ranked[:3] if best and score >= floor]
+    floor = max(_TOOLS_ANSWERED if facts else _COVERAGE_NEEDED, best * 0.5)
+    chosen = [s for score, s in ranked[:1 if facts else 3]
+              if best and score >= floor and question]
     if chosen and _HOW_TO.search(last):  # a how-to answer goes on to the next step
         follow = chosen[0].position + 1
         if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:
@@ -310,6 +322,9 @@ def handoff_tool(tools: Sequence[dict[str, Any]]) -> str:
 def to_openai_message(result: Answer) -> dict[str, Any]:
     """The answer as an OpenAI chat message, tool call included."""
     message: dict[str, Any] = {"role": "assistant", "content": result.content}
+    if result.calls:
+        message["tool_calls"] = [{"id": c.id, "type": "function", "function": {
+            "name": c.name, "arguments": c.arguments}} for c in result.calls]
     if result.escalation:
         message["tool_calls"] = [{
             "id": "call_reference_0",
