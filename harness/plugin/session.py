@@ -36,7 +36,7 @@ from harness.regression.gate import judge_case
 from harness.regression.impact import Change, changes_since, selection_note, why_run
 from harness.reports.outputs import write_outputs
 from harness.reports.terminal import failure_text, first_problem, summary_lines
-from harness.store.loading import Store, Stores, load_case
+from harness.store.loading import FIXTURE_SUFFIXES, Store, Stores, load_case
 from harness.store.schema import Case
 
 __all__ = ["Collected", "HarnessSession", "Role"]
@@ -102,7 +102,8 @@ class HarnessSession:
         if (root, suite) not in self._on_disk:
             store = self.stores.get(root)
             ids = set()
-            for path in sorted((root / "suites" / suite).glob("*.yaml")):
+            folder = root / "suites" / suite
+            for path in sorted(p for p in folder.glob("*") if p.suffix in FIXTURE_SUFFIXES):
                 ids.add(f"{suite}/{path.stem}")
                 with contextlib.suppress(LoadError):  # reported by its own item when collected
                     if store is not None:
