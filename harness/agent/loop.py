@@ -18,6 +18,7 @@ from harness.kb.retrieval import Hit, KnowledgeBase
 from harness.providers.client import ModelClient
 from harness.store.loading import Store
 from harness.store.schema import AgentConfig, Case
+from harness.text.secrets import redact_secrets
 
 __all__ = ["Agent", "to_messages"]
 
@@ -70,13 +71,13 @@ class Agent:
             retrieved=tuple(Retrieved(h.article.id, h.confidence, round(h.score, 4)) for h in hits),
             served=served,
         )
-        rule = rule_decision(agent.escalation, case.conversation, hits)
-        if rule:
-            return self._escalated(base, rule, None)
         try:
+            rule = rule_decision(agent.escalation, case.conversation, hits)
+            if rule:
+                return self._escalated(base, rule, None)
             return await self._ask_model(base, case, hits, sample)
         except HarnessError as error:
-            return replace(base, error=str(error))
+            return replace(base, error=redact_secrets(str(error)))
 
     async def _ask_model(self, base: Run, case: Case, hits: tuple[Hit, ...], sample: int) -> Run:
         agent = self.store.agent

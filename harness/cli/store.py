@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from harness.agent.preflight import check_patterns, check_template
 from harness.cli.common import add_store, date_type, pipeline_for
 from harness.store.loading import StoreLoadError, load_suites, open_store
 
@@ -22,9 +23,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     cases, errors = load_suites(store)
     for error in errors:
         print(error, file=sys.stderr)
+    dangers = [*check_patterns(store, cases), *check_template(store, cases)]
+    for danger in dangers:
+        print(danger, file=sys.stderr)
     print(f"{len(store.articles)} articles, {len(store.catalog.products)} products,"
           f" {len(cases)} fixtures loaded; {len(errors)} fixture(s) with errors")
-    return 1 if errors else 0
+    if dangers:
+        print(f"{len(dangers)} problem(s) found by running the patterns and the template")
+    return 1 if errors or dangers else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

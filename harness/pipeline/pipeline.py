@@ -173,8 +173,11 @@ class Pipeline:
     def grade(self, store: Store, case: Case, runs: Sequence[Run],
               judged: Mapping[tuple[str, int], Judged]) -> tuple[Graded, tuple[Judged, ...]]:
         verdicts = [judged.get((run.case_id, run.sample)) for run in runs]
-        samples = [grade_run(case, run, store, v.grades if v else None)
-                   for run, v in zip(runs, verdicts, strict=True)]
+        try:  # a fixture's pattern past its time limit fails this case, not the run
+            samples = [grade_run(case, run, store, v.grades if v else None)
+                       for run, v in zip(runs, verdicts, strict=True)]
+        except HarnessError as error:
+            return Graded(case.case_id, error=f"{case.path}: {error}"), ()
         return (combine_samples(samples, store.agent.rubric.weights),
                 tuple(v for v in verdicts if v))
 

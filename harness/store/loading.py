@@ -21,7 +21,8 @@ from harness.store.guard import ARTICLE_LIMIT, DATA_LIMIT, FIXTURE_LIMIT, check_
 from harness.store.schema import AgentConfig, Article, Case, Catalog
 
 __all__ = [
-    "FIXTURE_SUFFIXES", "Store", "StoreLoadError", "Stores", "find_store_root", "load_case", "load_store",
+    "FIXTURE_SUFFIXES", "Store", "StoreLoadError", "Stores", "find_store_root", "load_case",
+    "load_store",
     "load_suites", "load_yaml_file", "open_store", "store_root_for", "suite_files",
 ]
 
