@@ -126,6 +126,11 @@ class Pipeline:
     def clients(self) -> Mapping[Path, ModelClient]:
         return dict(self._clients)
 
+    def warnings(self) -> tuple[str, ...]:
+        """What the run must tell about its clients: a corrupt response cache moved aside."""
+        caches = [c.cache for c in self._clients.values() if c.cache is not None]
+        return tuple(f"warning: {c.warning}" for c in caches if c.warning)
+
     def agent(self, store: Store) -> Agent:
         """The agent of this store value (a what-if variant of a store gets its own)."""
         key = id(store)

@@ -239,8 +239,9 @@ class HarnessSession:
             results + removed, self.settings, baselines=self.baselines, interrupted=interrupted,
             stores=self.stores.loaded(), stats=self.pipeline.stats() if self.role == "solo"
             else None, model_seconds=self.model_seconds if self.role == "solo" else None,
-            fixture_ids=self.fixture_ids, notes=(self.selection_note,) if self.selection_note
-            else ())
+            fixture_ids=self.fixture_ids,
+            notes=(*((self.selection_note,) if self.selection_note else ()),
+                   *self.pipeline.warnings()))
         self.results = {r.case_id: r for r in self.record.cases}
 
     def _removed(self) -> list[CaseResult]:
