@@ -19,6 +19,7 @@ from harness.kb.retrieval import Hit, KnowledgeBase
 from harness.providers.client import ModelClient
 from harness.store.loading import Store
 from harness.store.schema import AgentConfig, Case
+from harness.text.secrets import redact_secrets
 
 __all__ = ["Agent", "to_messages"]
 
@@ -104,17 +105,18 @@ class Agent:
             retrieved=tuple(Retrieved(h.article.id, h.confidence, round(h.score, 4)) for h in hits),
             served=served,
         )
-        named = bool(find_products("\n".join(t.text for t in case.conversation),
-                                   self.store.catalog))
-        rule = rule_decision(agent.escalation, case.conversation, hits, names_products=named)
-        if rule and rule.rule == "min_confidence" and self._names_a_record(case):
-            rule = None  # the back end holds what was asked: the KB need not cover it
-        if rule:
-            return self._escalated(base, rule, None)
         try:
+            named = bool(find_products("\n".join(t.text for t in case.conversation),
+                                       self.store.catalog))
+            rule = rule_decision(agent.escalation, case.conversation, hits,
+                                 names_products=named)
+            if rule and rule.rule == "min_confidence" and self._names_a_record(case):
+                rule = None  # the back end holds what was asked: the KB need not cover it
+            if rule:
+                return self._escalated(base, rule, None)
             return await self._ask_model(base, case, hits, sample)
         except HarnessError as error:
-            return replace(base, error=str(error))
+            return replace(base, error=redact_secrets(str(error)))
 
     def messages_for(self, case: Case, hits: tuple[Hit, ...]) -> list[dict[str, Any]]:
         """The messages the model is sent for this case: the rendered system prompt (the

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.agent.preflight import check_patterns, check_template
 from harness.agent.prompt_check import check_prompts
 from harness.cli.common import add_store, date_type, pipeline_for
 from harness.store.loading import StoreLoadError, load_suites, open_store
@@ -27,6 +28,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     cases, errors = load_suites(store)
     for error in errors:
         print(error, file=sys.stderr)
+    dangers = [*check_patterns(store, cases), *check_template(store, cases)]
+    for danger in dangers:
+        print(danger, file=sys.stderr)
     print(f"{len(store.articles)} articles, {len(store.catalog.products)} products,"
           f" {len(cases)} fixtures loaded; {len(errors)} fixture(s) with errors")
     if cases:
@@ -43,7 +47,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"  {count} fixtures: {line}")
         for note in report.notes:
             print(f"  note: {note}")
-    return 1 if errors else 0
+    if dangers:
+        print(f"{len(dangers)} problem(s) found by running the patterns and the template")
+    return 1 if errors or dangers else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

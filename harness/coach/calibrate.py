@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from harness.errors import HarnessError
 from harness.grading.rubric import DIMENSIONS
@@ -43,6 +43,18 @@ class Label(Frozen):
 
 class Labels(Frozen):
     labels: tuple[Label, ...] = Field(min_length=1)
+
+    @field_validator("labels")
+    @classmethod
+    def _once_each(cls, labels: tuple[Label, ...]) -> tuple[Label, ...]:
+        """A case labelled twice would count twice in every agreement figure: refused."""
+        first: dict[str, int] = {}
+        for index, label in enumerate(labels):
+            if label.id in first:
+                raise ValueError(f"case {label.id!r} is labelled twice (labels.{first[label.id]}"
+                                 f" and labels.{index}); label each case once")
+            first[label.id] = index
+        return labels
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ as a self-contained HTML page (`review_page`). Weeks are ISO weeks of `started_a
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -186,16 +187,29 @@ def _escalations(history: History, start: dt.datetime, end: dt.datetime
 
 # -- the command -----------------------------------------------------------------------------
 
-_CHANGES_HEADING = "## 6. Changes we decided on"
+_CHANGES_HEADING = re.compile(r"^## 6\. Changes we decided on\b.*$", re.MULTILINE)
 _ITEM = re.compile(r"^\s*\d+\.[ \t]*(.*)$", re.MULTILINE)
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def _plain(item: str) -> str:
+    """An item as the team typed it: the Markdown and HTML escaping of the page undone."""
+    return html.unescape(_ESCAPED.sub(r"\1", item)).replace("\u200b", "").strip()
 
 
 def kept_changes(path: Path) -> tuple[str, ...] | None:
-    """The team's filled-in list from an earlier Markdown review, to keep when regenerating."""
+    """The team's filled-in list from an earlier Markdown review, to keep when regenerating.
+
+    The section is the last line that *starts* with its heading: customer text is quoted
+    escaped and never at the start of a line, so a message holding the heading cannot take
+    the section over."""
     if not path.exists():
         return None
-    _, _, tail = path.read_text(encoding="utf-8").partition(_CHANGES_HEADING)
-    items = tuple(item.strip() for item in _ITEM.findall(tail))
+    text = path.read_text(encoding="utf-8")
+    headings = list(_CHANGES_HEADING.finditer(text))
+    if not headings:
+        return None
+    items = tuple(_plain(item) for item in _ITEM.findall(text[headings[-1].end():]))
     return items if any(items) else None
 
 

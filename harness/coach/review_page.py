@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,8 +22,16 @@ __all__ = ["render_html", "render_markdown"]
 _EXCERPT = 160
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#!|~<>])")
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(?=://)|(?<=\bwww)(?=\.)|(?=@)")
+
+
 def _md(text: object, limit: int | None = None) -> str:
-    return html.escape(excerpt(text, limit), quote=False).replace("|", "\\|")
+    """Customer text as inert Markdown: HTML escaped, every Markdown mark backslash-escaped
+    (no link, image, emphasis or heading), and a zero-width space where a viewer would make
+    a bare URL, `www.` or e-mail address into a live link."""
+    flat = html.escape(excerpt(text, limit), quote=False)
+    return _MARKDOWN.sub(r"\\\1", _AUTOLINK.sub("\u200b", flat))
 
 
 def _pct(value: float | None) -> str:

@@ -31,6 +31,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from harness.errors import HarnessError, LoadError
+from harness.store.guard import DATA_LIMIT, check_yaml, read_text
 from harness.store.loading import Store, load_case, load_suites, suite_files
 from harness.store.schema import check_pattern
 from harness.text.matching import normalize
@@ -190,9 +191,18 @@ def _unique(stem: str, taken: Mapping[str, Any]) -> str:
 
 
 def _read(path: Path) -> Any:
+    """A promptfoo config or tests file, with the store's limits (size, aliases, depth)."""
     try:
-        text = path.read_text(encoding="utf-8")
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        text = read_text(path, DATA_LIMIT, "promptfoo config")
+        if path.suffix == ".json":
+            return json.loads(text)
+        check_yaml(text, path)
+        return yaml.safe_load(text)
+    except LoadError as error:
+        raise HarnessError(f"cannot be read as a promptfoo config: {error}") from None
+    except RecursionError:
+        raise HarnessError(f"{path}: cannot be read as a promptfoo config: nested too"
+                           " deeply") from None
     except (OSError, ValueError, yaml.YAMLError) as error:
         raise HarnessError(f"{path}: cannot be read as a promptfoo config: {error}") from None
 

@@ -126,6 +126,11 @@ class Pipeline:
     def clients(self) -> Mapping[Path, ModelClient]:
         return dict(self._clients)
 
+    def warnings(self) -> tuple[str, ...]:
+        """What the run must tell about its clients: a corrupt response cache moved aside."""
+        caches = [c.cache for c in self._clients.values() if c.cache is not None]
+        return tuple(f"warning: {c.warning}" for c in caches if c.warning)
+
     def agent(self, store: Store) -> Agent:
         """The agent of this store value (a what-if variant of a store gets its own)."""
         key = id(store)
@@ -173,8 +178,11 @@ class Pipeline:
     def grade(self, store: Store, case: Case, runs: Sequence[Run],
               judged: Mapping[tuple[str, int], Judged]) -> tuple[Graded, tuple[Judged, ...]]:
         verdicts = [judged.get((run.case_id, run.sample)) for run in runs]
-        samples = [grade_run(case, run, store, v.grades if v else None)
-                   for run, v in zip(runs, verdicts, strict=True)]
+        try:  # a fixture's pattern past its time limit fails this case, not the run
+            samples = [grade_run(case, run, store, v.grades if v else None)
+                       for run, v in zip(runs, verdicts, strict=True)]
+        except HarnessError as error:
+            return Graded(case.case_id, error=f"{case.path}: {error}"), ()
         return (combine_samples(samples, store.agent.rubric.weights),
                 tuple(v for v in verdicts if v))
 

@@ -37,7 +37,7 @@ from harness.regression.impact import Change, changes_since, selection_note, why
 from harness.reports.outputs import write_outputs
 from harness.reports.terminal import failure_text, first_problem, summary_lines
 from harness.reports.tool_calls import tool_lines
-from harness.store.loading import Store, Stores, load_case
+from harness.store.loading import FIXTURE_SUFFIXES, Store, Stores, load_case
 from harness.store.schema import Case
 
 __all__ = ["Collected", "HarnessSession", "Role"]
@@ -103,7 +103,8 @@ class HarnessSession:
         if (root, suite) not in self._on_disk:
             store = self.stores.get(root)
             ids = set()
-            for path in sorted((root / "suites" / suite).glob("*.yaml")):
+            folder = root / "suites" / suite
+            for path in sorted(p for p in folder.glob("*") if p.suffix in FIXTURE_SUFFIXES):
                 ids.add(f"{suite}/{path.stem}")
                 with contextlib.suppress(LoadError):  # reported by its own item when collected
                     if store is not None:
@@ -239,8 +240,9 @@ class HarnessSession:
             results + removed, self.settings, baselines=self.baselines, interrupted=interrupted,
             stores=self.stores.loaded(), stats=self.pipeline.stats() if self.role == "solo"
             else None, model_seconds=self.model_seconds if self.role == "solo" else None,
-            fixture_ids=self.fixture_ids, notes=(self.selection_note,) if self.selection_note
-            else ())
+            fixture_ids=self.fixture_ids,
+            notes=(*((self.selection_note,) if self.selection_note else ()),
+                   *self.pipeline.warnings()))
         self.results = {r.case_id: r for r in self.record.cases}
 
     def _removed(self) -> list[CaseResult]:

@@ -5,10 +5,15 @@ busy timeout, so parallel pytest-xdist workers can share it. A reply is written 
 transaction: Ctrl-C leaves either the old state or the new row, never half of one. The key
 is built from the request's model, messages, tools and parameters only: no API key or
 header ever reaches it.
+
+The cache only saves calls, so it never stops a run: a file that is not a database (CI restores
+it between runs, and a restore can be cut short) is moved aside with a warning and a new one is
+made; an unreadable row is a miss.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -41,7 +46,26 @@ class ResponseCache:
             ignore.write_text("# written by the harness: the response cache stays out of git\n*\n")
         self.path = folder / "responses.sqlite3"
         self._lock = threading.Lock()
-        self._connect()
+        self.warning: str | None = None  # set when a corrupt cache was moved aside
+        try:
+            self._connect()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise
+            self._move_aside(exc)
+            self._connect()
+
+    def _move_aside(self, exc: sqlite3.DatabaseError) -> None:
+        """Keep the broken file for a person to look at, and start an empty cache."""
+        with contextlib.suppress(sqlite3.Error, AttributeError):
+            self._db.close()
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{self.path}{suffix}")
+            if source.exists():
+                os.replace(source, f"{aside}{suffix}")
+        self.warning = (f"response cache {self.path} could not be read ({exc}); moved aside to"
+                        f" {aside.name}, and this run starts an empty cache")
 
     def _connect(self) -> None:
         self._pid = os.getpid()
@@ -76,14 +100,28 @@ class ResponseCache:
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
             query = "SELECT response FROM responses WHERE key = ?"
-            row = self._connection().execute(query, (key,)).fetchone()
-        return json.loads(row[0]) if row else None
+            try:
+                row = self._connection().execute(query, (key,)).fetchone()
+            except sqlite3.DatabaseError as exc:
+                if "locked" in str(exc):
+                    raise
+                return None  # a damaged page: a miss, the provider is asked
+        try:
+            found = json.loads(row[0]) if row else None
+        except (ValueError, TypeError, RecursionError):
+            return None
+        return found if isinstance(found, dict) else None
 
     def put(self, key: str, model: str, response: Mapping[str, Any]) -> None:
         text = json.dumps(response, sort_keys=True, ensure_ascii=False)
         with self._lock:
             query = "INSERT OR REPLACE INTO responses (key, model, response) VALUES (?, ?, ?)"
-            self._connection().execute(query, (key, model, text))
+            try:
+                self._connection().execute(query, (key, model, text))
+            except sqlite3.DatabaseError as exc:
+                if "locked" in str(exc):
+                    raise
+                self.warning = self.warning or f"response cache {self.path}: {exc}; not saved"
 
     def __len__(self) -> int:
         with self._lock:

@@ -24,6 +24,7 @@ import tenacity
 from harness.errors import ModelError
 from harness.providers.cache import CacheMode, ResponseCache, request_key
 from harness.providers.reference import MODEL, PROVIDER, answer, to_openai_message
+from harness.text.secrets import redact_secrets
 
 __all__ = [
     "CallPolicy", "CallStats", "Completion", "ModelClient", "Slots", "ToolCall", "is_timeout",
@@ -296,11 +297,12 @@ class ModelClient:
             hit = self.cache.get(key)
             if hit is not None:
                 self.stats.cache_hits += 1
-                return replace(_from_cache(hit), cached=True, cost=0.0, latency_s=0.0)
+                return replace(_scrubbed(_from_cache(hit)), cached=True, cost=0.0, latency_s=0.0)
             if self.mode == "replay":
                 raise ModelError(f"{model}: no cached reply for this request (--cache replay"
                                  " never calls a provider; run once with --cache on)")
-        done = await self._call(model, messages, tools, params, api_base)
+        # the one place a reply enters the run: no key it echoes reaches a cache, baseline or report
+        done = _scrubbed(await self._call(model, messages, tools, params, api_base))
         if self.cache is not None and not offline:
             self.cache.put(key, model, _to_cache(done))
         return done
@@ -357,6 +359,14 @@ def _openai_compatible(model: str) -> bool:
     return provider in ("", "openai", "text-completion-openai")
 
 
+def _scrubbed(done: Completion) -> Completion:
+    """The completion with the environment's secrets removed from its text and tool calls."""
+    calls = tuple(ToolCall(redact_secrets(c.name), redact_secrets(c.arguments))
+                  for c in done.tool_calls)
+    content = redact_secrets(done.content) if done.content else done.content
+    return replace(done, content=content, tool_calls=calls)
+
+
 def _to_cache(done: Completion) -> dict[str, Any]:
     return {"content": done.content,
             "tool_calls": [[c.name, c.arguments, c.id] for c in done.tool_calls],
@@ -373,19 +383,6 @@ def _from_cache(data: dict[str, Any]) -> Completion:
         completion_tokens=int(data["completion_tokens"]), cost=data.get("cost"), latency_s=0.0,
         finish_reason=str(data.get("finish_reason") or ""),
     )
-
-
-_SECRET_SHAPES = re.compile(
-    r"(sk-[A-Za-z0-9_\-*]{6,}|Bearer\s+\S+|(?<=api[_-]key=)[^&\s]+)", re.IGNORECASE
-)
-
-
-def redact_secrets(text: str) -> str:
-    """Remove API keys from text bound for a report, log or cache."""
-    for name, value in os.environ.items():
-        if value and len(value) >= 8 and any(s in name for s in ("KEY", "TOKEN", "SECRET")):
-            text = text.replace(value, "[redacted]")
-    return _SECRET_SHAPES.sub("[redacted]", text)
 
 
 def _short(exc: BaseException) -> str:

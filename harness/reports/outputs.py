@@ -4,9 +4,11 @@ and a record in the history database. Each renders the run's one `RunRecord`."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.errors import HarnessError
 from harness.pipeline.record import RunRecord
 from harness.pipeline.settings import Settings
 from harness.regression.baseline import provenance_of, write_atomic
@@ -41,17 +43,28 @@ def write_outputs(settings: Settings, record: RunRecord, *, stores: Sequence[Sto
 
 def record_history(url: str | None, record: RunRecord, stores: Sequence[Store]) -> list[str]:
     """One suite run per store in the history database (the store's SQLite file by default)."""
-    from harness.history import open_history, record_suite_run  # SQLAlchemy: only when asked
+    import sqlalchemy as sa  # only when asked
+
+    from harness.history import open_history, record_suite_run
 
     done = []
     for store in stores:
         rows = [{"id": c.case_id, "grades": dict(c.entry.grades), "score": c.entry.score,
                  "review": c.entry.review} for c in record.cases
                 if c.root == store.root and c.entry is not None and not c.entry.error]
-        if rows:
+        if not rows:
+            continue
+        try:
             history = open_history(url, store.root)
             run_id = record_suite_run(history, rows, provenance_of(store),
                                       gate="pass" if record.passed else "fail")
-            done.append(f"recorded {len(rows)} cases in the history ({history.shown})"
-                        + (f", run {run_id}" if run_id is not None else ""))
+        except (HarnessError, sa.exc.SQLAlchemyError, sqlite3.DatabaseError) as error:
+            # the history is a record of the run, not its verdict: a corrupt database is told
+            # and the gate still decides the exit status
+            detail = " ".join(str(error).split())[:300]
+            done.append(f"warning: the run was not recorded in the history: {detail}; repair or"
+                        " move the database aside (the gate's verdict stands)")
+            continue
+        done.append(f"recorded {len(rows)} cases in the history ({history.shown})"
+                    + (f", run {run_id}" if run_id is not None else ""))
     return done

@@ -109,6 +109,9 @@ def parse_line(text: str, path: Path | str, number: int) -> Conversation | BadLi
         data = json.loads(text)
     except ValueError as exc:
         return BadLine(LoadError(path, f"not valid JSON ({exc})", line=number))
+    except RecursionError:
+        return BadLine(LoadError(path, "JSON nested too deeply to be a conversation",
+                                 line=number))
     if not isinstance(data, dict):
         return BadLine(LoadError(path, "expected one JSON object per line", line=number))
     try:
@@ -116,6 +119,9 @@ def parse_line(text: str, path: Path | str, number: int) -> Conversation | BadLi
     except ValidationError as exc:
         message, key = _problem(exc)
         return BadLine(LoadError(path, message, line=number, key=key))
+    except RecursionError:
+        return BadLine(LoadError(path, "JSON nested too deeply to be a conversation",
+                                 line=number))
 
 
 def read_export(

@@ -17,11 +17,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import HarnessError, LoadError
+from harness.store.guard import ARTICLE_LIMIT, DATA_LIMIT, FIXTURE_LIMIT, check_yaml, read_text
 from harness.store.schema import AgentConfig, Article, Case, Catalog
 from harness.store.tools import ESCALATE_NAME
 
 __all__ = [
-    "Store", "StoreLoadError", "Stores", "find_store_root", "load_case", "load_store",
+    "FIXTURE_SUFFIXES", "Store", "StoreLoadError", "Stores", "find_store_root", "load_case",
+    "load_store",
     "load_suites", "load_yaml_file", "open_store", "store_root_for", "suite_files",
 ]
 
@@ -69,7 +71,8 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def _parse_yaml(text: str, path: Path, first_line: int = 1) -> tuple[Any, dict[LinePath, int]]:
-    """Parse YAML and map each key path to its line; refuse duplicate keys."""
+    """Parse YAML and map each key path to its line; refuse duplicate keys, aliases, depth."""
+    check_yaml(text, path, first_line)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()  # parsed once: nodes give lines, then the values
@@ -177,7 +180,7 @@ def _validate(
 
 
 def load_article(path: Path) -> Article:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, ARTICLE_LIMIT, "KB article").replace("\r\n", "\n")
     if not text.startswith("---"):
         raise LoadError(path, "expected front matter between `---` lines at the top", line=1)
     parts = text.split("\n---", 1)
@@ -197,21 +200,17 @@ def load_article(path: Path) -> Article:
 
 def load_yaml_file(path: Path, model: type[Model]) -> Model:
     """Any YAML file of the store's tools (labels, ...) as `model`, with the same errors."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LoadError(path, f"cannot be read: {exc.strerror}") from None
-    data, lines = _parse_yaml(text, path)
+    data, lines = _parse_yaml(read_text(path, DATA_LIMIT, "YAML file"), path)
     return _validate(model, data, lines, path)
 
 
 def load_catalog(path: Path) -> Catalog:
-    data, lines = _parse_yaml(path.read_text(encoding="utf-8"), path)
+    data, lines = _parse_yaml(read_text(path, DATA_LIMIT, "catalog"), path)
     return _validate(Catalog, data or {}, lines, path)
 
 
 def load_agent(path: Path) -> AgentConfig:
-    data, lines = _parse_yaml(path.read_text(encoding="utf-8"), path)
+    data, lines = _parse_yaml(read_text(path, DATA_LIMIT, "agent.yaml"), path)
     return _validate(AgentConfig, data or {}, lines, path, path=path)
 
 
@@ -266,8 +265,13 @@ def open_store(path: str | Path | None) -> Store:
 # -- fixtures --------------------------------------------------------------------------------
 
 
+FIXTURE_SUFFIXES = (".yaml", ".yml")
+
+
 def suite_files(root: Path) -> Iterator[Path]:
-    yield from sorted((root / "suites").glob("*/*.yaml"))
+    """Every fixture file of suites/, `.yaml` or `.yml`, as pytest collects them."""
+    yield from sorted(p for p in (root / "suites").glob("*/*")
+                      if p.suffix in FIXTURE_SUFFIXES and p.is_file())
 
 
 def suite_of(path: Path, root: Path) -> str:
@@ -289,7 +293,7 @@ def load_suites(store: Store) -> tuple[list[Case], list[LoadError]]:
 
 def load_case(path: Path, store: Store, taken: dict[str, Path] | None = None) -> Case:
     """Load one fixture; `taken` maps ids already loaded to their files, to refuse duplicates."""
-    data, lines = _parse_yaml(path.read_text(encoding="utf-8"), path)
+    data, lines = _parse_yaml(read_text(path, FIXTURE_LIMIT, "fixture"), path)
     if isinstance(data, dict) and "id" not in data:
         data = {**data, "id": path.stem}
     flat = {".".join(str(p) for p in k): v for k, v in lines.items() if k}

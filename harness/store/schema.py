@@ -57,7 +57,7 @@ def _read_only(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, allow_inf_nan=False)
 
 
 # -- knowledge base --------------------------------------------------------------------------

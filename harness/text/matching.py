@@ -3,6 +3,10 @@
 A plain phrase matches case-insensitively with runs of white space treated as one space;
 `/.../` is a Python regular expression, also case-insensitive. Typographic quotes and dashes
 count as their plain forms, so a reply's "don't" matches a fixture's "don't".
+
+Patterns come from pull requests, so they run on the `regex` engine with a time limit: a pattern
+that backtracks catastrophically raises `PatternTimeout` (one failed case), never hangs CI, and
+`slow_pattern` lets `harness check` find such a pattern before any run.
 """
 
 from __future__ import annotations
@@ -10,7 +14,17 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["excerpt", "find_phrase", "find_words", "is_regex", "normalize", "phrase_in"]
+import regex
+
+from harness.errors import HarnessError
+
+__all__ = [
+    "PATTERN_SECONDS", "PatternTimeout", "excerpt", "find_phrase", "is_regex", "normalize",
+    "phrase_in", "slow_pattern",
+]
+
+PATTERN_SECONDS = 2.0  # one search of one reply; a sane pattern takes microseconds
+_PROBE_SECONDS = 0.2
 
 _TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
                              "\u2013": "-", "\u2014": "-", "\u00a0": " "})
@@ -25,32 +39,52 @@ def is_regex(phrase: str) -> bool:
     return len(phrase) >= 2 and phrase.startswith("/") and phrase.endswith("/")
 
 
-@lru_cache(maxsize=4096)
-def _compile(phrase: str) -> re.Pattern[str]:
-    if is_regex(phrase):
-        return re.compile(phrase[1:-1], re.IGNORECASE)
-    return re.compile(re.escape(normalize(phrase)), re.IGNORECASE)
-
-
-def find_phrase(phrase: str, text: str) -> re.Match[str] | None:
-    """The first place `phrase` occurs in `text`, or None."""
-    return _compile(phrase).search(normalize(text))
+class PatternTimeout(HarnessError):
+    """A `/.../` phrase took longer than the limit on one text: it backtracks catastrophically."""
 
 
 @lru_cache(maxsize=4096)
-def _compile_words(phrase: str) -> re.Pattern[str]:
+def _compile(phrase: str) -> regex.Pattern[str]:
     if is_regex(phrase):
-        return _compile(phrase)
-    plain = normalize(phrase)
-    start = r"(?<![^\W_])" if plain[:1].isalnum() else ""
-    end = r"(?![^\W_])" if plain[-1:].isalnum() else ""
-    return re.compile(start + re.escape(plain) + end, re.IGNORECASE)
+        return regex.compile(phrase[1:-1], regex.IGNORECASE | regex.VERSION0)
+    return regex.compile(re.escape(normalize(phrase)), regex.IGNORECASE | regex.VERSION0)
 
 
-def find_words(phrase: str, text: str) -> re.Match[str] | None:
-    """Like `find_phrase`, but a plain phrase only as whole words: a banned "hey" is not in
-    "They will reply", a banned "cheap" not in "cheaper"."""
-    return _compile_words(phrase).search(normalize(text))
+def _search(phrase: str, text: str, seconds: float) -> regex.Match[str] | None:
+    try:
+        return _compile(phrase).search(text, timeout=seconds)
+    except TimeoutError:
+        raise PatternTimeout(
+            f"the pattern {phrase} took over {seconds:g} s on a text of {len(text)} characters;"
+            " it backtracks catastrophically (nested repeats such as (a+)+ or (a|a)*):"
+            " simplify it") from None
+
+
+def find_phrase(phrase: str, text: str) -> regex.Match[str] | None:
+    """The first place `phrase` occurs in `text`, or None; PatternTimeout past the limit."""
+    return _search(phrase, normalize(text), PATTERN_SECONDS)
+
+
+def _probes(pattern: str) -> list[str]:
+    """Texts that make a backtracking pattern explode: long runs of one character (those of
+    the pattern's own literals included), words and spaces, each followed by a misfit."""
+    chars = {"a", "x", "1", " ", ".", "-", "\n"} | {c for c in pattern if c.isalnum()}
+    runs = [c * 48 for c in sorted(chars)] + ["ab " * 24, "a1" * 24, "a." * 24, "a\n" * 24]
+    return [run + end for run in runs for end in ("!", "\x00")]
+
+
+def slow_pattern(phrase: str) -> str | None:
+    """Why a `/.../` phrase is dangerous (it exceeds a short limit on a probe), or None."""
+    if not is_regex(phrase):
+        return None
+    for probe in _probes(phrase[1:-1]):
+        try:
+            _compile(phrase).search(probe, timeout=_PROBE_SECONDS)
+        except TimeoutError:
+            return (f"the pattern {phrase} took over {_PROBE_SECONDS:g} s on a"
+                    f" {len(probe)}-character text ({probe[:12]!r}...): it backtracks"
+                    " catastrophically (nested repeats such as (a+)+ or (a|a)*); simplify it")
+    return None
 
 
 def phrase_in(phrase: str, text: str) -> bool:
