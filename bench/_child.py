@@ -2,6 +2,7 @@
 
     python bench/_child.py harness STORE CONCURRENCY [PROCESSES]
     python bench/_child.py litellm API_BASE CONCURRENCY CALLS
+    python bench/_child.py profile STORE CONCURRENCY [--cprofile PHASE]
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import re
 import resource
 import sys
 import time
+
+STARTED = time.perf_counter()  # as near the interpreter's start as this file gets
 
 
 def _peak_mb() -> float:
@@ -70,7 +73,14 @@ def bare_litellm(api_base: str, concurrency: int, calls: int) -> dict[str, float
 
 def main() -> None:
     kind, *args = sys.argv[1:]
-    if kind == "harness":
+    if kind == "profile":
+        from _phases import profile_run
+
+        result = profile_run(args[0], int(args[1]), args[3] if args[2:3] == ["--cprofile"]
+                             else None, started=STARTED)
+        if result is None:
+            return
+    elif kind == "harness":
         result = harness(args[0], int(args[1]), args[2] if len(args) > 2 else None)
     else:
         result = bare_litellm(args[0], int(args[1]), int(args[2]))

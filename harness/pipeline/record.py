@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,8 @@ from harness.regression.gate import GateResult, Verdict
 __all__ = ["CaseResult", "RunRecord", "usage"]
 
 RECORD_VERSION = 2
-_RUN_FIELDS = {f.name for f in fields(Run)} - {"messages"}
+_RUN_ORDER = tuple(f.name for f in fields(Run) if f.name != "messages")
+_RUN_FIELDS = set(_RUN_ORDER)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,11 @@ def _total(values: Any) -> float | None:
 
 
 def _run_json(run: Run) -> dict[str, Any]:
-    data = {k: v for k, v in asdict(run).items() if k in _RUN_FIELDS}
+    """A run's fields as JSON values, read directly: `asdict` deep-copies the messages (the
+    system prompt included) only for them to be dropped, a millisecond per case."""
+    data = {name: getattr(run, name) for name in _RUN_ORDER}
+    data["retrieved"] = tuple({"id": r.id, "confidence": r.confidence, "score": r.score}
+                              for r in run.retrieved)
     data["as_of"] = run.as_of.isoformat()
     data["served"] = []  # the articles served are the grader's business, not a report's
     data["messages"] = [m for m in run.messages if m.get("role") != "system"]  # the turns

@@ -16,20 +16,37 @@ from harness.reports.html import render_html
 from harness.reports.markdown import render_markdown
 from harness.store.loading import Store
 
-__all__ = ["record_history", "write_json_report", "write_outputs"]
+__all__ = ["json_report", "record_history", "write_json_report", "write_outputs"]
+
+
+def json_report(record: RunRecord) -> str:
+    """The run as JSON text: one line per top-level key and one per case, so that it reads
+    and diffs by case. An indented dump goes through json's pure-Python encoder, which costs
+    half a millisecond per case; each line here is one call of the C encoder."""
+    document = record.to_json()
+
+    def dump(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    lines = []
+    for key, value in document.items():
+        if key == "cases" and value:
+            cases = ",\n".join(f"  {dump(case)}" for case in value)
+            lines.append(f"{dump(key)}: [\n{cases}\n]")
+        else:
+            lines.append(f"{dump(key)}: {dump(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def write_json_report(path: Path, record: RunRecord) -> None:
-    text = json.dumps(record.to_json(), indent=2, ensure_ascii=False)
-    write_atomic(path, text + "\n")
+    write_atomic(path, json_report(record))
 
 
 def write_outputs(settings: Settings, record: RunRecord, *, stores: Sequence[Store]
                   ) -> list[str]:
     """Write what the options ask for; one line per output, saying where it went."""
     done = []
-    for path, render in ((settings.report_path, lambda: json.dumps(
-            record.to_json(), indent=2, ensure_ascii=False) + "\n"),
+    for path, render in ((settings.report_path, lambda: json_report(record)),
                          (settings.markdown_path, lambda: render_markdown(record)),
                          (settings.html_path, lambda: render_html(record))):
         if path:
