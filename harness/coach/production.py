@@ -32,7 +32,7 @@ from harness.coach.redact import PLACEHOLDERS, redact
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.claims import ClaimBase
 from harness.grading.fixture import grade_tone
-from harness.grading.orders import order_claims
+from harness.grading.orders import order_claims, verified_text
 from harness.grading.overlap import DRAWN_ON, drawn_share
 from harness.grading.rubric import Dimension, Grade, is_review, score_of
 from harness.kb.catalog import find_products
@@ -227,13 +227,14 @@ class ProductionGrader:
         partial_at: list[tuple[int, str, str]] = []
         wrong, right, conflicts = [], [], []
         backend = _tool_run(conversation)
+        verified = verified_text(backend, self.store.agent, self.store.catalog.currency)
         for pair in pairs:
             for found in order_claims(pair.reply, backend, self.store.agent, self.store.catalog):
                 wrong_at.append((pair.index, f"tool results: {found.problem}", found.text))
             for claim in catalog_claims(pair.reply, self.store.catalog, ignore=self._ignore):
                 wrong_at.append((pair.index, f"catalog: {claim.problem}", claim.text))
             body = _without(pair.reply, self._ignore)
-            for found in check.claims(body, customer_said=pair.asked_before):
+            for found in check.claims(body, customer_said=f"{pair.asked_before} {verified}"):
                 if found.conflict:
                     conflicts.append(f"AI message {pair.index + 1}: {found.conflict}")
                 if found.verdict in ("contradicted", "unserved"):

@@ -13,7 +13,7 @@ from harness.agent.escalation import ASKS_FOR_PERSON
 from harness.agent.run import Run
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.claims import Claim, ClaimBase, denied, key_words
-from harness.grading.orders import order_claims
+from harness.grading.orders import order_claims, verified_text
 from harness.grading.overlap import draws_on
 from harness.grading.rubric import Dimension, Grade, Graded, is_review, score_of, with_judge
 from harness.grading.tools import actions_done, check_tools
@@ -107,7 +107,8 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
     if claims:
         problems = "; ".join(dict.fromkeys(c.problem for c in claims))
         return Dimension("fail", f"catalog: {problems}", claims[0].text)
-    earlier = " ".join(t.text for t in case.conversation)
+    earlier = " ".join([*(t.text for t in case.conversation),
+                        verified_text(run, store.agent, currency)])
     check = _claims_base(store).check_for(run.as_of, run.served or None)
     checked = check.claims(body, customer_said=earlier, expected=expect.facts)
     wrong = [c for c in checked if c.verdict in ("contradicted", "unserved")]

@@ -33,7 +33,7 @@ from harness.store.tools import key_of, parse_arguments
 from harness.text.figures import figures_in, money_in
 from harness.text.sentences import sentences
 
-__all__ = ["OrderClaim", "Record", "order_claims", "records_of"]
+__all__ = ["OrderClaim", "Record", "order_claims", "records_of", "verified_text"]
 
 
 @dataclass(frozen=True)
@@ -367,3 +367,23 @@ def order_claims(reply: str, run: Run, agent: AgentConfig, catalog: Catalog) -> 
                         *_item_claims(sentence, records, catalog)):
             claims.append(OrderClaim(sentence, problem))
     return claims
+
+
+def _readable(path: str, value: Any, currency: str) -> str:
+    """A record's value as a sentence would give it: dates spelled out, amounts as money."""
+    if (day := _day(value)) is not None:
+        return f"{day:%B} {day.day}, {day.year}"
+    if (isinstance(value, int | float) and not isinstance(value, bool)
+            and _MONEY_FIELD.search(path.rsplit(".", 1)[-1])):
+        return f"{value:.2f} {currency.upper()}"
+    return str(value)
+
+
+def verified_text(run: Run, agent: AgentConfig, currency: str) -> str:
+    """The run's tool results as plain sentences ("estimated delivery: November 18, 2026."),
+    so the claim checker takes a figure a record states as verified, like the customer's own
+    words: the KB is not the authority on one order's dates and amounts."""
+    return " ".join(f"{path.rsplit('.', 1)[-1].replace('_', ' ')}:"
+                    f" {_readable(path, value, currency)}."
+                    for record in records_of(run, agent) for path, value in record.fields
+                    if value is not None and not isinstance(value, Mapping | list))
