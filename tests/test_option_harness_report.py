@@ -12,8 +12,8 @@ from gatekit import FIXTURES, fixture, run_suites, write_gate_store
 DIMENSIONS = {"accuracy", "relevance", "tone", "resolution"}
 GRADES = {"pass", "partial", "fail"}
 CASE_KEYS = {"id", "score", "grades", "review", "change", "reasons", "reply", "error"}
-RESTOCKING = fixture("Do you charge a restocking fee on returns?", ["no restocking fee"],
-                     ["returns-policy"])
+RESTOCKING = fixture("Is there a restocking fee if I return an item for a refund?",
+                     ["no restocking fee"], ["returns-policy"])
 ORPHAN = fixture("How do I descale my kettle?", ["vinegar"], ["kettle-care"])  # no such article
 
 

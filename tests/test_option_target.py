@@ -6,8 +6,8 @@ import pytest
 from gatekit import FIXTURES, assert_gate, fixture, run_suites, write_gate_store
 
 # A planted failure: the KB does not say there is no restocking fee (yet).
-RESTOCKING = fixture("Do you charge a restocking fee on returns?", ["no restocking fee"],
-                     ["returns-policy"])
+RESTOCKING = fixture("Is there a restocking fee if I return an item for a refund?",
+                     ["no restocking fee"], ["returns-policy"])
 FIX = ("Opened coffee beans cannot be returned.",
        "Opened coffee beans cannot be returned.\nThere is no restocking fee on returns.")
 

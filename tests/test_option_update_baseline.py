@@ -7,8 +7,8 @@ from gatekit import FIXTURES, assert_gate, baseline_of, fixture, run_suites, wri
 
 CASE_IDS = sorted(f"core/{stem}" for stem in FIXTURES)
 # Expects a fact that no article states: the reference model cannot pass it.
-RESTOCKING = fixture("Do you charge a restocking fee on returns?", ["no restocking fee"],
-                     ["returns-policy"])
+RESTOCKING = fixture("Is there a restocking fee if I return an item for a refund?",
+                     ["no restocking fee"], ["returns-policy"])
 UNLOADABLE = {**FIXTURES["gift-card-expiry"], "priority": "high"}  # an unknown key
 
 

@@ -4,6 +4,7 @@ look-ups, grading against the results, and the real-provider path (a 127.0.0.1 s
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import datetime as dt
 import json
@@ -76,7 +77,7 @@ def test_a_broken_tool_is_a_load_error_naming_it(make_store, tool, message):
 
 def test_duplicate_tool_names_are_refused(make_store):
     with pytest.raises(StoreLoadError, match="duplicate tool name"):
-        load_store(make_store(agent={"tools": [TOOLS[0], TOOLS[0]]}))
+        load_store(make_store(agent={"tools": [TOOLS[0], copy.deepcopy(TOOLS[0])]}))
 
 
 def test_fixture_tool_data_must_name_offered_tools(make_store):

@@ -205,7 +205,9 @@ def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
     if run.outcome == "escalate":
         if expected == "escalate":
             return Dimension("pass", "handed off, as the question needs a person")
-        return Dimension("fail", "hands off a question the KB answers", _excerpt(run.reply))
+        retrieval = _retrieval_note(case, run)
+        what = "hands off the question" if retrieval else "hands off a question the KB answers"
+        return Dimension("fail", what + retrieval, _excerpt(run.reply))
     retrieval = _retrieval_note(case, run)
     asked = questions(case.last_customer_text)
     body = _body(run.reply, store.agent.tone)
@@ -239,8 +241,12 @@ def _retrieval_note(case: Case, run: Run) -> str:
     """A retrieval problem, named as such: the expected article was not retrieved."""
     retrieved = {r.id for r in run.retrieved}
     missed = [a for a in case.expect.articles if a not in retrieved]
-    if not missed or not run.retrieved:
+    if not missed or not (run.retrieved or run.served):
         return ""
+    unserved = [a for a in missed if run.served and a not in run.served]
+    if unserved:
+        return (f" (retrieval problem: article {', '.join(unserved)} is not served on"
+                f" {run.as_of})")
     return f" (retrieval problem: article {', '.join(missed)} was not retrieved)"
 
 

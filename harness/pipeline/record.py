@@ -143,6 +143,8 @@ def _run_json(run: Run) -> dict[str, Any]:
     data["as_of"] = run.as_of.isoformat()
     data["served"] = []  # the articles served are the grader's business, not a report's
     data["messages"] = [m for m in run.messages if m.get("role") != "system"]  # the turns
+    data["tools"] = [{"name": t.name, "arguments": t.arguments, "result": t.result,
+                      "step": t.step, "call_id": t.call_id} for t in run.tools]
     return data
 
 

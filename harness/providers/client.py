@@ -394,7 +394,7 @@ def _openai_compatible(model: str) -> bool:
 
 def _scrubbed(done: Completion) -> Completion:
     """The completion with the environment's secrets removed from its text and tool calls."""
-    calls = tuple(ToolCall(redact_secrets(c.name), redact_secrets(c.arguments))
+    calls = tuple(replace(c, name=redact_secrets(c.name), arguments=redact_secrets(c.arguments))
                   for c in done.tool_calls)
     content = redact_secrets(done.content) if done.content else done.content
     return replace(done, content=content, tool_calls=calls)
