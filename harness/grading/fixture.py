@@ -190,11 +190,12 @@ def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
     if not run.reply.strip():
         return Dimension("fail", "the reply is empty")
     expected = case.expect.outcome
+    retrieval = _retrieval_note(case, run)
     if run.outcome == "escalate":
         if expected == "escalate":
             return Dimension("pass", "handed off, as the question needs a person")
-        return Dimension("fail", "hands off a question the KB answers", _excerpt(run.reply))
-    retrieval = _retrieval_note(case, run)
+        return Dimension("fail", f"hands off a question the KB answers{retrieval}",
+                         _excerpt(run.reply))
     asked = questions(case.last_customer_text)
     body = _body(run.reply, store.agent.tone)
     skipped = [q for q in asked if not answers(body, q, store.catalog.currency)]
