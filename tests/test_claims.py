@@ -121,6 +121,9 @@ def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes()
     assert stated("5-7 business days", "Expect 5\u20137 business days.")
     assert stated("2 years", "It is covered for 24 months.")
     assert stated("10 kg", "Wholesale starts at ten kilograms a month.")
+    assert stated("December 21", "The express cutoff is tomorrow, the 21st.")
+    assert stated("January 31", "Returns are open until the end of January.")
+    assert not stated("December 21", "The cutoff is the 18th.")  # near miss: another day
     assert not stated("30 days", "You have 3 days.")  # near miss: another figure
     assert not stated("3-5 business days", "It takes 5 business days.")  # an end is not a range
 
