@@ -289,3 +289,13 @@ def test_production_a_vague_answer_to_a_figure_the_kb_states_is_partial():
 def test_figures_read_plain_temperatures_and_quantities_but_not_grades():
     kinds = [(f.kind, f.value, f.unit) for f in figures_in("200 F, 36 g out, a C-grade")]
     assert kinds == [("temperature", 200.0, "F"), ("count", 36.0, "g")]
+
+
+def test_production_resolution_is_partial_when_the_ai_sends_the_customer_elsewhere():
+    grader = production((article("warranty", "Grinders are covered for 2 years."),))
+    sent = score(grader, "Is my grinder still covered?", "Please contact our support team to"
+                 " check your warranty.")
+    answered = score(grader, "Is my grinder still covered?", "Grinders are covered for 2"
+                     " years, so yes.")
+    assert sent.grades["resolution"].grade == "partial"
+    assert answered.grades["resolution"].grade == "pass"
