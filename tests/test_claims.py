@@ -173,11 +173,12 @@ def test_recall_advice_naming_a_discontinued_product_is_not_offering_it():
     assert offer.grade == "fail"
 
 
-def test_a_hand_off_claims_nothing_and_misses_no_fact():
-    case = make_case(facts=("30 days",))
-    grade = grade_accuracy(case, make_run("A teammate will pick this up.", outcome="escalate"),
-                           STORE)
-    assert grade.grade == "pass"
+def test_a_hand_off_the_case_calls_for_claims_nothing_and_misses_no_fact():
+    handoff = make_run("A teammate will pick this up.", outcome="escalate")
+    needed = make_case(outcome="escalate", facts=("30 days",))
+    assert grade_accuracy(needed, handoff, STORE).grade == "pass"
+    answerable = make_case(facts=("30 days",))  # near miss: the case expects an answer
+    assert grade_accuracy(answerable, handoff, STORE).grade == "fail"
 
 
 # -- questions and relevance -------------------------------------------------------------------
