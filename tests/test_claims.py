@@ -121,6 +121,9 @@ def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes()
     assert stated("5-7 business days", "Expect 5\u20137 business days.")
     assert stated("2 years", "It is covered for 24 months.")
     assert stated("10 kg", "Wholesale starts at ten kilograms a month.")
+    assert stated("December 21", "The express cutoff is tomorrow, the 21st.")
+    assert stated("January 31", "Returns are open until the end of January.")
+    assert not stated("December 21", "The cutoff is the 18th.")  # near miss: another day
     assert not stated("30 days", "You have 3 days.")  # near miss: another figure
     assert not stated("3-5 business days", "It takes 5 business days.")  # an end is not a range
 
@@ -170,11 +173,12 @@ def test_recall_advice_naming_a_discontinued_product_is_not_offering_it():
     assert offer.grade == "fail"
 
 
-def test_a_hand_off_claims_nothing_and_misses_no_fact():
-    case = make_case(facts=("30 days",))
-    grade = grade_accuracy(case, make_run("A teammate will pick this up.", outcome="escalate"),
-                           STORE)
-    assert grade.grade == "pass"
+def test_a_hand_off_the_case_calls_for_claims_nothing_and_misses_no_fact():
+    handoff = make_run("A teammate will pick this up.", outcome="escalate")
+    needed = make_case(outcome="escalate", facts=("30 days",))
+    assert grade_accuracy(needed, handoff, STORE).grade == "pass"
+    answerable = make_case(facts=("30 days",))  # near miss: the case expects an answer
+    assert grade_accuracy(answerable, handoff, STORE).grade == "fail"
 
 
 # -- questions and relevance -------------------------------------------------------------------
@@ -286,3 +290,13 @@ def test_production_a_vague_answer_to_a_figure_the_kb_states_is_partial():
 def test_figures_read_plain_temperatures_and_quantities_but_not_grades():
     kinds = [(f.kind, f.value, f.unit) for f in figures_in("200 F, 36 g out, a C-grade")]
     assert kinds == [("temperature", 200.0, "F"), ("count", 36.0, "g")]
+
+
+def test_production_resolution_is_partial_when_the_ai_sends_the_customer_elsewhere():
+    grader = production((article("warranty", "Grinders are covered for 2 years."),))
+    sent = score(grader, "Is my grinder still covered?", "Please contact our support team to"
+                 " check your warranty.")
+    answered = score(grader, "Is my grinder still covered?", "Grinders are covered for 2"
+                     " years, so yes.")
+    assert sent.grades["resolution"].grade == "partial"
+    assert answered.grades["resolution"].grade == "pass"

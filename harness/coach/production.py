@@ -31,7 +31,7 @@ from harness.coach.handover import needs_person, person_phrases, read_handover
 from harness.coach.redact import PLACEHOLDERS, redact
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.claims import ClaimBase
-from harness.grading.fixture import grade_tone
+from harness.grading.fixture import CLAIMED_ACTION, DEFLECTS, grade_tone
 from harness.grading.orders import order_claims, verified_text
 from harness.grading.overlap import DRAWN_ON, drawn_share
 from harness.grading.rubric import Dimension, Grade, is_review, score_of
@@ -168,7 +168,7 @@ class ProductionGrader:
         turn_t, tone = _worst([(p.index, self._tone(p, conversation)) for p in pairs])
         turn_r, relevance = _worst([(p.index, self._relevance(p, hits[p.index]))
                                     for p in self._answers(conversation, pairs)])
-        resolution = handover.resolution(conversation)
+        resolution = self._resolution(handover.resolution(conversation), pairs)
         grades = {"accuracy": accuracy, "relevance": relevance,
                   "tone": tone or Dimension("pass", "no AI message"), "resolution": resolution}
         not_judged = {}
@@ -199,6 +199,21 @@ class ProductionGrader:
             turn=min((t for t in turns if t is not None), default=None), wrong=wrong,
             right=right,
         )
+
+    def _resolution(self, handed: Dimension, pairs: list[_Pair]) -> Dimension:
+        """The hand-over rules, then what the AI replies did: claiming an action the agent
+        has no tool for fails; sending the customer elsewhere for an answer is partial."""
+        if handed.grade != "pass" or handed.reason == "handed to a person":
+            return handed
+        for pair in pairs:
+            if claimed := CLAIMED_ACTION.search(pair.reply):
+                return Dimension("fail", f"AI message {pair.index + 1} claims an action the"
+                                         f" agent cannot take ({claimed.group(0)!r})")
+        for pair in pairs:
+            if sent := DEFLECTS.search(pair.reply):
+                return Dimension("partial", f"AI message {pair.index + 1} sends the customer"
+                                            f" elsewhere ({sent.group(0)!r})", pair.reply)
+        return handed
 
     def _answers(self, conversation: Conversation, pairs: list[_Pair]) -> list[_Pair]:
         """The AI replies relevance is judged on: answers to a question with key words, not a

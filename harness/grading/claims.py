@@ -181,8 +181,8 @@ class ClaimCheck:
             plain = to_digits(sentence)
             products = find_products(sentence, self.catalog)
             for figure in _split_pairs(_checkable(figures_in(plain, currency))):
-                if any(figures_agree(figure, t) or figures_agree(t, figure) for t in theirs):
-                    continue
+                echoed = any(figures_agree(figure, t) or figures_agree(t, figure)
+                             for t in theirs)
                 if denied(plain, figure.start, figure.end) or self._not_a_claim(figure, plain):
                     continue
                 if figure.kind == "money" and (products or figure.value in named):
@@ -191,6 +191,8 @@ class ClaimCheck:
                     found.append(Claim(figure, sentence, "supported", None, "an expected fact"))
                     continue
                 claim = self._verdict(figure, sentence, plain)
+                if echoed and claim.verdict != "unserved":
+                    continue  # the customer's own figure, unless only an unserved article has it
                 if claim.verdict in ("unsupported", "contradicted") and pool.derives(
                         figure, _key_words(plain), own=claim.verdict == "unsupported"):
                     claim = Claim(figure, sentence, "supported", None, "worked out from figures"

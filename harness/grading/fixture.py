@@ -115,7 +115,9 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
     if wrong:
         more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
         return Dimension("fail", f"KB: {wrong[0].reason}{more}", wrong[0].sentence)
-    handed_off = run.outcome == "escalate"  # a hand-off claims nothing it must complete
+    # A hand-off the case calls for claims nothing it must complete; one it does not call
+    # for still owes the expected facts (the gate reads it as a regression of accuracy).
+    handed_off = run.outcome == "escalate" and expect.outcome == "escalate"
     wordings = {f: _kb_wordings(f, store, case, run) for f in expect.facts}
     missing = [] if handed_off else [
         f for f in expect.facts
@@ -202,13 +204,12 @@ def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
     if not run.reply.strip():
         return Dimension("fail", "the reply is empty")
     expected = case.expect.outcome
+    retrieval = _retrieval_note(case, run)
     if run.outcome == "escalate":
         if expected == "escalate":
             return Dimension("pass", "handed off, as the question needs a person")
-        retrieval = _retrieval_note(case, run)
         what = "hands off the question" if retrieval else "hands off a question the KB answers"
         return Dimension("fail", what + retrieval, _excerpt(run.reply))
-    retrieval = _retrieval_note(case, run)
     asked = questions(case.last_customer_text)
     body = _body(run.reply, store.agent.tone)
     skipped = [q for q in asked if not answers(body, q, store.catalog.currency)]

@@ -101,13 +101,34 @@ def _key_words(text: str) -> set[str]:
     return {w for w in tokenize(text) if not w[0].isdigit()}
 
 
+_BARE_DAY = re.compile(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b", re.IGNORECASE)
+
+
+_MONTH_END = re.compile(
+    r"\b(?:the )?end of (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*", re.IGNORECASE)
+_LAST_DAY = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                "dec")
+
+
+def _bare_days(sentence: str) -> list[Figure]:
+    """"the 21st": a date whose month the conversation gives, so any month's 21st; "the end
+    of January": January's last day."""
+    found = [Figure("date", month * 100 + int(m.group(1)), "date", m.group(0))
+             for m in _BARE_DAY.finditer(sentence) for month in range(1, 13)]
+    for m in _MONTH_END.finditer(sentence):
+        month = _MONTH_NAMES.index(m.group(1).lower()) + 1
+        found.append(Figure("date", month * 100 + _LAST_DAY[month - 1], "date", m.group(0)))
+    return found
+
+
 def _figures_stated(fact: str, text: str, currency: str) -> bool | None:
     wanted = figures_in(fact, currency)
     if not wanted:
         return None
     rest = _key_words(_strip_figures(fact, wanted))
     for sentence in sentences(text) or [text]:
-        found = figures_in(sentence, currency)
+        found = [*figures_in(sentence, currency), *_bare_days(sentence)]
         if all(any(same_claim(w, f) or (figures_agree(f, w) and w.high is None) for f in found)
                for w in wanted) and rest <= _key_words(sentence) | _unit_words(found):
             return True

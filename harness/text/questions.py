@@ -40,6 +40,7 @@ class Question:
     text: str
     words: frozenset[str]  # its own key words (those the turn's other questions lack)
     figures: frozenset[Kind]  # the kinds of figure it asks for, if any
+    sub: bool = False  # one of several questions of the turn
 
 
 def questions(turn: str) -> list[Question]:
@@ -62,7 +63,7 @@ def questions(turn: str) -> list[Question]:
     for index, part in enumerate(parts):
         others = frozenset().union(*(w for i, w in enumerate(words) if i != index))
         own = words[index] - others or words[index]
-        found.append(Question(part, own, _asked_kinds(part)))
+        found.append(Question(part, own, _asked_kinds(part), sub=True))
     return found
 
 
@@ -73,6 +74,8 @@ def _asked_kinds(part: str) -> frozenset[Kind]:
 def answers(reply: str, question: Question, currency: str = "USD") -> bool:
     """Whether the reply speaks to the question: its own key words, or the figure it asks."""
     shared = question.words & set(tokenize(reply))
-    if question.figures and len(shared) < 2:  # "what's the minimum order?" wants the amount
+    if question.figures and question.sub and len(shared) < 2:
+        # a sub-question ("... and what's the minimum order?") wants its figure; a vague
+        # answer to a lone question is still about it (accuracy says it is vague)
         return any(f.kind in question.figures for f in figures_in(to_digits(reply), currency))
     return bool(shared) or not question.words
