@@ -190,7 +190,8 @@ def test_a_reply_the_order_record_contradicts_fails_accuracy_naming_record_and_f
 
 def test_a_reply_that_agrees_with_the_record_passes():
     reply = ("Your order KC-10482 is in transit with UPS (tracking number 1Z999AA10123456784)"
-             " and should arrive on December 5. We email you when the order is delivered.")
+             " and should arrive on December 5. We email you when the order is delivered."
+             " You placed it on November 28. Standard orders ship with USPS or UPS.")
     assert graded_with("where-is-order-in-transit", reply + SIGN)["accuracy"][0] == "pass"
 
 

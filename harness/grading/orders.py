@@ -244,6 +244,8 @@ def _date_claims(sentence: str, records: list[Record]) -> list[str]:
     if not dates:
         return []
     kind = _kind_of_sentence(sentence)
+    if kind == "other":
+        return []  # "you ordered on Nov 25": a date the record need not hold
     every = [(r, p, d) for r in records for p, v in r.fields if (d := _day(v))]
     same_kind = [(r, p, d) for r, p, d in every if _kind_of_field(p, r.tool) == kind]
     if not same_kind:
