@@ -105,3 +105,14 @@ def test_yaml_errors_are_load_errors_not_crashes(tmp_path):
 
     with pytest.raises(LoadError, match="invalid YAML"):
         check_yaml("a: 1\nb: [\n", tmp_path / "f.yaml")
+
+
+@pytest.mark.parametrize("value", ["!!timestamp 0000-0-0", "!!timestamp", "!!int zz",
+                                   "!!float x"])
+def test_an_explicit_tag_on_a_bad_value_is_a_load_error(make_store, value):
+    """Found by the fuzz test: PyYAML raised ValueError / AttributeError from its builders."""
+    root = make_store()
+    (root / "suites" / "core" / "tagged.yaml").write_text(f"topic: {value}\n" + FIXTURE,
+                                                          encoding="utf-8")
+    _, broken = load_suites(load_store(root))
+    assert len(broken) == 1 and "tagged.yaml" in str(broken[0])
