@@ -219,6 +219,11 @@ class History:
         with self.engine.begin() as conn:
             conn.execute(runs.update().where(runs.c.id == run_id).values(count=count, gate=gate))
 
+    def delete_run(self, run_id: int) -> None:
+        """Remove a run that recorded nothing (an interrupted `harness score`)."""
+        with self.engine.begin() as conn:
+            conn.execute(runs.delete().where(runs.c.id == run_id))
+
     def record_conversations(self, run_id: int, records: Iterable[ConversationRecord]) -> None:
         with self.engine.begin() as conn:
             _upsert(conn, conversations, [r.row(run_id) for r in records])

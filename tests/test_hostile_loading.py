@@ -105,3 +105,42 @@ def test_yaml_errors_are_load_errors_not_crashes(tmp_path):
 
     with pytest.raises(LoadError, match="invalid YAML"):
         check_yaml("a: 1\nb: [\n", tmp_path / "f.yaml")
+
+
+@pytest.mark.parametrize("value", ["!!timestamp 0000-0-0", "!!timestamp", "!!int zz",
+                                   "!!float x"])
+def test_an_explicit_tag_on_a_bad_value_is_a_load_error(make_store, value):
+    """Found by the fuzz test: PyYAML raised ValueError / AttributeError from its builders."""
+    root = make_store()
+    (root / "suites" / "core" / "tagged.yaml").write_text(f"topic: {value}\n" + FIXTURE,
+                                                          encoding="utf-8")
+    _, broken = load_suites(load_store(root))
+    assert len(broken) == 1 and "tagged.yaml" in str(broken[0])
+
+
+def test_under_pytest_each_bad_fixture_fails_alone_and_the_gate_fails(make_store, pytester):
+    make_store(root=pytester.path)
+    core = pytester.path / "suites" / "core"
+    assert pytester.runpytest_subprocess("suites/", "-p", "no:cacheprovider",
+                                         "--update-baseline").ret == 0
+    (core / "binary.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00garbage")
+    (core / "latin.yml").write_bytes(b"conversation:\n  - customer: caf\xe9\n")
+    (core / "bomb.yaml").write_text(BOMB, encoding="utf-8")
+    (core / "loop.yaml").write_text("x: &a [*a]\n" + FIXTURE, encoding="utf-8")
+    result = pytester.runpytest_subprocess("suites/", "-p", "no:cacheprovider", "-rA")
+    out = result.stdout.str()
+    assert "INTERNALERROR" not in out and "Traceback" not in out
+    assert result.ret == 1
+    result.assert_outcomes(passed=1, failed=4)
+    for name in ("binary.yaml", "latin.yml", "bomb.yaml", "loop.yaml"):
+        assert name in out
+
+
+def test_under_pytest_a_template_runtime_error_fails_the_cases_not_the_run(make_store,
+                                                                          pytester):
+    make_store(root=pytester.path, template="Hello {{ 1 // 0 }}\n")
+    result = pytester.runpytest_subprocess("suites/", "-p", "no:cacheprovider")
+    out = result.stdout.str()
+    assert "INTERNALERROR" not in out and result.ret == 1
+    assert "system.md.j2, line 1: template error: ZeroDivisionError" in out
+    result.assert_outcomes(failed=1)

@@ -50,7 +50,9 @@ def _provenance(review: WeeklyReview) -> str:
     run = review.made_with
     if not run:
         return ""
-    return (f"Scored by harness {run['harness']} (run {run['id']}, {run['recorded_at']:%Y-%m-%d})"
+    stopped = ", interrupted" if run.get("gate") == "interrupted" else ""
+    return (f"Scored by harness {run['harness']} (run {run['id']}{stopped},"
+            f" {run['recorded_at']:%Y-%m-%d})"
             f" with KB {run['kb_hash']} and prompt {run['prompt_hash']}, model {run['model']}.")
 
 

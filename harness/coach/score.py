@@ -14,6 +14,7 @@ found within one export, not across exports.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -138,6 +139,16 @@ class _Recorder:
         self.count += len(self._batch)
         self._batch = []
 
+    def interrupted(self) -> None:
+        """Ctrl-C mid-export: keep what was scored, under a run that says how many and that
+        it stopped; a run that recorded nothing is removed, so no review can cite it."""
+        with contextlib.suppress(Exception):
+            self.flush()
+        if self.count:
+            self.history.finish_run(self.run_id, self.count, gate="interrupted")
+        else:
+            self.history.delete_run(self.run_id)
+
 
 @dataclass(frozen=True)
 class ScoreRun:
@@ -180,6 +191,8 @@ def score_file(store: Store, export: Path, *, history: History | None, json_path
     except BaseException:
         if output:
             output.abort()
+        if recorder:
+            recorder.interrupted()
         raise
     if output:
         output.close()

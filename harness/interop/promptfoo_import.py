@@ -203,7 +203,8 @@ def _read(path: Path) -> Any:
     except RecursionError:
         raise HarnessError(f"{path}: cannot be read as a promptfoo config: nested too"
                            " deeply") from None
-    except (OSError, ValueError, yaml.YAMLError) as error:
+    except (OSError, ValueError, TypeError, AttributeError, OverflowError,
+            yaml.YAMLError) as error:
         raise HarnessError(f"{path}: cannot be read as a promptfoo config: {error}") from None
 
 

@@ -266,9 +266,22 @@ def recover(root: Path) -> None:
             pending = json.loads(journal.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pending = {}  # a journal cut short: the renames never began
-        for path, temporary in pending.items():
-            if Path(temporary).is_file():
+        for path, temporary in (pending.items() if isinstance(pending, dict) else ()):
+            if _journaled(root, path, temporary) and Path(temporary).is_file():
                 os.replace(temporary, path)
         journal.unlink(missing_ok=True)
-    for stray in (root / "suites").glob(f"*/.{FILE_NAME}.*.tmp"):
+    strays = [*(root / "suites").glob(f"*/.{FILE_NAME}.*.tmp"), *root.glob(f".{PENDING}.*.tmp")]
+    for stray in strays:
         stray.unlink(missing_ok=True)
+
+
+def _journaled(root: Path, path: object, temporary: object) -> bool:
+    """A rename the harness itself would journal: a suite's baseline, from its own temporary
+    file beside it. A journal committed by a pull request can move nothing else."""
+    if not isinstance(path, str) or not isinstance(temporary, str):
+        return False
+    target, source = Path(path), Path(temporary)
+    suites = (root / "suites").resolve()
+    return (target.name == FILE_NAME and target.parent.resolve().parent == suites
+            and not target.parent.is_symlink() and source.parent == target.parent
+            and source.name.startswith(f".{FILE_NAME}.") and source.name.endswith(".tmp"))

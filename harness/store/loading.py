@@ -83,6 +83,9 @@ def _parse_yaml(text: str, path: Path, first_line: int = 1) -> tuple[Any, dict[L
         raise LoadError(path, f"invalid YAML: {exc.problem or exc}", line=line) from None
     except yaml.YAMLError as exc:
         raise LoadError(path, f"invalid YAML: {exc}") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # an explicit tag on a value it cannot build (`!!timestamp 0000-0-0`, `!!int x`)
+        raise LoadError(path, f"invalid YAML value: {exc}") from None
     finally:
         loader.dispose()
     lines: dict[LinePath, int] = {}
