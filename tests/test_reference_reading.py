@@ -141,3 +141,22 @@ def test_an_instruction_about_the_ending_is_no_sign_off():
 def test_reads_a_word_limit_written_out():
     assert read_prompt(INTRO + "Keep replies under eighty words.\n").max_words == 80
     assert read_prompt(INTRO + "Answers longer than 60 words are cut.\n").max_words == 60
+
+
+@pytest.mark.parametrize("ask", [
+    'Finish replies with "- The Leaf team".',
+    "The sign-off is - The Leaf team",
+    'Include "- The Leaf team" at the end of every reply.',
+    "Every reply ends with the signature - The Leaf team",
+    "Sign off as: - The Leaf team",
+])
+def test_reads_yet_more_ways_of_asking_for_a_sign_off(ask: str):
+    assert read_prompt(INTRO + ask + "\n").sign_off == "- The Leaf team"
+
+
+@pytest.mark.parametrize(("ask", "limit"), [
+    ("Length: 80 words at most.", 80), ("Limit: 80 words.", 80),
+    ("Answer in about 80 words.", 80), ("Stay within an 80-word limit.", 80),
+])
+def test_reads_yet_more_ways_of_asking_for_a_word_limit(ask: str, limit: int):
+    assert read_prompt(INTRO + ask + "\n").max_words == limit

@@ -21,8 +21,8 @@ BASELINE_PASSING = 0.8  # share of a store's fixtures the reference model must p
 # the list. A wrong verdict here is almost always a fixture the reference model already fails
 # at baseline, so the edit cannot make it worse (or better).
 KNOWN_BELOW_80: dict[str, str] = {
-    "loop-and-thread": "16/40 pass at baseline; the reference model quotes article sentences",
-    "maison-aurele": "15/40 pass at baseline; the reference model quotes article sentences",
+    "loop-and-thread": "15/40 pass at baseline; the reference model quotes article sentences",
+    "maison-aurele": "16/40 pass at baseline; the reference model quotes article sentences",
     "pawsome-pantry": "16/40 pass at baseline; the reference model quotes article sentences",
 }
 KNOWN_WRONG: dict[tuple[str, str], str] = {  # each: what the gate got wrong
@@ -45,22 +45,16 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {  # each: what the gate got wrong
         "core/sale-item-return",
     ("maison-aurele", "free-shipping-threshold-raised"):
         "gate pass, expected fail; not reported worse: client-care/shipping-threshold",
-    ("maison-aurele", "serum-lumiere-price-increase"):
-        "gate pass, expected fail; not reported worse: "
-        "products-rituals/price-serum-lumiere-refill",
     ("maison-aurele", "faq-return-window-corrected"):
         "not reported better: client-care/returns-window-faq",
     ("maison-aurele", "faq-returns-answer-rewritten"):
         "not reported better: client-care/returns-window-faq",
     ("maison-aurele", "heritage-article-added"):
-        "expected unchanged, got worse=[] better=['client-care/phone-order', "
-        "'products-rituals/pump-stopped']",
+        "expected unchanged, got worse=[] better=['client-care/phone-order']",
     ("maison-aurele", "faq-archived"):
         "not reported better: client-care/returns-window-faq",
     ("maison-aurele", "faq-trimmed-with-fix"):
         "not reported better: client-care/returns-window-faq",
-    ("pawsome-pantry", "recall-notice-archived"):
-        "not reported worse: products/chicken-twists-recall",
 }
 
 STORES = store_dirs()

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from harness.store.schema import Catalog, Product
+from harness.text.tokens import fold
 
-__all__ = ["Mention", "find_products", "name_pattern"]
+__all__ = ["Mention", "find_products", "fold", "name_pattern"]
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _NAME_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -34,7 +35,7 @@ def _plural(word: str) -> str:
 @lru_cache(maxsize=4096)
 def name_pattern(name: str) -> re.Pattern[str]:
     """A pattern for a product name: any punctuation between words, optional plural endings."""
-    words = _NAME_WORD.findall(name.lower().replace("\u2019", "'"))
+    words = _NAME_WORD.findall(fold(name).lower().replace("\u2019", "'"))
     parts = [re.escape(w).replace("'", "'?") + _plural(w) for w in words]
     return re.compile(r"(?<![a-z0-9])" + r"[\W_]*".join(parts) + r"(?![a-z0-9])", re.IGNORECASE)
 
@@ -45,7 +46,7 @@ def _names(catalog: Catalog) -> tuple[tuple[Product, str, str], ...]:
     found = []
     for product in catalog.products:
         for name in (product.name, *product.aliases):
-            words = _TOKEN.findall(name.lower().replace("'", ""))
+            words = _TOKEN.findall(fold(name).lower().replace("'", ""))
             if words:
                 found.append((product, name, words[0]))
     return tuple(found)
@@ -53,7 +54,7 @@ def _names(catalog: Catalog) -> tuple[tuple[Product, str, str], ...]:
 
 def find_products(text: str, catalog: Catalog) -> tuple[Mention, ...]:
     """Every product named in `text`, longest name first where two overlap, in text order."""
-    text = text.replace("\u2019", "'")
+    text = fold(text.replace("\u2019", "'"))
     words = set(_TOKEN.findall(text.lower().replace("'", "")))
     candidates: list[Mention] = []
     for product, name, first in _names(catalog):

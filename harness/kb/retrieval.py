@@ -104,14 +104,17 @@ class Index:
         if not self.articles or not known:
             return ()
         weighted = known + [w for w in known if w not in self._names]  # topic words count twice
+        own = self._bm25.get_scores(weighted)
         weighted += [w for extra in related for w in dict.fromkeys(extra) if w in self._idf]
         scores = [float(score) * (1 + _TITLE_BOOST * self._title_share(doc, set(words)))
                   for doc, score in enumerate(self._bm25.get_scores(weighted))]
         ranked = sorted(range(len(self.articles)), key=lambda i: (-scores[i], self.articles[i].id))
         hits = []
-        for doc in ranked[:top_k]:
+        for rank, doc in enumerate(ranked[:top_k]):
             if scores[doc] <= 0:
                 break
+            if rank and own[doc] <= 0:
+                continue  # matched only through related words: it ranks, it does not pad the list
             confidence = max(self.coverage(tokens, doc, extra)
                              for tokens, extra in zip(token_sets, related, strict=True))
             hits.append(Hit(self.articles[doc], float(scores[doc]), round(confidence, 4)))

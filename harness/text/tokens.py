@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-__all__ = ["STOPWORDS", "stem", "tokenize"]
+__all__ = ["STOPWORDS", "fold", "stem", "tokenize"]
 
 # Words that carry no topic in a support chat, on top of the usual English stop words.
 _CHAT_WORDS = {
@@ -27,6 +28,12 @@ _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _stemmer = Stemmer.Stemmer("english")
 
 
+def fold(text: str) -> str:
+    """Accents off, one character for one ("Sérum Lumière" -> "Serum Lumiere"): a customer
+    who types "serum lumiere" means the same words, and offsets into the text stay right."""
+    return "".join(unicodedata.normalize("NFKD", c)[0] if ord(c) > 127 else c for c in text)
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     return _stemmer.stemWord(word)
@@ -34,5 +41,5 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed words, without stop words: the unit of retrieval and overlap."""
-    words = (w.split("'")[0] for w in _WORD.findall(text.lower().replace("\u2019", "'")))
+    words = (w.split("'")[0] for w in _WORD.findall(fold(text.lower().replace("\u2019", "'"))))
     return [stem(w) for w in words if (w not in STOPWORDS and len(w) > 1) or w.isdigit()]

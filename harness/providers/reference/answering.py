@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.kb.catalog import name_pattern
+from harness.kb.catalog import fold, name_pattern
 from harness.providers.reference.reading import ProductRecord, Understood, read_prompt
 from harness.providers.reference_tools import Call, next_calls, result_lines
 from harness.text.concepts import expansion
@@ -43,6 +43,7 @@ _INTENTS = (
      re.compile(r"\d|\b(day|week|month|year|hour|minute)s?\b", re.I)),
 )
 _INTENT_BONUS = 0.3
+_NAME_WEIGHT = 0.5
 _ARTICLE_WEIGHT = 0.5  # a sentence of the article about the question beats a stray match
 _HOW_TO = re.compile(r"\b(how (do|can|should) (i|we)|how to|what (should|do) i do)\b", re.I)
 _COVERAGE_NEEDED = 0.3  # share of the question's weight a sentence must carry to be an answer
@@ -146,7 +147,7 @@ def _named(records: Sequence[ProductRecord], question: str, context: str
     """The records the customer names: by name or alias, else by most of the name's words
     (a grounded model knows "the parachute cargos" are the Parachute Cargo Trousers)."""
     exact = [r for r in records
-             if any(name_pattern(n).search(question) for n in (r.name, *r.aliases) if n)]
+             if any(name_pattern(n).search(fold(question)) for n in (r.name, *r.aliases) if n)]
     if exact:
         return exact
     asked = set(tokenize(f"{question} {context}"))
@@ -178,7 +179,7 @@ def _product_lines(records: Sequence[ProductRecord], question: str, context: str
 
 def _rank(
     sentences: Sequence[_Sentence], question: list[str], context: list[str], asked_text: str,
-    related: Sequence[str] = (),
+    related: Sequence[str] = (), names: set[str] | frozenset[str] = frozenset(),
 ) -> list[tuple[float, _Sentence]]:
     total = len(sentences) or 1
     frequency: dict[str, int] = {}
@@ -186,8 +187,9 @@ def _rank(
         for word in sentence.words:
             frequency[word] = frequency.get(word, 0) + 1
 
-    def idf(word: str) -> float:
-        return math.log(1 + (total + 0.5) / (frequency.get(word, 0) + 0.5))
+    def idf(word: str) -> float:  # a product's name says which item, not what is asked
+        weight = _NAME_WEIGHT if word in names else 1.0
+        return weight * math.log(1 + (total + 0.5) / (frequency.get(word, 0) + 0.5))
 
     asked = {w for w in question if w in frequency}  # words no article mentions: ungroundable
     mass = sum(idf(w) for w in asked) or 1.0
@@ -280,12 +282,11 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
     max_words, sign_off = understood.max_words, understood.sign_off
     names = {w for record in understood.products for w in tokenize(record.name)}
     products = [*facts, *_product_lines(understood.products, last, " ".join(earlier))]
-    question = [w for w in question if w not in names] or question
     if facts:  # the tool results answer what they mention; the KB only what is left
         said = {w for line in facts for w in tokenize(line)}
         question = [w for w in question if w not in said]
     every = _sentences(understood)
-    ranked = _rank(every, question, context, last, expansion(last))
+    ranked = _rank(every, question, context, last, expansion(last), names)
     best = ranked[0][0] if ranked else 0.0
     floor = max(_TOOLS_ANSWERED if facts else _COVERAGE_NEEDED, best * 0.5)
     chosen = [s for score, s in ranked[:1 if facts else 3]

@@ -83,7 +83,9 @@ _LIMIT_AFTER = re.compile(
     re.IGNORECASE)
 _LIMIT_SPREAD = re.compile(  # "Limit your reply to 80 words", "keep answers to 80 words"
     r"\b(?:limit|keep|cap|restrict|hold)\b[^.\n]{0,40}?\bto\s+(\d{1,4})\s+words?\b"
-    r"|\bword (?:limit|count|maximum)\b[^.\n\d]{0,20}(\d{1,4})", re.IGNORECASE)
+    r"|\bword (?:limit|count|maximum)\b[^.\n\d]{0,20}(\d{1,4})"
+    r"|\b(?:limit|length|maximum|max)\s*:\s*(?:about |around )?(\d{1,4})\s+words?\b"
+    r"|\b(?:about|around|roughly|approximately)\s+(\d{1,4})\s+words?\b", re.IGNORECASE)
 _QUOTED = re.compile(r'"([^"\n]+)"|\u201c([^\u201d\n]+)\u201d|`([^`\n]+)`|'
                      r"(?<![A-Za-z])'([^'\n]+)'(?![A-Za-z])")
 _SIGN_ASK = re.compile(
@@ -91,8 +93,10 @@ _SIGN_ASK = re.compile(
     r"\b(?:every|each|all|your|any)\b[^\n]{0,25}?"
     r"\b(?:repl(?:y|ies)|responses?|messages?|answers?|emails?|chats?)\b"
     r"|\bsign[- ]?off\b|\bsignature\b|\blast line\b|\bfinal line\b|\bclosing line\b"
-    r"|\b(?:always )?(?:end|close|finish|conclude|sign)(?: off)? (?:it |them |everything )?"
-    r"(?:with|as|using)\b", re.IGNORECASE)
+    r"|\b(?:always )?(?:end|close|finish|conclude|sign)(?: off)?(?: \w+){0,3}? "
+    r"(?:with|as|using)\b"
+    r"|\bat the (?:end|bottom) of (?:every|each|all|your|any)\b[^\n]{0,25}?"
+    r"\b(?:repl(?:y|ies)|responses?|messages?|answers?|emails?)\b", re.IGNORECASE)
 _BRAND = re.compile(r"\b(?:assistant|agent|concierge|representative|advisor|adviser|bot|team)"
                     r"\s+(?:for|of|at)\s+(?:the\s+)?([A-Z][^,.;:()\n]{1,40}?)"
                     r"(?=\s*[,.;:(\n]|\s+(?:a|an|the|who|which)\b)")
@@ -118,7 +122,7 @@ def _word_limit(text: str) -> int | None:
     text = _digits(text)
     found = [int(m.group(1)) for m in (*_LIMIT_BEFORE.finditer(text),
                                         *_LIMIT_AFTER.finditer(text))]
-    found += [int(m.group(1) or m.group(2)) for m in _LIMIT_SPREAD.finditer(text)]
+    found += [int(next(g for g in m.groups() if g)) for m in _LIMIT_SPREAD.finditer(text)]
     return min(found) if found else None
 
 
@@ -131,7 +135,9 @@ def _sign_off(text: str) -> str | None:
         if not ask:
             continue
         rest = line[ask.end():]
-        quoted = _QUOTED.search(rest)
+        quoted = _QUOTED.search(rest) or (_QUOTED.search(line) if re.search(
+            r"(?i)\b(?:at the (?:end|bottom)|last line|final line|sign-?off|signature)\b", line)
+            else None)
         if quoted:
             return next(g for g in quoted.groups() if g).strip()
         if ":" in rest:
@@ -148,7 +154,8 @@ def _sign_off(text: str) -> str | None:
     return None
 
 
-_FILLER = re.compile(r"^\s*(?:with|as|using)?\s*(?:the|this|these)?\s*(?:following\s+)?"
+_FILLER = re.compile(r"^\s*(?:is|should be|must be|reads|=)?\s*(?:with|as|using)?\s*"
+                     r"(?:the|this|these)?\s*(?:following\s+)?"
                      r"(?:line|words|signature|sign-?off|text|name)?\s*(?:of|below)?\s*",
                      re.IGNORECASE)
 _PLACEMENT = re.compile(r"[,;]?\s*(?:on (?:its|a) (?:own )?line(?: of its own)?|on a new line|"
