@@ -322,8 +322,10 @@ class ModelClient:
         provider is never sent to the agent's gateway."""
         api_base = api_base or (self.api_base if _openai_compatible(model) else None)
         offline = model.startswith(f"{PROVIDER}/")  # the reference model costs nothing: no cache
-        key = self._key(model, messages, tools, sample, params, api_base)
-        if self.cache is not None and not offline:
+        cached = self.cache is not None and not offline
+        # the key hashes the whole prompt: only worth it when a cache will read or keep it
+        key = self._key(model, messages, tools, sample, params, api_base) if cached else ""
+        if self.cache is not None and cached:
             hit = self.cache.get(key)
             if hit is not None:
                 self.stats.cache_hits += 1
@@ -332,7 +334,7 @@ class ModelClient:
                 raise ModelError(f"{model}: no cached reply for this request (--cache replay"
                                  " never calls a provider; run once with --cache on)")
         done = await self._call(model, messages, tools, params, api_base)
-        if self.cache is not None and not offline:
+        if self.cache is not None and cached:
             self.cache.put(key, model, _to_cache(done))
         return done
 
