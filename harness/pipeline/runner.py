@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from harness.agent.loop import Agent
 from harness.agent.run import Run
 from harness.grading.judge import Judged, judge_run
-from harness.providers.client import CallStats, ModelClient, litellm_module
+from harness.providers.client import CallStats, ModelClient
 from harness.store.loading import Store
 from harness.store.schema import Case
 
@@ -80,7 +80,6 @@ def _run_in_processes(agent: Agent, pairs: Sequence[tuple[Case, int]], concurren
     """Share the cases among forked processes, one event loop each, to use every core:
     litellm spends milliseconds of CPU per call, so one process saturates well before the
     provider does."""
-    litellm_module()  # imported before the fork, never during it (see import_in_background)
     context = multiprocessing.get_context("fork")
     done, errors = context.Value("i", 0), context.Value("i", 0)
     shares = [list(pairs[i::processes]) for i in range(processes)]

@@ -1,10 +1,12 @@
 """Every model call goes through litellm; this module is the only one that imports it.
 
-litellm is imported on first use (it costs seconds), or started early in a background thread
-(`import_in_background`), with its offline switches set so that it never fetches a price
-list. The offline reference model is registered here as a litellm
-custom provider, so it is reached exactly like `openai/gpt-4o-mini`: a real provider needs
-only its model string in agent.yaml and its API key in the environment (litellm reads it).
+litellm is imported on first use (it costs seconds), with its offline switches set so that it
+never fetches a price list. (Importing it in a thread during collection was measured and
+dropped: the import is CPU under the GIL, so it only moved seconds from the import into
+collection, and the thread's warnings escaped pytest's capture.) The offline reference model
+is registered here as a litellm custom provider, so it is reached exactly like
+`openai/gpt-4o-mini`: a real provider needs only its model string in agent.yaml and its API
+key in the environment (litellm reads it).
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ import datetime as dt
 import email.utils
 import os
 import re
-import sys
-import threading
 import time
 from dataclasses import dataclass, replace
 from functools import cache
@@ -29,8 +29,8 @@ from harness.providers.cache import CacheMode, ResponseCache, request_key
 from harness.providers.reference import MODEL, PROVIDER, answer, to_openai_message
 
 __all__ = [
-    "CallPolicy", "CallStats", "Completion", "ModelClient", "Slots", "ToolCall",
-    "import_in_background", "is_timeout", "is_transient",
+    "CallPolicy", "CallStats", "Completion", "ModelClient", "Slots", "ToolCall", "is_timeout",
+    "is_transient",
     "litellm_module", "redact_secrets", "retry_after_s", "warm_up",
 ]
 
@@ -54,39 +54,9 @@ class Completion:
     finish_reason: str = ""  # "stop", "tool_calls", "length" (cut off at max_tokens), ...
 
 
-_IMPORTING: dict[str, threading.Thread] = {}
-
-
-def import_in_background() -> bool:
-    """Start litellm's import (seconds of CPU) in a thread, so that it overlaps what the
-    caller does meanwhile (pytest's collection, loading the store). `litellm_module` waits for
-    it; an import that failed in the thread is tried again, and fails, in the caller's thread.
-    Whoever forks must call `litellm_module` first (as `warm_up` does): a fork in the middle
-    of an import would copy its locks held. True when this call started the thread."""
-    if "thread" in _IMPORTING or "litellm" in sys.modules:
-        return False
-    thread = threading.Thread(target=_import_quietly, name="harness-litellm-import",
-                              daemon=True)
-    _IMPORTING["thread"] = thread
-    thread.start()
-    return True
-
-
-def _import_quietly() -> None:
-    with contextlib.suppress(Exception):  # raised again where litellm is needed
-        _load_litellm()
-
-
+@cache
 def litellm_module() -> Any:
     """Import litellm once, offline-safe and quiet, with the reference model registered."""
-    thread = _IMPORTING.get("thread")
-    if thread is not None and thread is not threading.current_thread():
-        thread.join()
-    return _load_litellm()
-
-
-@cache
-def _load_litellm() -> Any:
     os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
