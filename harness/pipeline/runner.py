@@ -8,6 +8,7 @@ import asyncio
 import multiprocessing
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from harness.agent.loop import Agent
@@ -17,7 +18,7 @@ from harness.providers.client import CallStats, ModelClient
 from harness.store.loading import Store
 from harness.store.schema import Case
 
-__all__ = ["judge_runs", "run_cases"]
+__all__ = ["judge_runs", "run_cases", "share_prompts"]
 
 Progress = Callable[[int, int, int], None]  # (runs done, runs in all, errors so far)
 T = TypeVar("T")
@@ -53,6 +54,25 @@ def _run_pairs(agent: Agent, pairs: Sequence[tuple[Case, int]], concurrency: int
     return _finish(_bounded(jobs, concurrency, done), loop)
 
 
+def share_prompts(runs: Sequence[Run]) -> list[Run]:
+    """The runs with one string object per distinct system prompt. Cases that retrieve the same
+    articles get the same prompt text, kilobytes each; a run of 10,000 cases would otherwise
+    hold (and a forked worker send back) every copy. The values are unchanged."""
+    seen: dict[str, str] = {}
+    shared = []
+    for run in runs:
+        messages = run.messages
+        if messages and messages[0].get("role") == "system":
+            text = messages[0].get("content")
+            if isinstance(text, str):
+                kept = seen.setdefault(text, text)
+                if kept is not text:
+                    run = replace(run, messages=({**messages[0], "content": kept},
+                                                 *messages[1:]))
+        shared.append(run)
+    return shared
+
+
 # A forked worker finds its share of the work here: set by the parent just before the fork.
 _FORKED: dict[str, Any] = {}
 
@@ -71,8 +91,8 @@ def _forked_worker(index: int) -> tuple[list[Run], CallStats]:
             with errors.get_lock():
                 errors.value += 1
 
-    runs = _run_pairs(agent, shares[index], concurrency, tick)
-    return runs, agent.client.stats
+    runs = share_prompts(_run_pairs(agent, shares[index], concurrency, tick))
+    return runs, agent.client.stats  # pickled once: each shared prompt is sent once
 
 
 def _run_in_processes(agent: Agent, pairs: Sequence[tuple[Case, int]], concurrency: int,
@@ -129,7 +149,7 @@ def run_cases(
             if progress:
                 progress(finished, len(pairs), failed)
 
-        runs = _run_pairs(agent, pairs, concurrency, report, loop)
+        runs = share_prompts(_run_pairs(agent, pairs, concurrency, report, loop))
     by_case: dict[str, list[Run]] = {case.case_id: [] for case in cases}
     for run in runs:
         by_case[run.case_id].append(run)
