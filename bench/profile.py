@@ -42,7 +42,9 @@ PHASES = ("startup", "import", "collection", "retrieval_prompt", "model_calls", 
           "comparison", "reports", "pytest_items")
 LABELS = {"startup": "start-up and exit", "import": "litellm import", "collection": "collection",
           "retrieval_prompt": "retrieval + prompt", "model_calls": "model calls",
-          "grading": "grading", "comparison": "comparison", "reports": "reports"}
+          "grading": "grading", "comparison": "comparison",
+          "reports": "reports (summary, JSON, Markdown, HTML)",
+          "pytest_items": "pytest's item loop (verdicts, JUnit XML)"}
 
 
 def profile_child(store: Path, concurrency: int, cases: int, extra: tuple[str, ...] = ()
@@ -117,7 +119,12 @@ def main() -> None:
                              " collection, model_calls (one process), grading, comparison,"
                              " reports (summary and files), items (pytest's loop over items)")
     parser.add_argument("--json", type=Path, help="write the numbers to this file")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="print the table of numbers written before with --json")
     args = parser.parse_args()
+    if args.render:
+        print(render(json.loads(args.render.read_text())))
+        return
     results: dict[str, Any] = {"cases": args.cases, "latency_s": args.latency, "rows": []}
     with tempfile.TemporaryDirectory() as scratch:
         server = Server(args.latency)

@@ -11,7 +11,8 @@ N generated fixtures (`bench/make_store.py`), and measures side by side in one r
 - per-case overhead at zero latency (harness and bare loop);
 - promptfoo on the same cases against the same server (`bench/promptfoo_side.py`), when it
   is installed under bench/.promptfoo (`npm install --prefix bench/.promptfoo
-  promptfoo@0.123.1`), and the ratio of its whole command to the harness's.
+  promptfoo@0.121.20`, the newest that runs on Node 20), and the ratio of its whole
+  command to the harness's.
 Timings are noisy on a shared machine: compare the ratios of one run, not runs of two days.
 """
 
