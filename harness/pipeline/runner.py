@@ -5,7 +5,6 @@ semaphore. Progress, grading and reporting consume the results; none of them liv
 from __future__ import annotations
 
 import asyncio
-import gc
 import multiprocessing
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -106,7 +105,6 @@ def _run_in_processes(agent: Agent, pairs: Sequence[tuple[Case, int]], concurren
     shares = [list(pairs[i::processes]) for i in range(processes)]
     _FORKED.update(agent=agent, shares=shares, done=done, errors=errors,
                    concurrency=max(1, concurrency // processes))
-    gc.freeze()  # the children's collector never writes to (so never copies) the parent's pages
     try:
         with context.Pool(processes) as pool:
             pending = pool.map_async(_forked_worker, range(processes))
@@ -118,7 +116,6 @@ def _run_in_processes(agent: Agent, pairs: Sequence[tuple[Case, int]], concurren
                     progress(reported, len(pairs), errors.value)
             parts = pending.get()
     finally:
-        gc.unfreeze()
         _FORKED.clear()
     for _, stats in parts:
         agent.client.stats.requests += stats.requests
