@@ -31,7 +31,7 @@ def harness(store: str, concurrency: int, processes: str | None) -> dict[str, fl
 
     os.chdir(store)
     args = ["suites", "-q", "-p", "no:cacheprovider", "--cache", "off",
-            "--concurrency", str(concurrency)]
+            "--concurrency", str(concurrency), "--harness-report", "run.json"]
     if processes:
         args += ["--processes", processes]
     started = time.perf_counter()

@@ -14,7 +14,8 @@ The phases are timed from inside that process by wrapping the functions that do 
 - collection: pytest's collection (loading the store and every fixture);
 - retrieval + prompt: BM25 retrieval, product lookup and the system prompt, per case;
 - model calls: the rest of the model phase (litellm, the client, the event loop);
-- grading, comparison (baseline diff and the gate), reports (summary and files written).
+- grading, comparison (baseline diff and the gate), reports (summary and files written);
+- pytest's item loop: pytest runs each item (its verdict), reports it and writes JUnit XML.
 
 Wall is each phase's elapsed time; retrieval + prompt run inside the model phase, so its wall
 overlaps it. CPU is the process's (and its forked workers') CPU time in the phase. Prints a
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -37,10 +39,12 @@ from make_store import make_store
 from run import HERE, PYTHON, Server
 
 PHASES = ("startup", "import", "collection", "retrieval_prompt", "model_calls", "grading",
-          "comparison", "reports")
+          "comparison", "reports", "pytest_items")
 LABELS = {"startup": "start-up and exit", "import": "litellm import", "collection": "collection",
           "retrieval_prompt": "retrieval + prompt", "model_calls": "model calls",
-          "grading": "grading", "comparison": "comparison", "reports": "reports"}
+          "grading": "grading", "comparison": "comparison",
+          "reports": "reports (summary, JSON, Markdown, HTML)",
+          "pytest_items": "pytest's item loop (verdicts, JUnit XML)"}
 
 
 def profile_child(store: Path, concurrency: int, cases: int, extra: tuple[str, ...] = ()
@@ -50,7 +54,9 @@ def profile_child(store: Path, concurrency: int, cases: int, extra: tuple[str, .
     done = subprocess.run([PYTHON, str(HERE / "_child.py"), "profile", str(store),
                            str(concurrency), *extra], capture_output=True, text=True,
                           env={"OPENAI_API_KEY": "sk-bench", "PATH": "/usr/bin:/bin",
-                               "HOME": str(Path.home())}, check=False)
+                               "HOME": str(Path.home()),
+                               "BENCH_SORT": os.environ.get("BENCH_SORT", "tottime")},
+                          check=False)
     if done.returncode != 0:
         raise SystemExit(f"profile child failed:\n{done.stderr[-3000:]}{done.stdout[-3000:]}")
     wall, cpu = time.perf_counter() - wall, _children_cpu() - cpu
@@ -92,6 +98,7 @@ def render(results: dict[str, Any]) -> str:
     per_case = [
         f"c={r['concurrency']}: grading {r['per_case_ms']['grading']:.3f} ms, comparison"
         f" {r['per_case_ms']['comparison']:.3f} ms, reports {r['per_case_ms']['reports']:.3f} ms,"
+        f" pytest's item loop {r['per_case_ms']['pytest_items']:.3f} ms,"
         f" retrieval + prompt {r['per_case_ms']['retrieval_prompt']:.3f} ms,"
         f" model calls {r['per_case_ms']['model_calls']:.3f} ms of CPU per case;"
         f" peak memory {r['peak_mb']:.0f} MB"
@@ -108,9 +115,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2,
                         help="runs per concurrency; the least disturbed one is shown")
     parser.add_argument("--cprofile", metavar="PHASE",
-                        help="print cProfile's hottest functions of one phase instead")
+                        help="print cProfile's hottest functions of one phase instead: import,"
+                             " collection, model_calls (one process), grading, comparison,"
+                             " reports (summary and files), items (pytest's loop over items)")
     parser.add_argument("--json", type=Path, help="write the numbers to this file")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="print the table of numbers written before with --json")
     args = parser.parse_args()
+    if args.render:
+        print(render(json.loads(args.render.read_text())))
+        return
     results: dict[str, Any] = {"cases": args.cases, "latency_s": args.latency, "rows": []}
     with tempfile.TemporaryDirectory() as scratch:
         server = Server(args.latency)

@@ -1,6 +1,6 @@
 """promptfoo's side of the benchmark: promptfoo itself calls the bench server for N fixtures.
 
-    npm install --prefix bench/.promptfoo promptfoo          # once (gitignored)
+    npm install --prefix bench/.promptfoo promptfoo@0.121.20  # once (gitignored; Node 20)
     python bench/server.py --port 8765 --latency 0.1 &
     python bench/make_store.py /tmp/bench-store --cases 100
     python bench/promptfoo_side.py /tmp/bench-store --cases 100 --concurrency 8 \

@@ -191,3 +191,24 @@ def test_the_counters_stay_right_over_two_forked_runs_on_one_client(
     stats = agent.client.stats
     assert provider.calls == len(cases)
     assert (stats.requests, stats.cache_hits) == (provider.calls, len(cases))
+
+
+def test_identical_system_prompts_are_one_string_and_values_are_kept():
+    """share_prompts keeps every run's value and holds each distinct prompt once."""
+    import datetime as dt
+
+    from harness.agent.run import Run
+    from harness.pipeline.runner import share_prompts
+
+    def run(n: int, prompt: str) -> Run:
+        system = {"role": "system", "content": "".join(prompt)}  # a fresh string each time
+        return Run(f"core/q{n}", dt.date(2026, 10, 15), "m",
+                   messages=(system, {"role": "user", "content": f"question {n}"}))
+
+    runs = [run(0, "KB: returns"), run(1, "KB: returns"), run(2, "KB: shipping"), Run(
+        "core/q3", dt.date(2026, 10, 15), "m")]
+    shared = share_prompts(runs)
+    assert [r.messages for r in shared] == [r.messages for r in runs]
+    assert shared[0].messages[0]["content"] is shared[1].messages[0]["content"]
+    assert shared[2].messages[0]["content"] == "KB: shipping"
+    assert shared[3].messages == ()

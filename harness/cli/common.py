@@ -10,7 +10,6 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.pipeline.pipeline import Pipeline
 from harness.pipeline.settings import Settings, parse_date
-from harness.providers.client import import_in_background
 
 __all__ = ["add_store", "date_type", "pipeline_for"]
 
@@ -36,5 +35,4 @@ def pipeline_for(args: argparse.Namespace, **settings: Any) -> Pipeline:
               "as_of": getattr(args, "as_of", None),
               "concurrency": getattr(args, "concurrency", None),
               "cache": getattr(args, "cache", None) or "on", **settings}
-    import_in_background()  # litellm's seconds of import overlap loading the store
     return Pipeline(Settings(**values))

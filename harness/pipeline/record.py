@@ -183,7 +183,9 @@ class RunRecord:
     interrupted: bool = False  # Ctrl-C or a kill: only the cases finished so far
     roots: tuple[Path, ...] = ()  # the stores of the run
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, cases: bool = True) -> dict[str, Any]:
+        """The run as JSON; `cases=False` leaves the list of cases empty, for a writer that
+        renders them one at a time rather than holding all of them at once."""
         document: dict[str, Any] = {
             "version": RECORD_VERSION,
             "gate": "pass" if self.passed else "fail",
@@ -192,7 +194,7 @@ class RunRecord:
             "warnings": list(self.warnings),
             "notes": list(self.notes),
             "updated": list(self.updated),
-            "cases": [case.to_json() for case in self.cases],
+            "cases": [case.to_json() for case in self.cases] if cases else [],
             "usage": {"agent": usage(self.cases), "judge": usage(self.cases, "judge"),
                       "requests": self.stats.requests, "cache_hits": self.stats.cache_hits,
                       "retries": self.stats.retries, "model_seconds": self.model_seconds},

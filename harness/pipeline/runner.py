@@ -8,16 +8,17 @@ import asyncio
 import multiprocessing
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from harness.agent.loop import Agent
 from harness.agent.run import Run
 from harness.grading.judge import Judged, judge_run
-from harness.providers.client import CallStats, ModelClient, litellm_module
+from harness.providers.client import CallStats, ModelClient
 from harness.store.loading import Store
 from harness.store.schema import Case
 
-__all__ = ["judge_runs", "run_cases"]
+__all__ = ["judge_runs", "run_cases", "share_prompts"]
 
 Progress = Callable[[int, int, int], None]  # (runs done, runs in all, errors so far)
 T = TypeVar("T")
@@ -53,6 +54,25 @@ def _run_pairs(agent: Agent, pairs: Sequence[tuple[Case, int]], concurrency: int
     return _finish(_bounded(jobs, concurrency, done), loop)
 
 
+def share_prompts(runs: Sequence[Run]) -> list[Run]:
+    """The runs with one string object per distinct system prompt. Cases that retrieve the same
+    articles get the same prompt text, kilobytes each; a run of 10,000 cases would otherwise
+    hold (and a forked worker send back) every copy. The values are unchanged."""
+    seen: dict[str, str] = {}
+    shared = []
+    for run in runs:
+        messages = run.messages
+        if messages and messages[0].get("role") == "system":
+            text = messages[0].get("content")
+            if isinstance(text, str):
+                kept = seen.setdefault(text, text)
+                if kept is not text:
+                    run = replace(run, messages=({**messages[0], "content": kept},
+                                                 *messages[1:]))
+        shared.append(run)
+    return shared
+
+
 # A forked worker finds its share of the work here: set by the parent just before the fork.
 _FORKED: dict[str, Any] = {}
 
@@ -71,8 +91,8 @@ def _forked_worker(index: int) -> tuple[list[Run], CallStats]:
             with errors.get_lock():
                 errors.value += 1
 
-    runs = _run_pairs(agent, shares[index], concurrency, tick)
-    return runs, agent.client.stats
+    runs = share_prompts(_run_pairs(agent, shares[index], concurrency, tick))
+    return runs, agent.client.stats  # pickled once: each shared prompt is sent once
 
 
 def _run_in_processes(agent: Agent, pairs: Sequence[tuple[Case, int]], concurrency: int,
@@ -80,7 +100,6 @@ def _run_in_processes(agent: Agent, pairs: Sequence[tuple[Case, int]], concurren
     """Share the cases among forked processes, one event loop each, to use every core:
     litellm spends milliseconds of CPU per call, so one process saturates well before the
     provider does."""
-    litellm_module()  # imported before the fork, never during it (see import_in_background)
     context = multiprocessing.get_context("fork")
     done, errors = context.Value("i", 0), context.Value("i", 0)
     shares = [list(pairs[i::processes]) for i in range(processes)]
@@ -130,7 +149,7 @@ def run_cases(
             if progress:
                 progress(finished, len(pairs), failed)
 
-        runs = _run_pairs(agent, pairs, concurrency, report, loop)
+        runs = share_prompts(_run_pairs(agent, pairs, concurrency, report, loop))
     by_case: dict[str, list[Run]] = {case.case_id: [] for case in cases}
     for run in runs:
         by_case[run.case_id].append(run)

@@ -92,22 +92,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     root = store_root_for(file_path)
     if root is None:
         return None
-    _start_model_client(parent.config)
     from harness.plugin.items import CaseFile
 
     return CaseFile.from_parent(parent, path=file_path, root=root)
-
-
-def _start_model_client(config: pytest.Config) -> None:
-    """A store's first fixture: start litellm's import now, in a thread, so that its seconds
-    overlap collection instead of following it. Not for --collect-only (no model is called)
-    nor for the xdist controller (its workers call the models)."""
-    _, role = config.stash.get(SETTINGS, (None, "solo"))
-    if config.option.collectonly or role == "controller":
-        return
-    from harness.providers.client import import_in_background
-
-    import_in_background()
 
 
 def _collected(items: list[pytest.Item]) -> list[Any]:

@@ -1,10 +1,12 @@
 """Every model call goes through litellm; this module is the only one that imports it.
 
-litellm is imported on first use (it costs seconds), or started early in a background thread
-(`import_in_background`), with its offline switches set so that it never fetches a price
-list. The offline reference model is registered here as a litellm
-custom provider, so it is reached exactly like `openai/gpt-4o-mini`: a real provider needs
-only its model string in agent.yaml and its API key in the environment (litellm reads it).
+litellm is imported on first use (it costs seconds), with its offline switches set so that it
+never fetches a price list. (Importing it in a thread during collection was measured and
+dropped: the import is CPU under the GIL, so it only moved seconds from the import into
+collection, and the thread's warnings escaped pytest's capture.) The offline reference model
+is registered here as a litellm custom provider, so it is reached exactly like
+`openai/gpt-4o-mini`: a real provider needs only its model string in agent.yaml and its API
+key in the environment (litellm reads it).
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ import datetime as dt
 import email.utils
 import os
 import re
-import sys
-import threading
 import time
 from dataclasses import dataclass, replace
 from functools import cache
@@ -30,8 +30,8 @@ from harness.providers.reference import MODEL, PROVIDER, answer, to_openai_messa
 from harness.text.secrets import redact_secrets
 
 __all__ = [
-    "CallPolicy", "CallStats", "Completion", "ModelClient", "Slots", "ToolCall",
-    "import_in_background", "is_timeout", "is_transient",
+    "CallPolicy", "CallStats", "Completion", "ModelClient", "Slots", "ToolCall", "is_timeout",
+    "is_transient",
     "litellm_module", "redact_secrets", "retry_after_s", "warm_up",
 ]
 
@@ -56,39 +56,9 @@ class Completion:
     finish_reason: str = ""  # "stop", "tool_calls", "length" (cut off at max_tokens), ...
 
 
-_IMPORTING: dict[str, threading.Thread] = {}
-
-
-def import_in_background() -> bool:
-    """Start litellm's import (seconds of CPU) in a thread, so that it overlaps what the
-    caller does meanwhile (pytest's collection, loading the store). `litellm_module` waits for
-    it; an import that failed in the thread is tried again, and fails, in the caller's thread.
-    Whoever forks must call `litellm_module` first (as `warm_up` does): a fork in the middle
-    of an import would copy its locks held. True when this call started the thread."""
-    if "thread" in _IMPORTING or "litellm" in sys.modules:
-        return False
-    thread = threading.Thread(target=_import_quietly, name="harness-litellm-import",
-                              daemon=True)
-    _IMPORTING["thread"] = thread
-    thread.start()
-    return True
-
-
-def _import_quietly() -> None:
-    with contextlib.suppress(Exception):  # raised again where litellm is needed
-        _load_litellm()
-
-
+@cache
 def litellm_module() -> Any:
     """Import litellm once, offline-safe and quiet, with the reference model registered."""
-    thread = _IMPORTING.get("thread")
-    if thread is not None and thread is not threading.current_thread():
-        thread.join()
-    return _load_litellm()
-
-
-@cache
-def _load_litellm() -> Any:
     os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
@@ -325,8 +295,10 @@ class ModelClient:
         provider is never sent to the agent's gateway."""
         api_base = api_base or (self.api_base if _openai_compatible(model) else None)
         offline = model.startswith(f"{PROVIDER}/")  # the reference model costs nothing: no cache
-        key = self._key(model, messages, tools, sample, params, api_base)
-        if self.cache is not None and not offline:
+        cached = self.cache is not None and not offline
+        # the key hashes the whole prompt: only worth it when a cache will read or keep it
+        key = self._key(model, messages, tools, sample, params, api_base) if cached else ""
+        if self.cache is not None and cached:
             hit = self.cache.get(key)
             if hit is not None:
                 self.stats.cache_hits += 1
@@ -336,7 +308,7 @@ class ModelClient:
                                  " never calls a provider; run once with --cache on)")
         # the one place a reply enters the run: no key it echoes reaches a cache, baseline or report
         done = _scrubbed(await self._call(model, messages, tools, params, api_base))
-        if self.cache is not None and not offline:
+        if self.cache is not None and cached:
             self.cache.put(key, model, _to_cache(done))
         return done
 

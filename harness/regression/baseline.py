@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,8 +198,9 @@ def _umask() -> int:
     return current
 
 
-def _temporary(path: Path, text: str) -> Path:
-    """`text` written and flushed to disk in a temporary file beside `path`."""
+def _temporary(path: Path, text: str | Iterable[str]) -> Path:
+    """`text` (or its pieces, written as they come) flushed to disk in a temporary file beside
+    `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not path.is_file():
         raise HarnessError(f"{path}: not a regular file; give the path of a file to write")
@@ -208,7 +209,10 @@ def _temporary(path: Path, text: str) -> Path:
     try:
         os.fchmod(fd, mode)  # mkstemp makes 0600; the file keeps its mode, or follows the umask
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                handle.writelines(text)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
@@ -217,7 +221,7 @@ def _temporary(path: Path, text: str) -> Path:
     return Path(temporary)
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | Iterable[str]) -> None:
     """Write through a temporary file and rename: a reader never sees half a file, and a
     directory or device in the way is refused rather than replaced."""
     temporary = _temporary(path, text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -16,37 +16,46 @@ from harness.reports.html import render_html
 from harness.reports.markdown import render_markdown
 from harness.store.loading import Store
 
-__all__ = ["json_report", "record_history", "write_json_report", "write_outputs"]
+__all__ = ["json_report", "json_report_parts", "record_history", "write_json_report",
+           "write_outputs"]
 
 
-def json_report(record: RunRecord) -> str:
-    """The run as JSON text: one line per top-level key and one per case, so that it reads
-    and diffs by case. An indented dump goes through json's pure-Python encoder, which costs
-    half a millisecond per case; each line here is one call of the C encoder."""
-    document = record.to_json()
+def json_report_parts(record: RunRecord) -> Iterator[str]:
+    """The run as JSON text, in pieces: one line per top-level key and one per case, so that
+    it reads and diffs by case, and each case is rendered only as it is written (10,000 cases
+    as one document would be held whole). An indented dump would go through json's
+    pure-Python encoder, half a millisecond per case; each line is one call of the C one."""
+    document = record.to_json(cases=False)
 
     def dump(value: object) -> str:
         return json.dumps(value, ensure_ascii=False)
 
-    lines = []
-    for key, value in document.items():
-        if key == "cases" and value:
-            cases = ",\n".join(f"  {dump(case)}" for case in value)
-            lines.append(f"{dump(key)}: [\n{cases}\n]")
+    yield "{\n"
+    for number, (key, value) in enumerate(document.items()):
+        yield ",\n" if number else ""
+        if key == "cases" and record.cases:
+            yield f"{dump(key)}: [\n"
+            for index, case in enumerate(record.cases):
+                yield ("  " if index == 0 else ",\n  ") + dump(case.to_json())
+            yield "\n]"
         else:
-            lines.append(f"{dump(key)}: {dump(value)}")
-    return "{\n" + ",\n".join(lines) + "\n}\n"
+            yield f"{dump(key)}: {dump(value)}"
+    yield "\n}\n"
+
+
+def json_report(record: RunRecord) -> str:
+    return "".join(json_report_parts(record))
 
 
 def write_json_report(path: Path, record: RunRecord) -> None:
-    write_atomic(path, json_report(record))
+    write_atomic(path, json_report_parts(record))
 
 
 def write_outputs(settings: Settings, record: RunRecord, *, stores: Sequence[Store]
                   ) -> list[str]:
     """Write what the options ask for; one line per output, saying where it went."""
     done = []
-    for path, render in ((settings.report_path, lambda: json_report(record)),
+    for path, render in ((settings.report_path, lambda: json_report_parts(record)),
                          (settings.markdown_path, lambda: render_markdown(record)),
                          (settings.html_path, lambda: render_html(record))):
         if path:
