@@ -115,9 +115,9 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
     if wrong:
         more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
         return Dimension("fail", f"KB: {wrong[0].reason}{more}", wrong[0].sentence)
-    # A hand-off the case calls for claims nothing it must complete; one it does not call
-    # for still owes the expected facts (the gate reads it as a regression of accuracy).
-    handed_off = run.outcome == "escalate" and expect.outcome == "escalate"
+    # A hand-off claims nothing it must complete: whether it should have happened is
+    # resolution's (and relevance's) to grade, not accuracy's (docs/labelling.md).
+    handed_off = run.outcome == "escalate"
     wordings = {f: _kb_wordings(f, store, case, run) for f in expect.facts}
     missing = [] if handed_off else [
         f for f in expect.facts
