@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.grading.catalog_check import catalog_claims
 from harness.kb.catalog import find_products
 from harness.store.schema import Catalog, Product
 
@@ -82,3 +83,16 @@ def test_empty_catalog_and_empty_names():
     assert find_products("Burr Grinder S2", Catalog()) == ()
     odd = Catalog(products=(Product(sku="X", name="---", price=1.0),))
     assert find_products("--- and more ---", odd) == ()
+
+
+def test_a_product_the_reply_said_is_recalled_is_not_offered_by_a_later_mention():
+    recall = ("We have recalled the Burr Grinder S1. We're refunding every Burr Grinder S1,"
+              " whatever its date.")
+    assert catalog_claims(recall, CATALOG) == []
+    # near miss: nothing in the reply says it is gone, so the mention offers it
+    offered = "We're refunding every Burr Grinder S1. The Burr Grinder S1 is a great choice."
+    assert [c.problem for c in catalog_claims(offered, CATALOG)] == [
+        "offers Burr Grinder S1, which the catalog lists as discontinued"] * 2
+    # near miss: the recall told after the offer does not undo the offer
+    later = "Buy the Burr Grinder S1 today. The Burr Grinder S1 was recalled."
+    assert len(catalog_claims(later, CATALOG)) == 1

@@ -85,7 +85,8 @@ def catalog_claims(text: str, catalog: Catalog, *, ignore: tuple[str, ...] = ())
 
     A price is checked against the product named nearest before it in the same sentence
     (sentences about a discount are left alone); a discontinued product is fine when the
-    sentence says it is discontinued; a product-like name that the catalog lacks is flagged.
+    sentence (or an earlier one of the reply) says it is discontinued or recalled; a
+    product-like name that the catalog lacks is flagged.
     """
     for phrase in ignore:
         if phrase:
@@ -93,12 +94,17 @@ def catalog_claims(text: str, catalog: Catalog, *, ignore: tuple[str, ...] = ())
     claims: list[Claim] = []
     kinds = _kind_words(catalog)
     names = _name_runs(catalog)
+    told: set[str] = set()  # products the reply has said are discontinued or recalled
     for sentence in sentences(text):
         mentions = find_products(sentence, catalog)
         claims += _price_claims(sentence, mentions, catalog)
         for mention in mentions:
             product = mention.product
-            if product.status == "discontinued" and not _NOT_AVAILABLE.search(sentence):
+            if product.status != "discontinued":
+                continue
+            if _NOT_AVAILABLE.search(sentence):
+                told.add(product.sku)  # later mentions ("refunding every bag") refer back
+            elif product.sku not in told:
                 claims.append(Claim(sentence, f"offers {product.name}, which the catalog lists"
                                               " as discontinued"))
         for match in _TITLE_RUN.finditer(sentence):
