@@ -173,12 +173,18 @@ def test_recall_advice_naming_a_discontinued_product_is_not_offering_it():
     assert offer.grade == "fail"
 
 
-def test_a_hand_off_the_case_calls_for_claims_nothing_and_misses_no_fact():
+def test_a_hand_off_claims_nothing_and_misses_no_fact():
     handoff = make_run("A teammate will pick this up.", outcome="escalate")
     needed = make_case(outcome="escalate", facts=("30 days",))
     assert grade_accuracy(needed, handoff, STORE).grade == "pass"
-    answerable = make_case(facts=("30 days",))  # near miss: the case expects an answer
-    assert grade_accuracy(answerable, handoff, STORE).grade == "fail"
+    # a hand-off the case does not call for: resolution grades it, accuracy has nothing to check
+    answerable = make_case(facts=("30 days",))
+    assert grade_accuracy(answerable, handoff, STORE).grade == "pass"
+    assert grade_resolution(answerable, handoff).grade == "fail"
+    # near miss: a hand-off that promises a wrong figure still fails accuracy
+    promising = make_run("A teammate will pick this up; returns are accepted within 90 days.",
+                         outcome="escalate")
+    assert grade_accuracy(answerable, promising, STORE).grade == "fail"
 
 
 # -- questions and relevance -------------------------------------------------------------------
@@ -300,3 +306,10 @@ def test_production_resolution_is_partial_when_the_ai_sends_the_customer_elsewhe
                      " years, so yes.")
     assert sent.grades["resolution"].grade == "partial"
     assert answered.grades["resolution"].grade == "pass"
+
+
+def test_a_negative_fact_needs_its_negation_on_its_own_words():
+    assert stated("never expire", "Our gift cards do not ever expire.")
+    assert stated("never expire", "No, they never expire!")
+    # near miss: the sentence has a negation, but of something else
+    assert not stated("never expire", "They expire after 12 months without an order.")

@@ -150,8 +150,20 @@ def _words_stated(phrase: str, text: str) -> bool:
     if not words:
         return False
     negative = negated(phrase)
-    return any(words <= set(tokenize(s)) and (negated(s) or not negative)
+    return any(words <= set(tokenize(s)) and (not negative or _negates(s, words))
                for s in sentences(text) or [text])
+
+
+def _negates(sentence: str, words: set[str]) -> bool:
+    """A negation bears on one of `words`: it comes at most four words before it ("no
+    expiration date", "do not ever expire"); "they expire after a year without an order"
+    has a negation, but not of "expire"."""
+    tokens = re.findall(r"[\w']+", normalize(sentence).lower())
+    for at, token in enumerate(tokens):
+        if _NEGATION.fullmatch(token) and any(
+                words & set(tokenize(later)) for later in tokens[at + 1:at + 5]):
+            return True
+    return False
 
 
 def _forms(phrase: str) -> list[str]:
