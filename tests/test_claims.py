@@ -313,3 +313,17 @@ def test_a_negative_fact_needs_its_negation_on_its_own_words():
     assert stated("never expire", "No, they never expire!")
     # near miss: the sentence has a negation, but of something else
     assert not stated("never expire", "They expire after 12 months without an order.")
+
+
+def test_a_kb_sentence_hard_wrapped_across_lines_is_one_statement():
+    wrapped = ClaimBase((article("sale", "The sale runs from **Friday 20 November** (00:01) to"
+                                         " **Cyber Monday, 30 November\n2026** (23:59 UK"
+                                         " time). Members get early access."),),
+                        Catalog(currency="GBP", products=()))
+    quoted = ("The sale runs from Friday 20 November (00:01) to Cyber Monday, 30 November 2026"
+              " (23:59 UK time).")
+    found = [c.verdict for c in wrapped.check_for(DAY).claims(quoted)]
+    assert "contradicted" not in found
+    # near miss: another closing time is still contradicted
+    wrong = quoted.replace("23:59", "18:00")
+    assert "contradicted" in [c.verdict for c in wrapped.check_for(DAY).claims(wrong)]

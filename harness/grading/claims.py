@@ -32,7 +32,7 @@ from harness.kb.catalog import find_products
 from harness.store.schema import Article, Catalog
 from harness.text.figures import Figure, figures_in
 from harness.text.meaning import figures_agree, to_digits, unit_of
-from harness.text.sentences import sentences
+from harness.text.sentences import sentences, unwrap
 from harness.text.tokens import stem, tokenize
 
 __all__ = ["Claim", "ClaimBase", "ClaimCheck", "Statement", "Verdict", "clause_of", "denied",
@@ -140,7 +140,7 @@ def _fact_figure(key: str, value: object) -> Figure | None:
 def _article_statements(article: Article, currency: str) -> tuple[Statement, ...]:
     found = []
     header = ""
-    for text in sentences(article.body):
+    for text in sentences("\n".join(unwrap(article.body))):
         if text.lstrip().startswith("|") and not header:
             header = text  # a table's first row names what its columns are
         words = _key_words(text) | (_key_words(header) if text.lstrip().startswith("|")

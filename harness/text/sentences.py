@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["plain_text", "sentences", "strip_markup"]
+__all__ = ["BOLD_LINE", "HEADING_LINE", "TABLE_ROW", "plain_text", "sentences", "strip_markup",
+           "unwrap"]
 
 _LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+\u2022\u2013\u2014]\s+|\d{1,2}[.)]\s+|"
                           r"\[[ xX]\]\s+)+")
@@ -24,6 +25,28 @@ _ABBREVIATIONS = ("e.g", "i.e", "etc", "approx", "vs", "st", "no", "mr", "mrs", 
                   "u.s", "u.k", "a.m", "p.m")
 _END = re.compile(r"(?<=[.!?])[\"')\]\u201d\u2019]*\s+"
                   r"(?=[\"'(\[\u201c\u2018]*[A-Z0-9$\u00a3\u20ac])")
+
+
+_BLOCK_LINE = re.compile(r"^\s*(?:[-*+\u2022]\s|\d{1,3}[.)]\s|#|\||>|```)")
+HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
+BOLD_LINE = re.compile(r"^\s*\*\*([^*]+)\*\*:?\s*$")
+
+
+def unwrap(body: str) -> list[str]:
+    """An article's lines with hard-wrapped paragraphs joined: a sentence that the writer's
+    editor broke at 100 characters is still one sentence. Headings, list items and table rows
+    start lines of their own; a list item's wrapped continuation joins it."""
+    lines: list[str] = []
+    for line in body.splitlines():
+        joinable = (lines and lines[-1].strip() and line.strip() and not _BLOCK_LINE.match(line)
+                    and not HEADING_LINE.match(lines[-1]) and not TABLE_ROW.match(lines[-1])
+                    and not BOLD_LINE.match(lines[-1]))
+        if joinable:
+            lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+        else:
+            lines.append(line)
+    return lines
 
 
 def strip_markup(line: str) -> str:

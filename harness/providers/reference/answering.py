@@ -21,7 +21,7 @@ from harness.kb.catalog import fold, name_pattern
 from harness.providers.reference.reading import ProductRecord, Understood, read_prompt
 from harness.providers.reference_tools import Call, next_calls, result_lines
 from harness.text.concepts import expansion
-from harness.text.sentences import sentences
+from harness.text.sentences import BOLD_LINE, HEADING_LINE, TABLE_ROW, sentences, unwrap
 from harness.text.tokens import tokenize
 
 __all__ = ["MODEL", "PROVIDER", "answer"]
@@ -69,29 +69,7 @@ class _Sentence:
     section: str = ""  # the heading it stands under
 
 
-_HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
-_TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
-_BOLD_LINE = re.compile(r"^\s*\*\*([^*]+)\*\*:?\s*$")
-
-
-_BLOCK_LINE = re.compile(r"^\s*(?:[-*+\u2022]\s|\d{1,3}[.)]\s|#|\||>|```)")
-
-
-def _unwrapped(body: str) -> list[str]:
-    """The body's lines with hard-wrapped paragraphs joined: a sentence that the writer's
-    editor broke at 100 characters is still one sentence. Headings, list items and table rows
-    start lines of their own; a list item's wrapped continuation joins it."""
-    lines: list[str] = []
-    for line in body.splitlines():
-        joinable = (lines and lines[-1].strip() and line.strip() and not _BLOCK_LINE.match(line)
-                    and not _HEADING_LINE.match(lines[-1]) and not _TABLE_ROW.match(lines[-1])
-                    and not _BOLD_LINE.match(lines[-1]))
-        if joinable:
-            lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
-        else:
-            lines.append(line)
-    return lines
 
 
 def _row_text(cells: list[str], header: list[str]) -> str:
@@ -112,12 +90,12 @@ def _quotable(body: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     heading, header = "", ""
     header_cells: list[str] = []
-    lines = _unwrapped(body)
+    lines = unwrap(body)
     for number, line in enumerate(lines):
-        if title := (_HEADING_LINE.match(line) or _BOLD_LINE.match(line)):
+        if title := (HEADING_LINE.match(line) or BOLD_LINE.match(line)):
             heading, header = title.group(1), ""
             continue
-        row = _TABLE_ROW.match(line)
+        row = TABLE_ROW.match(line)
         if row:
             cells = [c.strip() for c in row.group(1).split("|")]
             rule_next = number + 1 < len(lines) and _TABLE_RULE.match(lines[number + 1])
