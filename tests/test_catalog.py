@@ -96,3 +96,10 @@ def test_a_product_the_reply_said_is_recalled_is_not_offered_by_a_later_mention(
     # near miss: the recall told after the offer does not undo the offer
     later = "Buy the Burr Grinder S1 today. The Burr Grinder S1 was recalled."
     assert len(catalog_claims(later, CATALOG)) == 1
+
+
+def test_a_product_withdrawn_from_sale_is_not_offered():
+    assert catalog_claims("In October we withdrew the Burr Grinder S1 from sale.", CATALOG) == []
+    assert catalog_claims("We no longer stock the Burr Grinder S1.", CATALOG) == []
+    # near miss: a plain mention still offers it
+    assert catalog_claims("The Burr Grinder S1 is in stock.", CATALOG) != []

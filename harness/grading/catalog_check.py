@@ -22,7 +22,9 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 _NOT_AVAILABLE = re.compile(
     r"\b(discontinued|no longer|not available|unavailable|out of stock|sold out|not in stock|"
     r"stopped (making|selling)|retired|isn't available|is not sold|replaced by|recall(ed)?|"
-    r"stop using|safety (notice|issue|warning)|do not use|don't use)\b",
+    r"stop using|safety (notice|issue|warning)|do not use|don't use|withdr[ae]w[n]?|"
+    r"(pulled|taken|removed) (it |them )?(from|off) (sale|the market|our range)|"
+    r"no longer (stock|carry|offer)|stopped (stocking|carrying))\b",
     re.IGNORECASE,
 )
 _DISCOUNT = re.compile(r"\d+\s?%|\b(discount(ed)?|sale price|off the|save|promo)\b", re.IGNORECASE)
