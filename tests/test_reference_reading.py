@@ -160,3 +160,17 @@ def test_reads_yet_more_ways_of_asking_for_a_sign_off(ask: str):
 ])
 def test_reads_yet_more_ways_of_asking_for_a_word_limit(ask: str, limit: int):
     assert read_prompt(INTRO + ask + "\n").max_words == limit
+
+
+@pytest.mark.parametrize(("ask", "limit"), [
+    ("Keep answers short (max. 90 words).", 90),
+    ("Aim for 60-80 words.", 80),
+    ("Aim for 60 to 80 words per reply.", 80),
+    ("Limit responses to 3 sentences and 70 words.", 70),
+])
+def test_more_ways_of_asking_for_a_word_limit(ask: str, limit: int):
+    assert read_prompt(ask).max_words == limit
+
+
+def test_a_range_of_days_is_no_word_limit():
+    assert read_prompt("Refunds take 5-7 business days; keep it friendly.").max_words is None

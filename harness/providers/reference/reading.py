@@ -73,7 +73,7 @@ class Understood:
 
 _LIMIT_BEFORE = re.compile(
     r"\b(?:under|below|at most|no more than|not more than|fewer than|less than|maximum of|"
-    r"max(?:imum)?(?: of)?|up to|within|exceed|limit(?:ed)? (?:of|to)|cap(?:ped)? at|"
+    r"max(?:imum)?\.?(?: of)?|up to|within|exceed|limit(?:ed)? (?:of|to)|cap(?:ped)? at|"
     r"no longer than|shorter than|longer than|not over|over|past|beyond|more than|"
     r"maximum length of|"
     r"length of)\s+(\d{1,4})\s+words?\b", re.IGNORECASE)
@@ -85,7 +85,10 @@ _LIMIT_SPREAD = re.compile(  # "Limit your reply to 80 words", "keep answers to 
     r"\b(?:limit|keep|cap|restrict|hold)\b[^.\n]{0,40}?\bto\s+(\d{1,4})\s+words?\b"
     r"|\bword (?:limit|count|maximum)\b[^.\n\d]{0,20}(\d{1,4})"
     r"|\b(?:limit|length|maximum|max)\s*:\s*(?:about |around )?(\d{1,4})\s+words?\b"
-    r"|\b(?:about|around|roughly|approximately)\s+(\d{1,4})\s+words?\b", re.IGNORECASE)
+    r"|\b(?:about|around|roughly|approximately)\s+(\d{1,4})\s+words?\b"
+    r"|\b\d{1,4}\s*(?:-|\u2013|\u2014|to)\s*(\d{1,4})\s+words?\b"  # "60-80 words": 80
+    r"|\b(?:limit|keep|cap|restrict)\b[^.\n]{0,60}?\band\s+(\d{1,4})\s+words?\b",
+    re.IGNORECASE)
 _QUOTED = re.compile(r'"([^"\n]+)"|\u201c([^\u201d\n]+)\u201d|`([^`\n]+)`|'
                      r"(?<![A-Za-z])'([^'\n]+)'(?![A-Za-z])")
 _SIGN_ASK = re.compile(
