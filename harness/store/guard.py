@@ -18,6 +18,7 @@ from harness.errors import LoadError
 
 __all__ = [
     "ARTICLE_LIMIT", "DATA_LIMIT", "FIXTURE_LIMIT", "MAX_DEPTH", "check_yaml", "read_text",
+    "yaml_error",
 ]
 
 ARTICLE_LIMIT = 512 * 1024  # a KB article: far above any real one, far below a slow run
@@ -78,11 +79,16 @@ def check_yaml(text: str, path: Path | str, first_line: int = 1) -> None:
                                     line=event.start_mark.line + first_line)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + first_line if mark else None
-        raise LoadError(path, f"invalid YAML: {exc.problem or exc}", line=line) from None
     except yaml.YAMLError as exc:
-        raise LoadError(path, f"invalid YAML: {exc}") from None
+        raise yaml_error(exc, path, first_line) from None
     finally:
         parser.dispose()
+
+
+def yaml_error(exc: yaml.YAMLError, path: Path | str, first_line: int = 1) -> LoadError:
+    """PyYAML's error as a LoadError naming the file and, where YAML marks one, the line."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + first_line if mark else None
+        return LoadError(path, f"invalid YAML: {exc.problem or exc}", line=line)
+    return LoadError(path, f"invalid YAML: {exc}")

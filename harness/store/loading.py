@@ -17,7 +17,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import HarnessError, LoadError
-from harness.store.guard import ARTICLE_LIMIT, DATA_LIMIT, FIXTURE_LIMIT, check_yaml, read_text
+from harness.store.guard import (
+    ARTICLE_LIMIT,
+    DATA_LIMIT,
+    FIXTURE_LIMIT,
+    check_yaml,
+    read_text,
+    yaml_error,
+)
 from harness.store.schema import AgentConfig, Article, Case, Catalog
 from harness.store.tools import ESCALATE_NAME
 
@@ -77,12 +84,8 @@ def _parse_yaml(text: str, path: Path, first_line: int = 1) -> tuple[Any, dict[L
     try:
         node = loader.get_single_node()  # parsed once: nodes give lines, then the values
         data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + first_line if mark else None
-        raise LoadError(path, f"invalid YAML: {exc.problem or exc}", line=line) from None
     except yaml.YAMLError as exc:
-        raise LoadError(path, f"invalid YAML: {exc}") from None
+        raise yaml_error(exc, path, first_line) from None
     except (ValueError, TypeError, AttributeError, OverflowError) as exc:
         # an explicit tag on a value it cannot build (`!!timestamp 0000-0-0`, `!!int x`)
         raise LoadError(path, f"invalid YAML value: {exc}") from None
