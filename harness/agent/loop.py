@@ -18,7 +18,7 @@ from harness.kb.catalog import find_products
 from harness.kb.retrieval import Hit, KnowledgeBase
 from harness.providers.client import ModelClient
 from harness.store.loading import Store
-from harness.store.schema import AgentConfig, Case
+from harness.store.schema import AgentConfig, Case, Product
 from harness.text.secrets import redact_secrets
 
 __all__ = ["Agent", "to_messages"]
@@ -106,39 +106,45 @@ class Agent:
             served=served,
         )
         try:
-            named = bool(find_products("\n".join(t.text for t in case.conversation),
-                                       self.store.catalog))
+            products = self._products_named(case)
             rule = rule_decision(agent.escalation, case.conversation, hits,
-                                 names_products=named)
+                                 names_products=bool(products))
             if rule and rule.rule == "min_confidence" and self._names_a_record(case):
                 rule = None  # the back end holds what was asked: the KB need not cover it
             if rule:
                 return self._escalated(base, rule, None)
-            return await self._ask_model(base, case, hits, sample)
+            return await self._ask_model(base, case, hits, sample, products)
         except HarnessError as error:
             return replace(base, error=redact_secrets(str(error)))
 
-    def messages_for(self, case: Case, hits: tuple[Hit, ...]) -> list[dict[str, Any]]:
+    def _products_named(self, case: Case) -> list[Product]:
+        """The catalog records of the products the conversation names, each once."""
+        text = "\n".join(t.text for t in case.conversation)
+        return list({m.product.sku: m.product
+                     for m in find_products(text, self.store.catalog)}.values())
+
+    def messages_for(self, case: Case, hits: tuple[Hit, ...],
+                     products: list[Product] | None = None) -> list[dict[str, Any]]:
         """The messages the model is sent for this case: the rendered system prompt (the
         retrieved articles, the records of the products the conversation names), then the
         conversation. `harness check` reads them without calling any model."""
         agent = self.store.agent
-        conversation_text = "\n".join(t.text for t in case.conversation)
-        products = {m.product.sku: m.product
-                    for m in find_products(conversation_text, self.store.catalog)}
+        if products is None:
+            products = self._products_named(case)
         system = render_system_prompt(
             self.store.template_path,
             tone=agent.tone,
             articles=[h.article for h in hits],
             conversation=case.conversation,
-            products=list(products.values()),
+            products=products,
             catalog=self.store.catalog,
         )
         return to_messages(system, case)
 
-    async def _ask_model(self, base: Run, case: Case, hits: tuple[Hit, ...], sample: int) -> Run:
+    async def _ask_model(self, base: Run, case: Case, hits: tuple[Hit, ...], sample: int,
+                         products: list[Product]) -> Run:
         agent = self.store.agent
-        messages = self.messages_for(case, hits)
+        messages = self.messages_for(case, hits, products)
         offered = [escalate_tool(agent.escalation), *offered_tools(agent)]
         used: list[ToolUse] = []
         spent = {"prompt": 0, "completion": 0, "latency": 0.0}
