@@ -327,3 +327,27 @@ def test_a_kb_sentence_hard_wrapped_across_lines_is_one_statement():
     # near miss: another closing time is still contradicted
     wrong = quoted.replace("23:59", "18:00")
     assert "contradicted" in [c.verdict for c in wrapped.check_for(DAY).claims(wrong)]
+
+
+def test_a_question_after_the_customers_story_is_found_inside_the_sentence():
+    asked = questions("got a gift card for my birthday how long do i have to use it, and can i "
+                      "put it towards my subscription?")
+    assert [q.asks for q in asked] == ["how long do i have to use it",
+                                       "can i put it towards my subscription"]
+    # the story stays with the question it opens, for relevance
+    assert asked[0].text.startswith("got a gift card")
+
+
+def test_a_question_without_a_question_mark_counts_but_an_exclamation_does_not():
+    asked = questions("is it vegan? my skin hates fragrance, what would you recommend instead")
+    assert [q.asks for q in asked] == ["is it vegan", "what would you recommend instead"]
+    assert [q.text for q in questions("my card was declined, what a pain")] == [
+        "my card was declined, what a pain"]  # one turn, no question of its own
+    assert len(questions("Do you do wholesale? I run a shop and would love to stock your caps."
+                         )) == 1
+
+
+def test_the_story_belongs_to_no_one_question():
+    _, second = questions("got the hoodie in the sale and it's too big. can i still return "
+                          "it or is it too late for sale stuff?")
+    assert "sale" in second.words  # the story's "sale" does not take it from the second

@@ -21,29 +21,20 @@ BASELINE_PASSING = 0.8  # share of a store's fixtures the reference model must p
 # the list. A wrong verdict here is almost always a fixture the reference model already fails
 # at baseline, so the edit cannot make it worse (or better).
 KNOWN_BELOW_80: dict[str, str] = {
-    "loop-and-thread": "18/40 pass at baseline; the reference model quotes article sentences",
+    "loop-and-thread": "23/40 pass at baseline; the reference model quotes article sentences",
     "maison-aurele": "17/40 pass at baseline; the reference model quotes article sentences",
-    "pawsome-pantry": "17/40 pass at baseline; the reference model quotes article sentences",
+    "pawsome-pantry": "20/40 pass at baseline; the reference model quotes article sentences",
 }
 KNOWN_WRONG: dict[tuple[str, str], str] = {  # each: what the gate got wrong
-    ("loop-and-thread", "standard-delivery-fee-up"):
-        "gate pass, expected fail; not reported worse: core/free-delivery-threshold",
     ("loop-and-thread", "shorter-return-window"):
         "gate pass, expected fail; not reported worse: core/return-window, "
         "seasonal/return-before-holiday",
     ("loop-and-thread", "archive-sneaker-care"):
-        "gate pass, expected fail; not reported worse: core/sneaker-cleaning, "
-        "core/suede-care, escalation/lookalike-protector-spray",
+        "not reported worse: core/suede-care, escalation/lookalike-protector-spray",
     ("loop-and-thread", "drop-legal-escalation-topic"):
         "gate pass, expected fail; not reported worse: escalation/legal-threat",
     ("loop-and-thread", "holiday-returns-start-later"):
         "gate pass, expected fail; not reported worse: seasonal/holiday-returns-gift",
-    ("loop-and-thread", "fix-faq-sale-window"):
-        "not reported better: core/sale-item-return",
-    ("loop-and-thread", "fix-faq-point-to-policy"):
-        "not reported better: core/sale-item-return",
-    ("loop-and-thread", "add-careers-article"):
-        "expected unchanged, got worse=[] better=['seasonal/christmas-cutoff-us']",
     ("loop-and-thread", "archive-returns-faq"):
         "not reported worse: core/return-a-gift; not reported better: core/sale-item-return",
     ("loop-and-thread", "rewrite-returns-faq"):
@@ -51,16 +42,13 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {  # each: what the gate got wrong
     ("maison-aurele", "free-shipping-threshold-raised"):
         "gate pass, expected fail; not reported worse: client-care/shipping-threshold",
     ("maison-aurele", "discovery-set-article-archived"):
-        "gate pass, expected fail; not reported worse: "
-        "products-rituals/discovery-set-credit",
+        "not reported worse: products-rituals/discovery-set-credit",
     ("maison-aurele", "holiday-event-start-moved"):
-        "gate pass, expected fail; not reported worse: client-care/holiday-gift-offer",
+        "not reported worse: client-care/holiday-gift-offer",
     ("maison-aurele", "faq-return-window-corrected"):
         "not reported better: client-care/returns-window-faq",
     ("maison-aurele", "faq-returns-answer-rewritten"):
         "not reported better: client-care/returns-window-faq",
-    ("maison-aurele", "heritage-article-added"):
-        "expected unchanged, got worse=[] better=['client-care/phone-order']",
     ("maison-aurele", "faq-archived"):
         "not reported worse: client-care/phone-order, client-care/retailer-return; not "
         "reported better: client-care/returns-window-faq",

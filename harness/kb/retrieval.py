@@ -21,6 +21,7 @@ import bm25s
 
 from harness.store.schema import Article
 from harness.text.concepts import expansion
+from harness.text.questions import questions
 from harness.text.tokens import tokenize
 
 __all__ = ["Hit", "Index", "KnowledgeBase", "serve_articles"]
@@ -104,6 +105,10 @@ class Index:
         if not self.articles or not known:
             return ()
         weighted = known + [w for w in known if w not in self._names]  # topic words count twice
+        # what the last turn asks counts once more than the story around it ("I sent it back
+        # Monday and tracking says you got it. When do I get my money back?")
+        weighted += [w for w in tokenize(" ".join(q.asks for q in questions(texts[0])))
+                     if w in self._idf and w not in self._names]
         own = self._bm25.get_scores(weighted)
         weighted += [w for extra in related for w in dict.fromkeys(extra) if w in self._idf]
         scores = [float(score) * (1 + _TITLE_BOOST * self._title_share(doc, set(words)))

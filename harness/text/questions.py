@@ -22,6 +22,15 @@ _ASKS = re.compile(
     r"will|would|should|may|have|has)\b", re.IGNORECASE)
 _SPLIT = re.compile(r",?\s+(?:and|or|also|plus)\s+(?=(?:how|what|what's|whats|when|where|which|"
                     r"who|why|can|could|do|does|is|are|will|would|should)\b)", re.IGNORECASE)
+# Where a question starts inside a sentence that opens with the customer's story: "got a gift
+# card for my birthday how long do i have to use it", "... on thursday. when do i get it back".
+_ASKED_INSIDE = re.compile(
+    r"(?:^|[\s,;:.!)]+)((?:how|what|what's|whats|when|where|which|who|why)\s+(?:is|are|was|"
+    r"were|do|does|did|can|could|will|would|should|long|much|many|soon|often|fast|quickly|"
+    r"time|day|date|kind|sort|size|happens|about|if)\b.*|"
+    r"(?:can|could|do|does|did|is|are|will|would|should)\s+(?:i|you|we|it|they|she|he|there|"
+    r"this|that|my|your)\b.*)$", re.IGNORECASE)
+_JOINED = re.compile(r"^\s*(?:and|or|also|plus|but|so)\s+", re.IGNORECASE)
 _PIECES = re.compile(r"[^?]+\?+|[^?]+$")
 _FIGURE_ASKED: tuple[tuple[re.Pattern[str], frozenset[Kind]], ...] = (
     (re.compile(r"\bhow (?:long|fast|soon|quickly)\b|\bwhen\b|\bwhat time\b|\bby when\b|"
@@ -37,10 +46,11 @@ _FIGURE_ASKED: tuple[tuple[re.Pattern[str], frozenset[Kind]], ...] = (
 
 @dataclass(frozen=True)
 class Question:
-    text: str
+    text: str  # the question with the story it opens with ("if I buy it now, is it discounted")
     words: frozenset[str]  # its own key words (those the turn's other questions lack)
     figures: frozenset[Kind]  # the kinds of figure it asks for, if any
     sub: bool = False  # one of several questions of the turn
+    asks: str = ""  # from its question word on ("is it discounted"): what is asked
 
 
 def questions(turn: str) -> list[Question]:
@@ -50,21 +60,36 @@ def questions(turn: str) -> list[Question]:
     parts: list[str] = []
     for sentence in sentences(turn) or [turn]:
         for piece in _PIECES.findall(sentence):
-            if piece.strip().endswith("?") or _ASKS.match(piece):
+            if piece.strip().endswith("?") or _ASKS.match(_JOINED.sub("", piece)):
                 split = [p.strip(" ?") for p in _SPLIT.split(piece) if p and tokenize(p)]
-                asking = [p for p in split if _ASKS.match(p)]
+                asking = [p for p in split if _ASKS.match(_from_the_question(p))]
                 parts += asking if asking else [piece.strip(" ?")]
+            elif (inside := _from_the_question(piece.strip())) != piece.strip():
+                parts.append(inside.strip(" ?"))  # "..., what would you recommend"
     if not parts:
         parts = [turn]
     if len(parts) == 1:
-        return [Question(parts[0], frozenset(tokenize(turn)), _asked_kinds(parts[0]))]
+        return [Question(parts[0], frozenset(tokenize(turn)), _asked_kinds(parts[0]),
+                         asks=_from_the_question(parts[0]))]
     words = [frozenset(tokenize(p)) for p in parts]
+    asks = [_from_the_question(p) for p in parts]
+    asked = [frozenset(tokenize(a)) for a in asks]  # the story belongs to no one question
     found = []
     for index, part in enumerate(parts):
-        others = frozenset().union(*(w for i, w in enumerate(words) if i != index))
+        others = frozenset().union(*(w for i, w in enumerate(asked) if i != index))
         own = words[index] - others or words[index]
-        found.append(Question(part, own, _asked_kinds(part), sub=True))
+        found.append(Question(part, own, _asked_kinds(part), sub=True, asks=asks[index]))
     return found
+
+
+def _from_the_question(part: str) -> str:
+    """The question of a part that opens with the customer's story, from its first question
+    word on; the part itself when it opens with one or holds none."""
+    part = _JOINED.sub("", part)
+    if _ASKS.match(part):
+        return part
+    found = _ASKED_INSIDE.search(part)
+    return found.group(1) if found and len(found.group(1).split()) >= 3 else part
 
 
 def _asked_kinds(part: str) -> frozenset[Kind]:

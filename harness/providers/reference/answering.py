@@ -21,6 +21,7 @@ from harness.kb.catalog import fold, name_pattern
 from harness.providers.reference.reading import ProductRecord, Understood, read_prompt
 from harness.providers.reference_tools import Call, next_calls, result_lines
 from harness.text.concepts import expansion
+from harness.text.questions import questions
 from harness.text.sentences import BOLD_LINE, HEADING_LINE, TABLE_ROW, sentences, unwrap
 from harness.text.tokens import tokenize
 
@@ -45,10 +46,20 @@ _INTENTS = (
 _INTENT_BONUS = 0.3
 _NAME_WEIGHT = 0.5
 _ARTICLE_WEIGHT = 0.5  # a sentence of the article about the question beats a stray match
+_SUBJECT_WEIGHT = 1.0  # a sentence of the article whose title names the question's subject
 _HOW_TO = re.compile(r"\b(how (do|can|should) (i|we)|how to|what (should|do) i do)\b", re.I)
 _COVERAGE_NEEDED = 0.3  # share of the question's weight a sentence must carry to be an answer
 _TOOLS_ANSWERED = 0.6  # with tool results to answer from, only a close KB sentence is added
 _KNOWN_NEEDED = 0.25  # share of the question's words the articles must mention at all
+# Everyday verbs and chat words name no subject: "I was given a gift card", "it turned up with
+# a hole", "are they coming back" are about the card, the hole, the product, not about giving,
+# turning or coming. They still count, a little, when nothing else matches.
+_LIGHT = frozenset(tokenize(
+    "give given gave giving take took taken taking come came coming comes turn turned turning "
+    "find found finding put putting keep kept look looked looking seem seemed happen happened "
+    "happy unhappy massive tbh rn lol honestly literally basically actually anywhere somewhere "
+    "ever thing things stuff bit lot guess hope hoping try tried trying use used back"))
+_LIGHT_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class _Sentence:
     words: frozenset[str]
     around: frozenset[str] = frozenset()  # its article's title, section heading, table header
     section: str = ""  # the heading it stands under
+    title: frozenset[str] = frozenset()  # its article's title: what the article is about
 
 
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
@@ -116,7 +128,8 @@ def _sentences(understood: Understood) -> list[_Sentence]:
         for text, under in _quotable(article.body):
             words = frozenset(tokenize(text))
             around = frozenset(tokenize(f"{article.title} {under}")) - words
-            found.append(_Sentence(text, rank, len(found), words, around, under))
+            found.append(_Sentence(text, rank, len(found), words, around, under,
+                                   frozenset(tokenize(article.title))))
     return found
 
 
@@ -166,7 +179,8 @@ def _rank(
             frequency[word] = frequency.get(word, 0) + 1
 
     def idf(word: str) -> float:  # a product's name says which item, not what is asked
-        weight = _NAME_WEIGHT if word in names else 1.0
+        weight = (_NAME_WEIGHT if word in names else
+                  _LIGHT_WEIGHT if word in _LIGHT or word.isdigit() else 1.0)
         return weight * math.log(1 + (total + 0.5) / (frequency.get(word, 0) + 0.5))
 
     asked = {w for w in question if w in frequency}  # words no article mentions: ungroundable
@@ -182,6 +196,11 @@ def _rank(
     article_mass = sum(article_idf(w) for w in asked) or 1.0
     topical = {rank: sum(article_idf(w) for w in asked & words) / article_mass
                for rank, words in articles.items()}  # how much the article is about the question
+    meant_only = set(related) - asked
+    subject_mass = (sum(idf(w) for w in asked) + 0.5 * sum(idf(w) for w in meant_only)) or 1.0
+    subject = {rank: (sum(idf(w) for w in asked & s.title)
+                      + 0.5 * sum(idf(w) for w in meant_only & s.title)) / subject_mass
+               for s in sentences for rank in (s.article_rank,)}  # the title names the topic
     scored = []
     for sentence in sentences:
         direct = sum(idf(w) for w in asked & sentence.words) / mass
@@ -189,7 +208,8 @@ def _rank(
         under = sum(idf(w) for w in asked & sentence.around) / mass
         meant = sum(idf(w) for w in (set(related) - asked) & sentence.words) / mass
         score = (direct + 0.5 * meant + 0.25 * (nearby + under) - 0.06 * sentence.article_rank
-                 + _ARTICLE_WEIGHT * topical[sentence.article_rank] * bool(direct or meant))
+                 + (_ARTICLE_WEIGHT * topical[sentence.article_rank]
+                    + _SUBJECT_WEIGHT * subject[sentence.article_rank]) * bool(direct or meant))
         if (direct or meant) and any(q.search(asked_text) and a.search(sentence.text)
                                      for q, a in _INTENTS):
             score += _INTENT_BONUS
@@ -222,6 +242,71 @@ def _with_figures(chosen: list[_Sentence], every: Sequence[_Sentence], asked: st
             chosen = [*chosen, min(near, key=lambda s: (abs(s.position - top.position),
                                                         s.position))]
     return chosen
+
+
+_TIME_WORDS = frozenset(expansion("when"))  # what any "when" stands for: no subject
+_REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|that|these|those|one|ones)\b", re.I)
+
+
+def _focus(last: str, words: list[str]) -> tuple[str, list[str], list[str], list[str]]:
+    """The question a turn asks, apart from the story around it ("I sent it back on Monday and
+    tracking says you got it Thursday. When do I get my money back?"): its words are what is
+    asked; the story before it is context, what follows it often narrows it ("... for
+    Christmas? UK, both standard and next day"). A question with too little of its own
+    ("what now?"), or one that points back into the story ("can I still change it?"), keeps
+    the turn. Returns the question, its words, the words before and the words after it."""
+    asked = questions(last)
+    text = " ".join(q.asks for q in asked)
+    focus = tokenize(text)
+    if (len(set(focus) - _LIGHT) + len(expansion(text)) < 2 or set(focus) == set(words)
+            or _REFERS_BACK.search(text)):
+        return last, words, [], []
+    end = last.lower().rfind(asked[-1].asks.lower())
+    after = set(tokenize(last[end + len(asked[-1].asks):])) if end >= 0 else set()
+    story = [w for w in words if w not in focus]
+    return (text, focus, [w for w in story if w not in after],
+            [w for w in story if w in after])
+
+
+def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]],
+                  every: Sequence[_Sentence], last: str, context: list[str], names: set[str]
+                  ) -> list[_Sentence]:
+    """A turn asking several things ("how much is delivery, and how much do I need to spend to
+    get it free?") gets the best sentence for each question first, then the turn's best. A
+    question's best must be about the turn too (a quarter of the turn's best score): "will I have to
+    set it up again?" alone would match any sentence that sets something."""
+    asked = questions(last)
+    if len(asked) < 2 or not ranked:
+        return chosen
+    on_topic = {id(s): score for score, s in ranked}
+    needed = ranked[0][0] * 0.25
+    firsts: list[_Sentence] = []
+    turn = [*context, *tokenize(last), *expansion(last)]  # the rest of the turn: what "it" is
+    for part in asked:
+        words = tokenize(part.asks)
+        for score, sentence in _rank(every, words, turn, part.asks, expansion(part.asks),
+                                     names)[:3]:
+            if score >= _COVERAGE_NEEDED and on_topic.get(id(sentence), 0.0) >= needed:
+                if sentence not in firsts:
+                    firsts.append(sentence)
+                break
+    return list(dict.fromkeys([*firsts, *chosen]))
+
+
+def _by_priority(chosen: list[_Sentence], max_words: int | None, sign_off: str | None,
+                 products: list[str]) -> list[_Sentence]:
+    """The sentences that fit the word limit, most wanted first, then in the articles' order
+    (so a reply reads as the article does)."""
+    budget = (max_words or 10_000) - len((sign_off or "").split())
+    used = sum(len(p.split()) for p in products)
+    kept: list[_Sentence] = []
+    for sentence in chosen:
+        size = len(sentence.text.split())
+        if kept and used + size > budget:
+            continue
+        kept.append(sentence)
+        used += size
+    return sorted(kept, key=lambda s: s.position)
 
 
 def _fit(parts: list[str], max_words: int | None, sign_off: str | None) -> str:
@@ -263,18 +348,27 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
     if facts:  # the tool results answer what they mention; the KB only what is left
         said = {w for line in facts for w in tokenize(line)}
         question = [w for w in question if w not in said]
+    asked_text, story = last, []
+    if not facts:
+        asked_text, question, before, story = _focus(last, question)
+        context = [*context, *before]
     every = _sentences(understood)
-    ranked = _rank(every, question, context, last, expansion(last), names)
+    if asked_text != last and not any(w in s.words for s in every for w in question):
+        # "when do I get my money back?": no article says "money", the KB's word is "refund"
+        question = [*question, *(w for w in expansion(asked_text) if w not in _TIME_WORDS)]
+    ranked = _rank(every, question, context, asked_text, [*expansion(asked_text), *story], names)
     best = ranked[0][0] if ranked else 0.0
     floor = max(_TOOLS_ANSWERED if facts else _COVERAGE_NEEDED, best * 0.5)
     chosen = [s for score, s in ranked[:1 if facts else 3]
               if best and score >= floor and question]
+    if not facts:
+        chosen = _per_question(chosen, ranked, every, last, context, names)
     if chosen and _HOW_TO.search(last):  # a how-to answer goes on to the next step
         follow = chosen[0].position + 1
         if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:
             chosen = list(dict.fromkeys([*chosen, every[follow]]))
     chosen = _with_figures(chosen, every, last)
-    grounded = [s.text for s in sorted(chosen, key=lambda s: s.position)]
+    grounded = [s.text for s in _by_priority(chosen, max_words, sign_off, products)]
     if not products and not grounded:
         reason = ("The knowledge base in my instructions does not cover this question."
                   if understood.articles else
