@@ -52,6 +52,9 @@ def decide(*texts: str, hits=SURE, **rules) -> Decision | None:
         "I'm not talking to a bot",
         "is there a live agent?",
         "Can I TALK TO A HUMAN",
+        "I would like someone from your team to look at this personally please",
+        "I want a person to call me about this",
+        "please, not an automated reply this time",
     ],
 )
 def test_asking_for_a_person_is_handed_off(text):
@@ -69,6 +72,9 @@ def test_asking_for_a_person_is_handed_off(text):
         "The delivery agent left the parcel at the door.",
         "My grinder is very human-friendly",
         "Who is the person on the logo?",
+        "Someone from your team sent me the wrong size",
+        "I'd like someone to have it as a gift, can you wrap it?",
+        "Is the confirmation email an automated message?",
     ],
 )
 def test_ordinary_questions_are_not_requests_for_a_person(text):

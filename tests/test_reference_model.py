@@ -203,3 +203,17 @@ def test_each_question_of_a_turn_gets_its_answer():
     text = reply("How much is express shipping? And how long do I have to return an item?",
                  articles=(RETURNS, SHIPPING))
     assert "$14.95" in text and "30 days" in text
+
+
+def test_a_question_the_kb_never_speaks_of_is_handed_off():
+    # the story shares words with the KB ("items", "shipping"), the question does not
+    result = answer(messages("Do you do wholesale? I run a cafe and would love to sell your "
+                             "items, with shipping to my shop."), TOOLS)
+    assert result.escalation is not None
+    assert "does not cover" in result.escalation["reason"]
+
+
+def test_a_question_in_other_words_than_the_kbs_is_still_covered():
+    # near miss: no article says "money", but "money back" is what "refund" means
+    assert "5-7 business days" in reply("When do I get my money back?",
+                                        articles=(TRACKING, REFUNDS))

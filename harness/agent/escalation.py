@@ -31,6 +31,11 @@ ASKS_FOR_PERSON: tuple[str, ...] = (
     r"/\b(agent|human|person|representative),? please\b/",
     r"/\b(transfer|connect|put) me (to|through to|with) (a |an |someone|somebody|your )/",
     r"/\bnot (talk(ing)? to )?a (bot|robot|machine)\b/",
+    r"/\b(like|want|need|get|have) (a |an )?(real |actual )?(someone|somebody|person|human|"
+    r"member of (staff|your team)|one of your team)( from your (team|staff|company))? "
+    r"(to )?(look (at|into)|call|ring|phone|contact|deal with|handle|help)\b/",
+    r"/\bnot (an? |another )?(automated|canned|generic|copy[- ]paste(d)?|bot) "
+    r"(reply|replies|response|responses|answer|answers|message)\b/",
 )
 
 

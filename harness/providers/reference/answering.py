@@ -50,7 +50,7 @@ _SUBJECT_WEIGHT = 1.0  # a sentence of the article whose title names the questio
 _HOW_TO = re.compile(r"\b(how (do|can|should) (i|we)|how to|what (should|do) i do)\b", re.I)
 _COVERAGE_NEEDED = 0.3  # share of the question's weight a sentence must carry to be an answer
 _TOOLS_ANSWERED = 0.6  # with tool results to answer from, only a close KB sentence is added
-_KNOWN_NEEDED = 0.25  # share of the question's words the articles must mention at all
+_KNOWN_NEEDED = 0.34  # share of the question's own words the articles must mention at all
 # Everyday verbs and chat words name no subject: "I was given a gift card", "it turned up with
 # a hole", "are they coming back" are about the card, the hole, the product, not about giving,
 # turning or coming. They still count, a little, when nothing else matches.
@@ -268,6 +268,29 @@ def _focus(last: str, words: list[str]) -> tuple[str, list[str], list[str], list
             [w for w in story if w in after])
 
 
+def _covered(last: str, every: Sequence[_Sentence], names: set[str]) -> bool:
+    """Whether the articles speak of what is asked at all: "do you do wholesale?" to a KB that
+    never says "wholesale" is a question for a person, however many sentences mention shops.
+    The question's own words (not its story, product names or figures) are looked for in the
+    articles, titles and headings included, with the support words they stand for; a question
+    pointing back into the story ("can I still change it?") is looked for with its story."""
+    known = set().union(*(s.words | s.around for s in every)) if every else set()
+    asks = " ".join(q.asks for q in questions(last))
+    texts = [asks, last] if _REFERS_BACK.search(asks) else [asks]
+    return any(_speaks_of(text, known, names) for text in texts)
+
+
+def _speaks_of(text: str, known: set[str], names: set[str]) -> bool:
+    words = set(tokenize(text))
+    own = {w for w in words if w not in _LIGHT and w not in names and not w.isdigit()}
+    if not own or words & names:  # a question about a product the records answer
+        return True
+    if len(own & known) / len(own) >= _KNOWN_NEEDED:
+        return True
+    # "when do I get my money back?" to a KB saying "refund": a lone word the KB says otherwise
+    return len(own) == 1 and bool((set(expansion(text)) - _TIME_WORDS) & known)
+
+
 def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]],
                   every: Sequence[_Sentence], last: str, context: list[str], names: set[str]
                   ) -> list[_Sentence]:
@@ -353,10 +376,15 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
         asked_text, question, before, story = _focus(last, question)
         context = [*context, *before]
     every = _sentences(understood)
-    if asked_text != last and not any(w in s.words for s in every for w in question):
+    covered = bool(facts) or _covered(last, every, names)
+    if not facts and covered and not any(w in s.words for s in every for w in question):
         # "when do I get my money back?": no article says "money", the KB's word is "refund"
         question = [*question, *(w for w in expansion(asked_text) if w not in _TIME_WORDS)]
-    ranked = _rank(every, question, context, asked_text, [*expansion(asked_text), *story], names)
+    if not covered:
+        ranked: list[tuple[float, _Sentence]] = []
+    else:
+        ranked = _rank(every, question, context, asked_text, [*expansion(asked_text), *story],
+                       names)
     best = ranked[0][0] if ranked else 0.0
     floor = max(_TOOLS_ANSWERED if facts else _COVERAGE_NEEDED, best * 0.5)
     chosen = [s for score, s in ranked[:1 if facts else 3]
