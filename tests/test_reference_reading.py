@@ -174,3 +174,52 @@ def test_more_ways_of_asking_for_a_word_limit(ask: str, limit: int):
 
 def test_a_range_of_days_is_no_word_limit():
     assert read_prompt("Refunds take 5-7 business days; keep it friendly.").max_words is None
+
+
+@pytest.mark.parametrize("ask", [
+    "Every message ends with '- The Leaf team'",
+    "Your replies should be signed '- The Leaf team'.",
+    "sign_off: '- The Leaf team'",
+    "Closing: - The Leaf team",
+    "**Sign-off:** - The Leaf team",
+    "Conclude each message with the signature below.\n\n- The Leaf team",
+    "Close each reply with the following:\n\n- The Leaf team",
+])
+def test_reads_the_sign_off_asked_as_a_label_a_passive_or_a_line_below(ask: str):
+    assert read_prompt(INTRO + ask + "\n").sign_off == "- The Leaf team"
+
+
+@pytest.mark.parametrize("ask", [
+    "Emails are signed by the agent on duty.",
+    "Answer the question, then close by offering more help.",
+    "All replies end with a question.",
+])
+def test_a_sentence_about_signing_or_closing_is_no_sign_off(ask: str):
+    assert read_prompt(INTRO + ask + "\n").sign_off is None
+
+
+@pytest.mark.parametrize(("ask", "limit"), [
+    ("Length: \u2264 80 words", 80), ("- Max words: 80", 80), ("max_words: 80", 80),
+])
+def test_reads_a_word_limit_written_as_a_setting(ask: str, limit: int):
+    assert read_prompt(INTRO + ask + "\n").max_words == limit
+
+
+@pytest.mark.parametrize("after", [
+    "## How to write\n\nKeep replies under 80 words. Sign off with - The Leaf team\n",
+    "---\n\nINSTRUCTIONS\n\nKeep replies under 80 words. End every reply with: - The Leaf team\n",
+])
+def test_instructions_after_the_articles_are_read_as_asks(after: str):
+    understood = read_prompt("You answer for The Leaf.\n\n## Help articles\n\nReturns\nYou can "
+                             "return items within 30 days.\n\nShipping\nShipping takes 3 days."
+                             "\n\n" + after)
+    assert (understood.max_words, understood.sign_off) == (80, "- The Leaf team")
+    assert [a.title for a in understood.articles] == ["Returns", "Shipping"]
+
+
+def test_an_article_titled_like_instructions_stays_an_article():
+    # near miss: "Shipping rules" under the KB heading asks for no sign-off or word limit
+    understood = read_prompt("You answer for The Leaf. Keep replies under 80 words.\n\n"
+                             "## Help articles\n\n### Returns\nYou can return items within 30 "
+                             "days.\n\n### Shipping rules\nShipping takes 3 days.\n")
+    assert [a.title for a in understood.articles] == ["Returns", "Shipping rules"]

@@ -84,7 +84,9 @@ _LIMIT_AFTER = re.compile(
 _LIMIT_SPREAD = re.compile(  # "Limit your reply to 80 words", "keep answers to 80 words"
     r"\b(?:limit|keep|cap|restrict|hold)\b[^.\n]{0,40}?\bto\s+(\d{1,4})\s+words?\b"
     r"|\bword (?:limit|count|maximum)\b[^.\n\d]{0,20}(\d{1,4})"
-    r"|\b(?:limit|length|maximum|max)\s*:\s*(?:about |around )?(\d{1,4})\s+words?\b"
+    r"|\b(?:limit|length|maximum|max)\s*:\s*(?:about |around |\u2264 ?|<= ?|< ?)?(\d{1,4})"
+    r"\s+words?\b"
+    r"|\bmax(?:imum)?[ _-]?(?:words|word[ _-]count|length)\b\W{0,4}(\d{1,4})\b"
     r"|\b(?:about|around|roughly|approximately)\s+(\d{1,4})\s+words?\b"
     r"|\b\d{1,4}\s*(?:-|\u2013|\u2014|to)\s*(\d{1,4})\s+words?\b"  # "60-80 words": 80
     r"|\b(?:limit|keep|cap|restrict)\b[^.\n]{0,60}?\band\s+(\d{1,4})\s+words?\b",
@@ -95,9 +97,12 @@ _SIGN_ASK = re.compile(
     r"\b(?:end|sign(?: off)?|close|conclude|finish|wrap up|complete|terminate)\b[^\n]{0,40}?"
     r"\b(?:every|each|all|your|any)\b[^\n]{0,25}?"
     r"\b(?:repl(?:y|ies)|responses?|messages?|answers?|emails?|chats?)\b"
-    r"|\bsign[- ]?off\b|\bsignature\b|\blast line\b|\bfinal line\b|\bclosing line\b"
+    r"|\bsign[- _]?off\b|\bsignature\b|\blast line\b|\bfinal line\b|\bclosing( line)?\s*:"
+    r"|\bclosing line\b|\b(?:repl(?:y|ies)|responses?|messages?|emails?)\b[^\n]{0,30}?"
+    r"\b(?:(?:ends?|finish(?:es)?|closes?) with|(?:be |are |is )?signed(?: off)?(?: with| as)?)\b"
     r"|\b(?:always )?(?:end|close|finish|conclude|sign)(?: off)?(?: \w+){0,3}? "
-    r"(?:with|as|using)\b"
+    r"(?:with|as|using)\b|\b(?:ending|closing|finishing|signing(?: off)?) (?:with|as)\b"
+    r"|\bsign (?=[\"'\u201c`])"
     r"|\bat the (?:end|bottom) of (?:every|each|all|your|any)\b[^\n]{0,25}?"
     r"\b(?:repl(?:y|ies)|responses?|messages?|answers?|emails?)\b", re.IGNORECASE)
 _BRAND = re.compile(r"\b(?:assistant|agent|concierge|representative|advisor|adviser|bot|team)"
@@ -121,12 +126,42 @@ def _digits(text: str) -> str:
     return _SPELLED_WORDS.sub(value, text)
 
 
+_LIMIT_BARE = re.compile(  # "Be concise (80 words).", "Word budget: 80", "80 words tops"
+    r"\b(\d{2,4})[\s-]+words?\b(?!\s+(?:of|from|in)\b)"
+    r"|\bwords?(?: budget| count)?\s*:\s*(\d{2,4})\b", re.IGNORECASE)
+
+
 def _word_limit(text: str) -> int | None:
+    """The word limit asked for. In the instructions (articles are not part of `text`), a
+    length in words said in passing ("Be concise (80 words).") is a limit too, when nothing
+    says it more plainly."""
     text = _digits(text)
     found = [int(m.group(1)) for m in (*_LIMIT_BEFORE.finditer(text),
                                         *_LIMIT_AFTER.finditer(text))]
     found += [int(next(g for g in m.groups() if g)) for m in _LIMIT_SPREAD.finditer(text)]
+    if not found:
+        found = [int(next(g for g in m.groups() if g)) for m in _LIMIT_BARE.finditer(text)]
     return min(found) if found else None
+
+
+_TONE_KEYS = {"max_words": re.compile(r"^(?:max(?:imum)?_?words?|word_?limit|max_?length)$",
+                                      re.I),
+              "sign_off": re.compile(r"^(?:sign_?off|signature|closing(?:_line)?)$", re.I)}
+
+
+def _tone_settings(system: str) -> tuple[int | None, str | None]:
+    """A word limit and sign-off given as settings in a JSON or YAML block of the prompt
+    ({"max_words": 80, "sign_off": "- Voltline Support"})."""
+    limit, sign_off = None, None
+    for _, _, value, _ in _data_blocks(system):
+        for record in _records(value):
+            for key, item in record.items():
+                if _TONE_KEYS["max_words"].match(str(key)) and str(item).isdigit():
+                    limit = limit or int(item)
+                elif (_TONE_KEYS["sign_off"].match(str(key)) and isinstance(item, str)
+                      and item.strip()):
+                    sign_off = sign_off or item.strip()
+    return limit, sign_off
 
 
 def _sign_off(text: str) -> str | None:
@@ -138,13 +173,19 @@ def _sign_off(text: str) -> str | None:
         if not ask:
             continue
         rest = line[ask.end():]
+        if re.search(r"(?i)\b(?:below|following)\s*[.:]?\s*$", rest):  # "... signature below."
+            rest = rest.rstrip(".: ") + ":"
         quoted = _QUOTED.search(rest) or (_QUOTED.search(line) if re.search(
             r"(?i)\b(?:at the (?:end|bottom)|last line|final line|sign-?off|signature)\b", line)
             else None)
         if quoted:
             return next(g for g in quoted.groups() if g).strip()
+        if _TABLE_ROW.match(line):  # | Sign-off | - Voltline Support |
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) >= 2 and cells[-1]:
+                return cells[-1]
         if ":" in rest:
-            after = rest.split(":", 1)[1].strip()
+            after = rest.split(":", 1)[1].strip().lstrip("*_").strip()
             if after:
                 return after
             following = next((x.strip() for x in lines[number + 1:] if x.strip()), "")
@@ -169,10 +210,10 @@ _PLACEMENT = re.compile(r"[,;]?\s*(?:on (?:its|a) (?:own )?line(?: of its own)?|
 def _bare_sign_off(rest: str) -> str | None:
     """An unquoted sign-off written after the ask: "Sign off with - Voltline Support."."""
     text = _PLACEMENT.sub("", _FILLER.sub("", rest, count=1)).strip()
-    text = re.sub(r"\.$", "", text).strip()
+    text = re.sub(r"[.)]$", "", text).strip()
     if not text or len(text.split()) > 10 or not re.search(r"[A-Za-z]", text):
         return None
-    if re.match(r"(?i)(a|an|your|our|a short|the customer|their|it|them|every|each)\b", text):
+    if re.match(r"(?i)(a|an|your|our|a short|the customer|their|it|them|every|each|by)\b", text):
         return None  # "end each reply with a question": an instruction, not a sign-off
     return text
 
@@ -325,6 +366,13 @@ _KB_WORDS = re.compile(r"\b(knowledge|articles?|kb|help[- ]?cent(?:re|er)|refere
                        r"information)\b", re.IGNORECASE)
 _PRODUCT_WORDS = re.compile(r"\b(products?|catalog(?:ue)?|price list|prices|inventory|"
                             r"items we sell|range)\b", re.IGNORECASE)
+# A heading of the prompt's own instructions: after the articles it ends the KB ("## How to
+# write", "Rules:", "INSTRUCTIONS"), so the tone asks under it are read as asks.
+_INSTRUCTION_WORDS = re.compile(
+    r"\b(instructions?|rules|guidelines|style|tone|voice|format(?:ting)?|writing|"
+    r"how to (?:write|reply|answer|respond)|responses?|replies|answering|constraints|"
+    r"sign[- ]?off|signature|escalat\w*|hand[- ]?offs?|when to|important|remember)\b",
+    re.IGNORECASE)
 _TITLE_WITH_ID = re.compile(r"^(.*?)\s*[(\[]\s*(?:id:\s*)?([a-z0-9][a-z0-9_-]*)\s*[)\]]\s*$")
 _NUMBERED = re.compile(r"^\s{0,3}(\d{1,3})[.)]\s+(.+?)\s*$")
 _BOLD_TITLE = re.compile(r"^\s*\*\*(.+?)\*\*\s*:?\s*$")
@@ -350,7 +398,8 @@ def _headers(lines: list[str]) -> list[tuple[int, int, str]]:
         elif (label := _LABEL.match(line)) and len(label.group(1).split()) <= 8:
             found.append((number, 7, label.group(1)))
         elif (_title_like(line) and len(line.split()) <= 6 and (number == 0 or not lines[
-                number - 1].strip()) and (_KB_WORDS.search(line) or _PRODUCT_WORDS.search(line))
+                number - 1].strip()) and (_KB_WORDS.search(line) or _PRODUCT_WORDS.search(line)
+                                          or _INSTRUCTION_WORDS.search(line))
                 and (number + 1 == len(lines) or not lines[number + 1].strip()
                      or _HEADING.match(lines[number + 1]))):
             found.append((number, 7, line.strip()))  # "Help articles" standing alone
@@ -394,9 +443,18 @@ def _regions(lines: list[str]) -> tuple[_Region | None, _Region | None]:
     if chosen is not None:
         number, level = chosen
         end = shelf.start - 1 if shelf and shelf.start > number else len(lines)
+        end = next((n for n, lv, text in headers if number < n < end
+                    and (lv <= level or lv == 7) and _INSTRUCTION_WORDS.search(text)
+                    and not _KB_WORDS.search(text) and _asks_tone(lines[n + 1:end])), end)
         if _content(lines[number + 1:end]):
             kb = _Region("kb", number + 1, end, level)
     return kb, shelf
+
+
+def _asks_tone(lines: list[str]) -> bool:
+    """Whether a section asks for a sign-off or a word limit: instructions, not an article."""
+    text = "\n".join(lines)
+    return bool(_SIGN_ASK.search(text) or _word_limit(text))
 
 
 def _content(lines: list[str]) -> bool:
@@ -591,8 +649,9 @@ def read_prompt(system: str) -> Understood:
         notes.append("the reference model found a product section but no product record with"
                      " a name and a price in it")
     asks = _instructions(system, lines, kb, shelf)
-    return Understood(tuple(articles), tuple(products), _word_limit(asks), _sign_off(asks),
-                      layout, _brand(asks), tuple(notes))
+    set_limit, set_sign_off = _tone_settings(system)
+    return Understood(tuple(articles), tuple(products), _word_limit(asks) or set_limit,
+                      _sign_off(asks) or set_sign_off, layout, _brand(asks), tuple(notes))
 
 
 def _instructions(system: str, lines: list[str], *regions: _Region | None) -> str:
