@@ -20,7 +20,7 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,9 @@ class ConversationRecord:
     messages: tuple[Mapping[str, str], ...] = field(default=(), repr=False)  # {"role", "text"}
 
     def row(self, run_id: int) -> dict[str, Any]:
-        row = asdict(self)
+        """The table row. Field by field: `asdict` deep-copied every message and grade only
+        for the copies below to replace them (most of the time the history took to record)."""
+        row = {f.name: getattr(self, f.name) for f in fields(self)}
         row.update(run_id=run_id, grades=dict(self.grades), reasons=dict(self.reasons),
                    gaps=[dict(g) for g in self.gaps], messages=[dict(m) for m in self.messages])
         row.update(_dimension_values(self.grades))
