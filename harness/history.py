@@ -133,20 +133,21 @@ def default_url(root: Path) -> str:
     return f"sqlite:///{(root / FILE_NAME).resolve()}"
 
 
-def _ignore_in_git(root: Path) -> None:
+def _ignore_in_git(root: Path, pattern: str = FILE_NAME, probe: str | None = None,
+                   why: str = "the history of scored conversations (harness score)") -> None:
     """The store's history database holds scored customer conversations: keep it out of git.
-    Appended to the store's .gitignore unless git already ignores it (or it is not a repo)."""
-    name = FILE_NAME
+    `pattern` is appended to the store's .gitignore unless git already ignores `probe` (a file
+    it matches; the pattern itself by default), or it is not a repo."""
     ignore = root / ".gitignore"
     try:
-        if ignore.is_file() and name in ignore.read_text(encoding="utf-8").split():
+        if ignore.is_file() and pattern in ignore.read_text(encoding="utf-8").split():
             return
-        checked = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", name],
+        checked = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", probe or pattern],
                                  capture_output=True, check=False)
         if checked.returncode != 1:  # 0: ignored already; 128: not a git repository
             return
         with ignore.open("a", encoding="utf-8") as handle:
-            handle.write(f"\n# the history of scored conversations (harness score)\n{name}\n")
+            handle.write(f"\n# {why}\n{pattern}\n")
     except OSError:
         return
 
@@ -176,6 +177,9 @@ def open_history(url: str | None, root: Path) -> History:
                 raise
             engine.dispose()  # no pooled connection may keep the damaged file open
             aside = _move_aside(path)
+            if url == default_url(root):  # the kept copy holds conversations too: not for git
+                _ignore_in_git(root, f"{FILE_NAME}.corrupt-*", aside.name,
+                               "damaged history databases moved aside, kept for a person")
             detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
             warning = (f"history database {path} could not be read ({detail}); moved aside to"
                        f" {aside.name}, and a new history was started")

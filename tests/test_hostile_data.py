@@ -229,11 +229,14 @@ def test_a_healthy_or_unreachable_history_is_never_moved(tmp_path):
 
 def test_harness_score_with_a_corrupt_history_scores_records_and_says_where_it_went(
         make_store, tmp_path, capsys):
+    import subprocess
+
     from exportkit import RETURNS_A, RETURNS_Q, conversation, write_export
 
     from harness.cli import main
 
     root = make_store()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
     (root / FILE_NAME).write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
     export = write_export(tmp_path / "export.jsonl",
                           conversation("c1", "2026-11-20T10:00", RETURNS_Q, RETURNS_A))
@@ -241,6 +244,8 @@ def test_harness_score_with_a_corrupt_history_scores_records_and_says_where_it_w
     err = capsys.readouterr().err
     (aside,) = root.glob(f"{FILE_NAME}.corrupt-*")
     assert f"moved aside to {aside.name}" in err and "Traceback" not in err
+    ignored = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", aside.name])
+    assert ignored.returncode == 0  # the kept copy holds customers' conversations: not for git
     assert open_history(None, root).count() == 1
     assert main(["score", str(export), "--store", str(root)]) == 0  # the next run works
     assert "moved aside" not in capsys.readouterr().err
