@@ -16,9 +16,11 @@ Conversation text is stored redacted (`harness.coach.redact`), for `harness prom
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sqlite3
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +114,9 @@ class ConversationRecord:
     messages: tuple[Mapping[str, str], ...] = field(default=(), repr=False)  # {"role", "text"}
 
     def row(self, run_id: int) -> dict[str, Any]:
-        row = asdict(self)
+        """The table row. Field by field: `asdict` deep-copied every message and grade only
+        for the copies below to replace them (most of the time the history took to record)."""
+        row = {f.name: getattr(self, f.name) for f in fields(self)}
         row.update(run_id=run_id, grades=dict(self.grades), reasons=dict(self.reasons),
                    gaps=[dict(g) for g in self.gaps], messages=[dict(m) for m in self.messages])
         row.update(_dimension_values(self.grades))
@@ -129,41 +133,120 @@ def default_url(root: Path) -> str:
     return f"sqlite:///{(root / FILE_NAME).resolve()}"
 
 
-def _ignore_in_git(root: Path) -> None:
+def _ignore_in_git(root: Path, pattern: str = FILE_NAME, probe: str | None = None,
+                   why: str = "the history of scored conversations (harness score)") -> None:
     """The store's history database holds scored customer conversations: keep it out of git.
-    Appended to the store's .gitignore unless git already ignores it (or it is not a repo)."""
-    name = FILE_NAME
+    `pattern` is appended to the store's .gitignore unless git already ignores `probe` (a file
+    it matches; the pattern itself by default), or it is not a repo."""
     ignore = root / ".gitignore"
     try:
-        if ignore.is_file() and name in ignore.read_text(encoding="utf-8").split():
+        if ignore.is_file() and pattern in ignore.read_text(encoding="utf-8").split():
             return
-        checked = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", name],
+        checked = subprocess.run(["git", "-C", str(root), "check-ignore", "-q", probe or pattern],
                                  capture_output=True, check=False)
         if checked.returncode != 1:  # 0: ignored already; 128: not a git repository
             return
         with ignore.open("a", encoding="utf-8") as handle:
-            handle.write(f"\n# the history of scored conversations (harness score)\n{name}\n")
+            handle.write(f"\n# {why}\n{pattern}\n")
     except OSError:
         return
 
 
 def open_history(url: str | None, root: Path) -> History:
-    """The history at `url` (default: the SQLite file of the store at `root`), tables made."""
+    """The history at `url` (default: the SQLite file of the store at `root`), tables made.
+
+    A SQLite file that is not a database, or fails SQLite's quick check (CI restores it between
+    runs, and a restore can be cut short), is moved aside, kept as it was, and a new history is
+    started: the history is a record of runs, and one damaged file must not stop the next run
+    nor be overwritten. `History.warning` says where it went."""
     if url is None:
         _ignore_in_git(root)
     url = url or default_url(root)
     try:
         engine = sa.create_engine(url)
         shown = engine.url.render_as_string(hide_password=True)
-        metadata.create_all(engine)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ModuleNotFoundError) as exc:
-        raise HarnessError(f"--history: cannot use the database URL ({exc}); expected an"
-                           " SQLAlchemy URL such as postgresql+psycopg://user@host/db, with"
-                           " its driver installed") from None
-    except sa.exc.SQLAlchemyError as exc:
+        raise _bad_url(exc) from None
+    warning = None
+    try:
+        try:
+            _prepare(engine)
+        except (sa.exc.DatabaseError, _Damaged) as exc:
+            path = _sqlite_file(engine)
+            if path is None or not _is_damage(exc):
+                raise
+            engine.dispose()  # no pooled connection may keep the damaged file open
+            aside = _move_aside(path)
+            if url == default_url(root):  # the kept copy holds conversations too: not for git
+                _ignore_in_git(root, f"{FILE_NAME}.corrupt-*", aside.name,
+                               "damaged history databases moved aside, kept for a person")
+            detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+            warning = (f"history database {path} could not be read ({detail}); moved aside to"
+                       f" {aside.name}, and a new history was started")
+            _prepare(engine)
+    except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise _bad_url(exc) from None
+    except (sa.exc.SQLAlchemyError, _Damaged) as exc:
         raise HarnessError(f"history database {_safe(url)}: {exc.__class__.__name__}:"
-                           f" {str(exc.orig if hasattr(exc, 'orig') else exc).strip()}") from None
-    return History(engine, shown)
+                           f" {str(getattr(exc, 'orig', None) or exc).strip()}") from None
+    return History(engine, shown, warning)
+
+
+def _bad_url(exc: Exception) -> HarnessError:
+    return HarnessError(f"--history: cannot use the database URL ({exc}); expected an"
+                        " SQLAlchemy URL such as postgresql+psycopg://user@host/db, with"
+                        " its driver installed")
+
+
+class _Damaged(Exception):
+    """SQLite's quick check found damage that reading the schema did not."""
+
+
+def _prepare(engine: sa.Engine) -> None:
+    """Make the tables; on SQLite, check the file's pages too (a file cut short or with a
+    page of noise opens, and fails only at the first write that reaches the damage)."""
+    metadata.create_all(engine)
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql("PRAGMA quick_check(1)").scalar()
+    if found != "ok":
+        raise _Damaged(f"quick check: {found}")
+
+
+def _sqlite_file(engine: sa.Engine) -> Path | None:
+    """The file of a SQLite URL; None for another database or one held in memory."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or (
+            database.startswith("file:")):
+        return None
+    path = Path(database)
+    return path if path.is_file() else None
+
+
+def _is_damage(exc: Exception) -> bool:
+    """A file that is not a database or is malformed, as against one that is locked, read-only
+    or cannot be opened (sqlite3's OperationalError): only damage is moved aside."""
+    if isinstance(exc, _Damaged):
+        return True
+    orig = getattr(exc, "orig", None)
+    return isinstance(orig, sqlite3.DatabaseError) and not isinstance(
+        orig, sqlite3.OperationalError)
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename the damaged file (and its journal and write-ahead log) to a name of its own."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    number = 1
+    while aside.exists():
+        number += 1
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{number}")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            os.replace(source, f"{aside}{suffix}")
+    return aside
 
 
 def _safe(url: str) -> str:
@@ -202,9 +285,10 @@ def upsert_statement(table: sa.Table, dialect_name: str) -> Any:
 class History:
     """Reads and writes the history database."""
 
-    def __init__(self, engine: sa.Engine, shown: str = "") -> None:
+    def __init__(self, engine: sa.Engine, shown: str = "", warning: str | None = None) -> None:
         self.engine = engine
         self.shown = shown or engine.url.render_as_string(hide_password=True)
+        self.warning = warning  # set when a damaged database was moved aside
 
     def start_run(self, kind: str, source: str, made_with: Provenance) -> int:
         with self.engine.begin() as conn:

@@ -103,3 +103,27 @@ def test_a_product_withdrawn_from_sale_is_not_offered():
     assert catalog_claims("We no longer stock the Burr Grinder S1.", CATALOG) == []
     # near miss: a plain mention still offers it
     assert catalog_claims("The Burr Grinder S1 is in stock.", CATALOG) != []
+
+
+def test_each_catalog_finds_its_own_products_in_one_process():
+    """Names are indexed per catalog (a store and its what-if variants share a process):
+    a second catalog, or a variant that renames a product, never sees the first one's."""
+    renamed = CATALOG.model_copy(update={"products": (
+        Product(sku="GRD-S2", name="Precision Mill", price=189.0),)})
+    assert skus("the Burr Grinder S2 or the Precision Mill") == ["GRD-S2"]
+    found = find_products("the Burr Grinder S2 or the Precision Mill", renamed)
+    assert [(m.product.name, m.start) for m in found] == [("Precision Mill", 27)]
+    assert skus("two Burr Grinders S2 and one Crema One Plus") == ["GRD-S2", "ESP-C1P"]
+
+
+def test_ascii_and_accented_text_fold_alike():
+    from harness.text.tokens import fold, tokenize
+
+    accented = Catalog(products=(Product(sku="SL", name="Sérum Lumière", price=30.0),))
+    assert [m.product.sku for m in find_products("my serum lumiere", accented)] == ["SL"]
+    assert [m.product.sku for m in find_products("my SÉRUM LUMIÈRE", accented)] == ["SL"]
+    assert fold("Crème brûlée, plain text") == "Creme brulee, plain text"
+    words = tokenize("Returns within 30 days")
+    assert words == ["return", "within", "30", "day"]
+    words.append("mutated")  # a caller's list is its own: the next call is unchanged
+    assert tokenize("Returns within 30 days") == ["return", "within", "30", "day"]

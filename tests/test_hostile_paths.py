@@ -101,3 +101,25 @@ def test_a_committed_journal_cannot_move_files_outside_the_baselines(make_store,
     recover(root)
     assert victim.read_text(encoding="utf-8") == "precious" and planted.exists()
     assert not (root / PENDING).exists() and not list(root.glob(f".{PENDING}.*.tmp"))
+
+
+def test_a_symlinked_suite_folder_is_never_written_through(make_store, pytester,
+                                                           tmp_path_factory):
+    """Item 10: a suite folder that is a symbolic link out of the store. --update-baseline
+    writes no baseline through it (nor any other suite's: all or none), and the run fails:
+    a baseline asked for and not written is not a passing run."""
+    make_store(root=pytester.path)
+    outside = tmp_path_factory.mktemp("elsewhere") / "linked"
+    outside.mkdir()
+    fixture = (pytester.path / "suites" / "core" / "returns-window.yaml").read_text()
+    (outside / "return-days.yaml").write_text(fixture, encoding="utf-8")
+    os.symlink(outside, pytester.path / "suites" / "linked")
+    result = pytester.runpytest_subprocess("suites/", "-p", "no:cacheprovider",
+                                           "--update-baseline")
+    out = " ".join(result.stdout.str().split())
+    assert "leads outside the store" in out and "Traceback" not in out
+    assert "hint: no baseline was written" in out and "GATE FAIL" in out
+    assert not (outside / "baseline.json").exists()
+    assert not list(pytester.path.glob("suites/*/baseline.json"))
+    assert not list(outside.glob("*.tmp")) and not list(pytester.path.glob("suites/*/*.tmp"))
+    assert result.ret != 0, out

@@ -64,3 +64,29 @@ def test_a_timed_out_fact_fails_its_case_and_the_others_run(make_store, monkeypa
     assert done["core/fine"].error is None and done["core/fine"].grades
     assert "slow.yaml" in done["core/slow"].error
     assert "catastrophically" in done["core/slow"].error
+
+
+def test_harness_score_skips_the_conversation_a_pattern_times_out_on(make_store, tmp_path,
+                                                                     monkeypatch, capsys):
+    """An escalation pattern of agent.yaml that passes check's probes can still explode on one
+    customer's words: that conversation is skipped, naming the export's line and the pattern;
+    the others are scored and recorded, and the exit status says a line was skipped."""
+    from exportkit import RETURNS_A, RETURNS_Q, conversation, write_export
+
+    from harness.history import open_history
+
+    monkeypatch.setattr("harness.text.matching.PATTERN_SECONDS", 0.1)
+    root = make_store(agent={"escalation": {"topics": {"safety": [EXPLOSIVE]},
+                                            "min_confidence": 0.35}})
+    export = write_export(
+        tmp_path / "export.jsonl",
+        conversation("c1", "2026-11-20T10:00", RETURNS_Q, RETURNS_A, customer="a"),
+        conversation("c2", "2026-11-20T11:00", ("customer", "a" * 60 + "!"), RETURNS_A,
+                     customer="b"),
+        conversation("c3", "2026-11-20T12:00", RETURNS_Q, RETURNS_A, customer="c"))
+    assert main(["score", str(export), "--store", str(root)]) == 1
+    captured = capsys.readouterr()
+    assert "export.jsonl, line 2" in captured.err and EXPLOSIVE in captured.err
+    assert "Traceback" not in captured.err and "2 conversation(s) scored" in captured.out
+    history = open_history(None, root)
+    assert history.count() == 2 and history.conversation("c2") is None

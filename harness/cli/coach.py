@@ -12,7 +12,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from harness.cli.common import add_store, date_type, pipeline_for
+from harness.cli.common import add_store, date_type, history_of, pipeline_for
 from harness.coach.calibrate import Labels, compare_labels, grade_labelled
 from harness.coach.promote import conversation_from_history, draft_fixture, write_fixture
 from harness.coach.review import build_review, kept_changes, parse_week
@@ -30,10 +30,8 @@ _HISTORY_HELP = "the history database (an SQLAlchemy URL; default: .harness-hist
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from harness.history import open_history
-
     store = open_store(args.store)
-    history = None if args.no_history else open_history(args.history, store.root)
+    history = None if args.no_history else history_of(args.history, store.root)
     shown = 0
 
     def on_bad(item: BadLine) -> None:
@@ -67,11 +65,10 @@ def _last_week() -> dt.date:
 
 def cmd_review(args: argparse.Namespace) -> int:
     from harness.coach.review_page import render_html, render_markdown  # matplotlib: only here
-    from harness.history import open_history
 
     store = open_store(args.store)
     monday = parse_week(args.week) if args.week else _last_week()
-    history = open_history(args.history, store.root)
+    history = history_of(args.history, store.root)
     gap_below = store.agent.escalation.min_confidence or 0.35
     review = build_review(history, monday, gap_below)
     out = Path(args.out) if args.out else store.root / "reviews"
@@ -101,9 +98,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
         if args.no_redact:
             raise HarnessError("--no-redact needs --from EXPORT.jsonl: the history store keeps"
                                " conversations redacted")
-        from harness.history import open_history
-
-        conversation = conversation_from_history(open_history(args.history, store.root),
+        conversation = conversation_from_history(history_of(args.history, store.root),
                                                  args.conversation)
     draft = draft_fixture(conversation, store, redacted=not args.no_redact,
                           today=dt.date.today())

@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-from typing import Any
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
 from harness.pipeline.pipeline import Pipeline
 from harness.pipeline.settings import Settings, parse_date
 
-__all__ = ["add_store", "date_type", "pipeline_for"]
+if TYPE_CHECKING:
+    from harness.history import History
+
+__all__ = ["add_store", "date_type", "history_of", "pipeline_for"]
 
 
 def add_store(parser: argparse.ArgumentParser) -> None:
@@ -36,3 +41,13 @@ def pipeline_for(args: argparse.Namespace, **settings: Any) -> Pipeline:
               "concurrency": getattr(args, "concurrency", None),
               "cache": getattr(args, "cache", None) or "on", **settings}
     return Pipeline(Settings(**values))
+
+
+def history_of(url: str | None, root: Path) -> History:
+    """The history database, opened; a damaged file moved aside is said on stderr."""
+    from harness.history import open_history  # SQLAlchemy: only for the commands that use it
+
+    history = open_history(url, root)
+    if history.warning:
+        print(f"warning: {history.warning}", file=sys.stderr)
+    return history

@@ -12,7 +12,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from harness.cli.common import add_store, date_type, pipeline_for
+from harness.cli.common import add_store, date_type, history_of, pipeline_for
 from harness.errors import HarnessError
 from harness.kbtools.dials import Candidate, TopicDials, WhatIf, recommend, rows, topic_dials
 from harness.kbtools.dials import what_if as measure_what_if
@@ -76,14 +76,12 @@ def what_if_table(result: WhatIf) -> str:
 
 
 def cmd_dials(args: argparse.Namespace) -> int:
-    from harness.history import open_history
-
     store = open_store(args.store)
     if args.what_if:
         candidate = load_yaml_file(Path(args.what_if), Candidate)
         print(what_if_table(measure_what_if(pipeline_for(args), store, candidate)))
         return 0
-    history = open_history(args.history, store.root)
+    history = history_of(args.history, store.root)
     found = rows(history.engine, args.since)
     if not found:
         print("no scored conversations in the history yet: run `harness score EXPORT.jsonl`")

@@ -24,11 +24,12 @@ from harness.coach.handover import REPEAT_WINDOW, is_repeat_contact
 from harness.coach.production import ProductionGrader, Scored, with_repeat
 from harness.coach.redact import redact
 from harness.coach.score_output import JsonList, Tally
-from harness.errors import HarnessError
+from harness.errors import HarnessError, LoadError
 from harness.history import ConversationRecord, History
 from harness.regression.baseline import provenance_of
 from harness.store.conversations import BadLine, Conversation, Progress, read_export
 from harness.store.loading import Store
+from harness.text.matching import PatternTimeout
 
 __all__ = [
     "BAD_LINES_SHOWN", "RepeatContacts", "ScoreRun", "score_export", "score_file", "to_record",
@@ -93,11 +94,16 @@ def score_export(
 ) -> Iterator[Scored]:
     """Every conversation of the export, graded, in export order (held 24 h, see above)."""
     repeats = RepeatContacts(grader.weights)
-    for _, item in read_export(path, progress):
+    for number, item in read_export(path, progress):
         if isinstance(item, BadLine):
             on_bad(item)
             continue
-        scored = grader.grade(item)
+        try:
+            scored = grader.grade(item)
+        except PatternTimeout as error:  # one customer's words, not the export: skip the line
+            on_bad(BadLine(LoadError(path, f"conversation {item.id!r} not scored: {error}"
+                                           " (a pattern of prompts/agent.yaml)", line=number)))
+            continue
         if keep_text:
             scored = replace(scored, messages=_redacted(item))
         yield from repeats.add(scored)

@@ -40,26 +40,43 @@ def name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])" + r"[\W_]*".join(parts) + r"(?![a-z0-9])", re.IGNORECASE)
 
 
-@lru_cache(maxsize=32)
-def _names(catalog: Catalog) -> tuple[tuple[Product, str, str], ...]:
-    """Each (product, name or alias, its first word): the word a text must hold to name it."""
-    found = []
+_Name = tuple[Product, str]  # a product and one of its names (the name or an alias)
+_Index = dict[str, tuple[tuple[int, _Name], ...]]
+_INDEXES: dict[int, tuple[Catalog, _Index]] = {}  # by the catalog's identity, see _index
+
+
+def _index(catalog: Catalog) -> _Index:
+    """Each word a text must hold to name a product (a name's first word, or its plural),
+    with the names it starts, numbered in catalog order. Kept by the catalog's identity: an
+    lru_cache would hash the whole frozen catalog, every product, at each lookup."""
+    kept = _INDEXES.get(id(catalog))
+    if kept is not None and kept[0] is catalog:
+        return kept[1]
+    index: dict[str, list[tuple[int, _Name]]] = {}
+    number = 0
     for product in catalog.products:
         for name in (product.name, *product.aliases):
             words = _TOKEN.findall(fold(name).lower().replace("'", ""))
             if words:
-                found.append((product, name, words[0]))
-    return tuple(found)
+                first = words[0]
+                for form in dict.fromkeys((first, first + "s", first + "es")):
+                    index.setdefault(form, []).append((number, (product, name)))
+                number += 1
+    found = {word: tuple(names) for word, names in index.items()}
+    if len(_INDEXES) >= 32:  # a few catalogs per process: a store and its what-if variants
+        _INDEXES.pop(next(iter(_INDEXES)))
+    _INDEXES[id(catalog)] = (catalog, found)
+    return found
 
 
 def find_products(text: str, catalog: Catalog) -> tuple[Mention, ...]:
     """Every product named in `text`, longest name first where two overlap, in text order."""
     text = fold(text.replace("\u2019", "'"))
-    words = set(_TOKEN.findall(text.lower().replace("'", "")))
+    index = _index(catalog)
+    named = dict(entry for word in set(_TOKEN.findall(text.lower().replace("'", "")))
+                 for entry in index.get(word, ()))  # cheap test first: most names are absent
     candidates: list[Mention] = []
-    for product, name, first in _names(catalog):
-        if not words.intersection((first, first + "s", first + "es")):
-            continue  # cheap test first: most names are not in most texts
+    for _, (product, name) in sorted(named.items()):
         for match in name_pattern(name).finditer(text):
             candidates.append(Mention(product, match.start(), match.end()))
     candidates.sort(key=lambda m: (m.start, -(m.end - m.start)))

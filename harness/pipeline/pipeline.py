@@ -389,13 +389,15 @@ def conclude(results: Sequence[CaseResult], settings: Settings, *,
         notes = (*notes, f"baseline not written: {len(refused)} new case(s) do not pass ({ids});"
                  " fix them, or record them as known failures with --update-baseline"
                  " --accept-failing")
-    elif recorded:
+    unwritten = False
+    if not refused and recorded:
         try:
             updated = _record_baselines(cases, baselines, stores, fixture_ids)
         except (HarnessError, OSError) as error:  # nothing is half-written: say so, fail
             notes = (*notes, f"baseline not written: {error}")
+            unwritten = True  # asked to record and did not: never a passing run
     return RunRecord(
-        cases, gate, passed=(gate.passed or bool(updated)) and not interrupted,
+        cases, gate, passed=(gate.passed or bool(updated)) and not interrupted and not unwritten,
         interrupted=interrupted, stats=replace(stats) if stats is not None else CallStats(),
         model_seconds=model_seconds,
         warnings=_warnings(baselines, stores), updated=updated,

@@ -45,6 +45,7 @@ __all__ = ["Collected", "HarnessSession", "Role"]
 SuiteKey = tuple[Path, str]  # (store root, suite name)
 Role = Literal["solo", "worker", "controller"]
 WIRE = "harness-result"  # the user property that carries a worker's graded case
+WIRE_NOTES = "harness-notes"  # and the one that carries what its run must tell (a cache moved)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class HarnessSession:
         self.results: dict[str, CaseResult] = {}
         self.record: RunRecord | None = None
         self.received: list[dict[str, Any]] = []  # controller: graded cases from the workers
+        self.received_notes: list[str] = []  # controller: the workers' warnings, each once
         self.selection_note = ""
         self.written: list[str] = []  # what the outputs wrote, for the summary
         self.model_seconds = 0.0  # wall time of the model phase (agent and judge calls)
@@ -242,7 +244,7 @@ class HarnessSession:
             else None, model_seconds=self.model_seconds if self.role == "solo" else None,
             fixture_ids=self.fixture_ids,
             notes=(*((self.selection_note,) if self.selection_note else ()),
-                   *self.pipeline.warnings()))
+                   *self.pipeline.warnings(), *self.received_notes))
         self.results = {r.case_id: r for r in self.record.cases}
 
     def _removed(self) -> list[CaseResult]:
@@ -277,6 +279,9 @@ class HarnessSession:
         properties += junit_properties(result)
         if self.role == "worker":  # the controller gates, reports and records the whole run
             properties.append((WIRE, result.to_json()))
+            warnings = self.pipeline.warnings()  # a worker's warnings never reach the terminal
+            if warnings:
+                properties.append((WIRE_NOTES, list(warnings)))
         if item.error is not None:
             raise item.error
         if self.settings.update_baseline:
@@ -306,11 +311,16 @@ class HarnessSession:
     # -- pytest-xdist ----------------------------------------------------------------------
 
     def receive(self, properties: list[tuple[str, object]], when: str) -> list[tuple[str, object]]:
-        """Controller: keep each worker's graded case (sent with the call-phase report), and
-        return the other properties, so that --junitxml shows only the readable ones."""
+        """Controller: keep each worker's graded case (sent with the call-phase report) and its
+        warnings, and return the other properties, so that --junitxml shows only the readable
+        ones."""
         kept = []
         for name, value in properties:
-            if name != WIRE:
+            if name == WIRE_NOTES:
+                if when == "call" and isinstance(value, list):
+                    self.received_notes += [n for n in value if isinstance(n, str)
+                                            and n not in self.received_notes]
+            elif name != WIRE:
                 kept.append((name, value))
             elif when == "call" and isinstance(value, dict):  # every phase carries it: once
                 self.received.append(value)

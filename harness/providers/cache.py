@@ -20,7 +20,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +38,23 @@ def request_key(request: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+@contextlib.contextmanager
+def _setup_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (a file beside the cache) while it is held; none where the
+    system has no fcntl."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class ResponseCache:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -47,19 +64,31 @@ class ResponseCache:
         self.path = folder / "responses.sqlite3"
         self._lock = threading.Lock()
         self.warning: str | None = None  # set when a corrupt cache was moved aside
-        try:
-            self._connect()
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise
-            self._move_aside(exc)
-            self._connect()
+        self._open()
+
+    def _open(self) -> None:
+        """Connect; a file that is not a database is moved aside and a new one made. One
+        process at a time: pytest-xdist's workers open the cache at the same moment, and a
+        second one to find the damage would move the first one's new cache away after it."""
+        with _setup_lock(self.path.with_name("responses.lock")):
+            try:
+                self._connect()
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                    raise
+                self._move_aside(exc)
+                self._connect()
 
     def _move_aside(self, exc: sqlite3.DatabaseError) -> None:
         """Keep the broken file for a person to look at, and start an empty cache."""
         with contextlib.suppress(sqlite3.Error, AttributeError):
             self._db.close()
         aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        number = 1
+        while aside.exists():  # an earlier damaged copy keeps its own name
+            number += 1
+            aside = aside.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
+                                    f"-{number}")
         for suffix in ("", "-wal", "-shm"):
             source = Path(f"{self.path}{suffix}")
             if source.exists():
@@ -90,7 +119,7 @@ class ResponseCache:
     def _connection(self) -> sqlite3.Connection:
         """This process's connection: a forked worker must not share its parent's."""
         if os.getpid() != self._pid:
-            self._connect()
+            self._open()
         return self._db
 
     @classmethod

@@ -91,6 +91,8 @@ def record_history(url: str | None, record: RunRecord, stores: Sequence[Store]) 
             done.append(f"warning: the run was not recorded in the history: {detail}; repair or"
                         " move the database aside (the gate's verdict stands)")
             continue
+        if history.warning:
+            done.append(f"warning: {history.warning}")
         done.append(f"recorded {len(rows)} cases in the history ({history.shown})"
                     + (f", run {run_id}" if run_id is not None else ""))
     return done

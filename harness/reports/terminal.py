@@ -314,6 +314,10 @@ def _hint(record: RunRecord, known: int, errors: int, blocking: int) -> str:
         return "hint: a known failure can be fixed by a KB or prompt change run with --target."
     if record.passed:
         return "hint: nothing got worse; the change can ship."
+    if record.gate.passed and not record.interrupted and any(
+            n.startswith("baseline not written") for n in record.notes):
+        return ("hint: no baseline was written (the note above says why); fix that and run"
+                " --update-baseline again.")
     if errors and blocking == errors:
         return ("hint: only errors block: a fixture that cannot load names its file and line"
                 " above; a provider error clears when the provider answers again (cached"

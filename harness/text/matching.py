@@ -31,7 +31,10 @@ _TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
+    """Typography plain, white space single. Kept: a text is normalized once for each of the
+    escalation rules' phrases looked up in it."""
     return _SPACES.sub(" ", text.translate(_TYPOGRAPHY)).strip()
 
 
@@ -51,8 +54,10 @@ def _compile(phrase: str) -> regex.Pattern[str]:
 
 
 def _search(phrase: str, text: str, seconds: float) -> regex.Match[str] | None:
+    """A plain phrase is a literal, which cannot backtrack: it runs without the time limit,
+    whose clock costs a literal search 10 times over (3.4 us against 0.3 us a search)."""
     try:
-        return _compile(phrase).search(text, timeout=seconds)
+        return _compile(phrase).search(text, timeout=seconds if is_regex(phrase) else None)
     except TimeoutError:
         raise PatternTimeout(
             f"the pattern {phrase} took over {seconds:g} s on a text of {len(text)} characters;"
