@@ -112,6 +112,56 @@ def test_two_served_articles_that_disagree_are_a_conflict_the_newer_review_decid
     assert unrelated[0].conflict == ""  # near miss: no other article on that subject
 
 
+def _check(*articles: Article):
+    return ClaimBase(articles, Catalog(currency="GBP", products=())).check_for(DAY)
+
+
+TABLES = (
+    article("shipping-uk", "## Delivery options\n\n| Option | Cost | Delivery time |\n"
+            "| --- | --- | --- |\n| Standard | \u00a33.95, free on orders over \u00a350 |"
+            " 2-4 working days |\n| Next-day | \u00a36.50 | next working day |\n\n"
+            "Standard delivery to the Highlands still costs the same, but please allow 3-5"
+            " working days."),
+    article("shipping-abroad", "| Destination | Cost | Free over | Delivery time |\n"
+            "| --- | --- | --- | --- |\n| EU | \u00a39.95 | \u00a3120 | 4-7 working days |"),
+    article("points", "| Points | Off your order |\n| --- | --- |\n| 100 | \u00a35 |"),
+)
+
+
+def test_a_table_row_is_read_with_its_header_and_its_cells_apart():
+    check = _check(*TABLES)
+    said = [(c.figure.shown(), c.verdict) for c in check.claims(
+        "Standard delivery is \u00a33.95 and takes 2-4 working days.")]
+    assert said == [("\u00a33.95", "supported"), ("2-4 working days", "supported")]
+    # near miss: the row's other figure beside the right price is still contradicted
+    wrong = check.claims("Standard delivery is \u00a33.95 and takes 3-7 working days.")
+    assert [c.verdict for c in wrong] == ["supported", "contradicted"]
+    assert "2-4 working days" in wrong[1].reason
+    # "100 | \u00a35" is 100 points and \u00a35, not "100 \u00a3"
+    blocks = check.claims("Points go in blocks of 100 points, and each block is \u00a35 off.")
+    assert [c.verdict for c in blocks] == ["supported", "supported"]
+    dearer = check.claims("Points go in blocks of 100 points, and each block is \u00a38 off.")
+    assert [c.verdict for c in dearer] == ["supported", "contradicted"]
+
+
+def test_two_tables_sharing_a_header_are_not_a_kb_conflict():
+    claims = _check(*TABLES).claims("Delivery to the EU costs \u00a39.95, free over \u00a3120.")
+    assert [c.verdict for c in claims] == ["supported", "supported"]
+    assert all(c.conflict == "" for c in claims)
+
+
+def test_a_statement_whose_figure_the_sentence_states_beside_is_no_contradiction():
+    care = _check(article("spray", "Let it dry for 10 minutes and add a second coat."
+                          " Leave them for 24 hours before wearing."))
+    steps = care.claims("Do a light coat, wait 10 minutes, add a second coat, then leave them"
+                        " 24 hours before wearing.")
+    assert [(c.figure.shown(), c.verdict) for c in steps] == [
+        ("10 minutes", "supported"), ("24 hours", "supported")]
+    # near miss: the step's own figure changed is contradicted by its own sentence
+    wrong = care.claims("Let it dry for 30 minutes and add a second coat.")
+    assert [c.verdict for c in wrong] == ["contradicted"]
+
+
 # -- facts by meaning --------------------------------------------------------------------------
 
 def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes():

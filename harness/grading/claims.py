@@ -32,7 +32,7 @@ from harness.kb.catalog import find_products
 from harness.store.schema import Article, Catalog
 from harness.text.figures import Figure, figures_in
 from harness.text.meaning import figures_agree, to_digits, unit_of
-from harness.text.sentences import sentences, unwrap
+from harness.text.sentences import TABLE_ROW, sentences, strip_markup, unwrap
 from harness.text.tokens import stem, tokenize
 
 __all__ = ["Claim", "ClaimBase", "ClaimCheck", "Statement", "Verdict", "clause_of", "denied",
@@ -66,6 +66,7 @@ _CHECKED = ("duration", "money", "percent", "count", "temperature", "date", "tim
 _FACT_UNITS = {"days": "days", "hours": "hours", "months": "months", "minutes": "minutes",
                "percent": "percent", "pct": "percent", "usd": "USD", "eur": "EUR",
                "gbp": "GBP", "cad": "CAD", "aud": "AUD", "chf": "CHF"}
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 # Words a count reading takes for its noun that are verbs or adverbs: "100 stay", "3 left".
 _NOT_NOUNS = frozenset(("stay", "left", "remain", "back", "get", "come", "go", "ship", "work",
                         "last", "apply", "count", "cover", "run", "take", "need", "make"))
@@ -80,6 +81,12 @@ class Statement:
     words: frozenset[str]
     figures: tuple[Figure, ...]
     article: Article | None = None
+    context: frozenset[str] = frozenset()  # a table's header words, part of `words`
+
+    @property
+    def own(self) -> frozenset[str]:
+        """Its own subject words, without a table header's (which every row shares)."""
+        return self.words - self.context
 
     def states(self, figure: Figure) -> bool:
         return any(figures_agree(figure, f) for f in self.figures)
@@ -140,20 +147,42 @@ def _fact_figure(key: str, value: object) -> Figure | None:
 def _article_statements(article: Article, currency: str) -> tuple[Statement, ...]:
     found = []
     header = ""
-    for text in sentences("\n".join(unwrap(article.body))):
-        if text.lstrip().startswith("|") and not header:
-            header = text  # a table's first row names what its columns are
-        words = _key_words(text) | (_key_words(header) if text.lstrip().startswith("|")
-                                    else frozenset())
-        figures = tuple(_checkable(figures_in(to_digits(text), currency)))
-        if figures:
-            found.append(Statement(article.id, text, words, figures, article))
+    for line in unwrap(article.body):
+        if not TABLE_ROW.match(line):
+            header = ""
+        elif not header:
+            header = line  # a table's first row names what its columns are
+            continue
+        elif _TABLE_RULE.match(line):
+            continue
+        context = _key_words(strip_markup(header)) if header else frozenset()
+        for text in [_row_text(line, header)] if header else sentences(line):
+            words = _key_words(text) | context
+            figures = tuple(_checkable(figures_in(to_digits(text), currency)))
+            if figures:
+                found.append(Statement(article.id, text, words, figures, article,
+                                       context - _key_words(text)))
     for key, value in article.facts.items():
         figure = _fact_figure(key, value)
         if figure:
             words = _key_words(key.replace("_", " "))
             found.append(Statement(article.id, f"{key}: {value}", words, (figure,), article))
     return tuple(found)
+
+
+def _cells(row: str) -> list[str]:
+    return [strip_markup(c) for c in row.strip().strip("|").split("|")]
+
+
+def _row_text(row: str, header: str) -> str:
+    """A table row as one statement, cells kept apart ("100 | £5" is not "100 £"), a bare
+    number read with its column's name ("100" under "Points" is 100 points)."""
+    names = _cells(header)
+    cells = _cells(row)
+    return "; ".join(
+        f"{cell} {names[i]}" if re.fullmatch(r"[\d.,]+", cell) and i < len(names)
+        and re.fullmatch(r"[A-Za-z][A-Za-z ]*", names[i]) else cell
+        for i, cell in enumerate(cells) if cell)
 
 
 class ClaimCheck:
@@ -180,7 +209,8 @@ class ClaimCheck:
         for sentence in sentences(reply):
             plain = to_digits(sentence)
             products = find_products(sentence, self.catalog)
-            for figure in _split_pairs(_checkable(figures_in(plain, currency))):
+            figures = _split_pairs(_checkable(figures_in(plain, currency)))
+            for figure in figures:
                 echoed = any(figures_agree(figure, t) or figures_agree(t, figure)
                              for t in theirs)
                 if denied(plain, figure.start, figure.end) or self._not_a_claim(figure, plain):
@@ -190,7 +220,8 @@ class ClaimCheck:
                 if any(s.states(figure) for s in fixture):
                     found.append(Claim(figure, sentence, "supported", None, "an expected fact"))
                     continue
-                claim = self._verdict(figure, sentence, plain)
+                claim = self._verdict(figure, sentence, plain,
+                                      [f for f in figures if f is not figure])
                 if echoed and claim.verdict != "unserved":
                     continue  # the customer's own figure, unless only an unserved article has it
                 if claim.verdict in ("unsupported", "contradicted") and pool.derives(
@@ -218,7 +249,13 @@ class ClaimCheck:
                        for p in self.catalog.products)
         return False
 
-    def _verdict(self, figure: Figure, sentence: str, plain: str) -> Claim:
+    def _verdict(self, figure: Figure, sentence: str, plain: str,
+                 companions: Sequence[Figure] = ()) -> Claim:
+        """Aligned by shared key words, and by the sentence's other figures: a statement
+        that also gives another figure of the reply's sentence is about the same thing, and
+        one whose figures of this kind the sentence states beside this one ("wait 10
+        minutes ... then 24 hours") is another step's, not a contradiction, when a statement
+        backs this one too ("4 payments, or 3 payments" backed by nothing stays contradicted)."""
         words = _key_words(plain)
         local = _key_words(clause_of(plain, figure.start, figure.end))
         if len(local) < 3:  # too short a clause to name a subject: the sentence does
@@ -226,16 +263,21 @@ class ClaimCheck:
         unit = unit_of(figure)
         if figure.kind == "code":
             return self._code(figure, sentence)
+
+        def near(s: Statement, within: frozenset[str]) -> int:
+            return len(s.words & within) + sum(1 for c in companions if s.states(c))
+
         same = [s for s in self.served if any(unit_of(f) == unit for f in s.figures)]
         backing = [s for s in same if s.states(figure)]
-        other = [s for s in same if not s.states(figure)]
-        back = max((len(s.words & words) for s in backing), default=-1)
-        best_other = max(other, key=lambda s: (len(s.words & local), -len(s.words)),
-                         default=None)
-        against = len(best_other.words & local) if best_other else 0
-        back = max(back, max((len(s.words & local) for s in backing), default=-1))
+        other = [s for s in same if not s.states(figure) and (not backing or any(
+            unit_of(f) == unit and not any(figures_agree(c, f) for c in companions)
+            for f in s.figures))]
+        back = max((near(s, words) for s in backing), default=-1)
+        best_other = max(other, key=lambda s: (near(s, local), -len(s.words)), default=None)
+        against = near(best_other, local) if best_other else 0
+        back = max(back, max((near(s, local) for s in backing), default=-1))
         if backing and (back >= 1 or not words):
-            best = max(backing, key=lambda s: (len(s.words & local), len(s.words & words)))
+            best = max(backing, key=lambda s: (near(s, local), near(s, words)))
             rival = _rival(best, other, figure, local | words)
             if rival is not None:
                 return _conflict(figure, sentence, best, rival, unit)
@@ -286,8 +328,8 @@ def _rival(best: Statement, other: Sequence[Statement], figure: Figure,
     for statement in other:
         if statement.source == best.source or statement.source in ("catalog", "fixture"):
             continue
-        shared = best.words & statement.words
-        smaller = min(len(best.words), len(statement.words)) or 1
+        shared = best.own & statement.own
+        smaller = min(len(best.own), len(statement.own)) or 1
         if (len(shared) >= 3 and len(shared) / smaller >= 0.6
                 and len(statement.words & words) >= max(2, len(best.words & words))
                 and any(unit_of(f) == unit for f in statement.figures)):
