@@ -5,15 +5,24 @@ Each rule has its near miss beside it: the case that must NOT trigger it."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from test_grading import CATALOG, STORE, make_case, make_run
 
+from harness.agent.run import ToolUse
 from harness.coach.production import ProductionGrader
 from harness.grading.claims import ClaimBase
-from harness.grading.fixture import grade_accuracy, grade_relevance, grade_resolution, grade_tone
+from harness.grading.fixture import (
+    claimed_action,
+    grade_accuracy,
+    grade_relevance,
+    grade_resolution,
+    grade_tone,
+)
 from harness.store.conversations import Conversation
 from harness.store.loading import Store
 from harness.store.schema import AgentConfig, Article, Catalog, Product, Tone
+from harness.store.tools import ToolSpec
 from harness.text.figures import figures_in
 from harness.text.meaning import stated, to_digits
 from harness.text.questions import answers, questions
@@ -160,6 +169,26 @@ def test_a_statement_whose_figure_the_sentence_states_beside_is_no_contradiction
     # near miss: the step's own figure changed is contradicted by its own sentence
     wrong = care.claims("Let it dry for 30 minutes and add a second coat.")
     assert [c.verdict for c in wrong] == ["contradicted"]
+
+
+def test_an_action_or_refund_claimed_with_no_tool_run_fails_accuracy():
+    case = make_case("I was charged twice. Can you hold a pair for me too?")
+    for reply in ("I've put a pair aside in a 7 for you until Friday.",
+                  "I've flagged the charge and a refund is on its way to your account."):
+        graded = grade_accuracy(case, make_run(reply), STORE)
+        assert graded.grade == "fail" and "no tool" in graded.reason, reply
+    handoff = make_run("A refund has been issued; a teammate will confirm.", outcome="escalate")
+    assert grade_accuracy(case, handoff, STORE).grade == "fail"  # a hand-off promising it too
+    # near misses: the policy's own wording, a refusal, and an action a tool did carry out
+    for reply in ("Your refund is processed within 5 business days of the return arriving.",
+                  "We can't put items aside, sorry."):
+        assert "no tool" not in grade_accuracy(case, make_run(reply), STORE).reason, reply
+    refunds = ToolSpec(name="issue_refund", description="Refund an order.", kind="action")
+    agent = STORE.agent.model_copy(update={"tools": (refunds,)})
+    done = replace(make_run("I've refunded the duplicate charge."), tools=(
+        ToolUse("issue_refund", "{}", '{"status": "refunded"}'),))
+    assert claimed_action(done.reply, done, agent) is None
+    assert claimed_action(done.reply, make_run(done.reply), agent) == "I've refunded"
 
 
 # -- facts by meaning --------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from harness.coach.handover import needs_person, person_phrases, read_handover
 from harness.coach.redact import PLACEHOLDERS, redact
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.claims import ClaimBase
-from harness.grading.fixture import CLAIMED_ACTION, DEFLECTS, grade_tone
+from harness.grading.fixture import CLAIMED_ACTION, DEFLECTS, claimed_action, grade_tone
 from harness.grading.orders import order_claims, verified_text
 from harness.grading.overlap import DRAWN_ON, drawn_share
 from harness.grading.rubric import Dimension, Grade, is_review, score_of
@@ -244,6 +244,9 @@ class ProductionGrader:
         backend = _tool_run(conversation)
         verified = verified_text(backend, self.store.agent, self.store.catalog.currency)
         for pair in pairs:
+            if claimed := claimed_action(pair.reply, backend, self.store.agent):
+                wrong_at.append((pair.index, f"says {claimed!r}, which no tool of the agent"
+                                             " carried out", pair.reply))
             for found in order_claims(pair.reply, backend, self.store.agent, self.store.catalog):
                 wrong_at.append((pair.index, f"tool results: {found.problem}", found.text))
             for claim in catalog_claims(pair.reply, self.store.catalog, ignore=self._ignore):

@@ -82,7 +82,8 @@ def states_forbidden(phrase: str, reply: str) -> str | None:
 
 
 def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
-    """Fail: a forbidden statement, a catalog error or a claim the served KB contradicts;
+    """Fail: a forbidden statement, an action claimed that no tool carried out, a catalog
+    error or a claim the served KB contradicts;
     partial: an expected fact missing, or a claim nothing served backs."""
     reply, expect = run.reply, case.expect
     currency = store.catalog.currency
@@ -99,6 +100,9 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
         return Dimension("fail", f"did not call {', '.join(checked.missing)}, which the case"
                          " requires (expect.tools.called): the reply is not based on the record",
                          _excerpt(reply))
+    if claimed := claimed_action(body, run, store.agent):
+        return Dimension("fail", f"says {claimed!r}, which no tool of the agent carried out",
+                         _sentence_with(reply, claimed))
     order = order_claims(body, run, store.agent, store.catalog)
     if order:
         problems = "; ".join(dict.fromkeys(c.problem for c in order))
@@ -323,10 +327,26 @@ DEFLECTS = re.compile(
 )
 CLAIMED_ACTION = re.compile(
     r"\b(?:I've|I have|we've|we have|I just|I've just|we've just)\s+(?:\w+\s+)?"
-    r"(?:refunded|issued|applied|added|reserved|held|put aside|set aside|cancelled|canceled|"
-    r"credited|changed|updated|upgraded|waived)\b",
+    r"(?:refunded|issued|applied|added|reserved|held|cancelled|canceled|"
+    r"credited|changed|updated|upgraded|waived|(?:put|set)\s+(?:[\w-]+\s+){0,3}?aside)\b",
     re.IGNORECASE,
 )
+# An outcome promised as already under way, which only a tool could have set going.
+PROMISED = re.compile(
+    r"\b(?:a|the|your)\s+(?:full\s+)?refund\s+(?:is|'s|has been|have been)\s+(?:already\s+)?"
+    r"(?:on its way|issued|sent|approved|been processed)\b",
+    re.IGNORECASE,
+)
+
+
+def claimed_action(reply: str, run: Run, agent: AgentConfig) -> str | None:
+    """What the reply says was done for the customer ("I've put a pair aside", "a refund is
+    on its way") when no action tool ran: not true, whatever the KB says."""
+    actions = {t.name for t in agent.tools if t.kind == "action"}
+    if any(use.name in actions for use in run.tools):
+        return None
+    found = CLAIMED_ACTION.search(reply) or PROMISED.search(reply)
+    return found.group(0) if found else None
 
 
 def grade_resolution(case: Case, run: Run, agent: AgentConfig | None = None) -> Dimension:
