@@ -191,6 +191,24 @@ def test_an_action_or_refund_claimed_with_no_tool_run_fails_accuracy():
     assert claimed_action(done.reply, make_run(done.reply), agent) == "I've refunded"
 
 
+def test_a_time_of_day_in_another_time_zone_than_the_kb_is_contradicted():
+    check = _check(article("sale", "The sale ends on November 30 at 11:59 pm Eastern Time."))
+    wrong = check.claims("The sale ends tonight, November 30, at 11:59 pm Pacific Time.")
+    assert [c.verdict for c in wrong] == ["supported", "contradicted"]
+    assert "Eastern" in wrong[1].reason
+    # near misses: the same zone in short, and a time with no zone at all
+    for reply in ("The sale ends November 30 at 11:59 pm ET.", "It ends at 11:59 pm tonight."):
+        assert all(c.verdict == "supported" for c in check.claims(reply)), reply
+
+
+def test_a_count_in_another_noun_of_the_same_meaning_is_checked():
+    found = verdicts("Orders over $150 can be split into 4 interest-free payments, so yours"
+                     " could be paid in 3 installments.")
+    assert ("3 installments", "contradicted") in found
+    assert verdicts("Orders over $150 can be paid in 4 installments.") == [
+        ("$150", "supported"), ("4 installments", "supported")]
+
+
 # -- facts by meaning --------------------------------------------------------------------------
 
 def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes():

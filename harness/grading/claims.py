@@ -31,9 +31,9 @@ from typing import Literal
 from harness.kb.catalog import find_products
 from harness.store.schema import Article, Catalog
 from harness.text.figures import Figure, figures_in
-from harness.text.meaning import figures_agree, to_digits, unit_of
+from harness.text.meaning import count_noun, figures_agree, to_digits, unit_of
 from harness.text.sentences import TABLE_ROW, sentences, strip_markup, unwrap
-from harness.text.tokens import stem, tokenize
+from harness.text.tokens import tokenize
 
 __all__ = ["Claim", "ClaimBase", "ClaimCheck", "Statement", "Verdict", "clause_of", "denied",
            "key_words"]
@@ -170,6 +170,36 @@ def _article_statements(article: Article, currency: str) -> tuple[Statement, ...
     return tuple(found)
 
 
+_ZONE = re.compile(r"^\s*\(?\s*(pacific|eastern|central|mountain|uk|pst|pdt|pt|est|edt|et|cst|"
+                   r"cdt|ct|mst|mdt|mt|gmt|bst|cet)\b", re.IGNORECASE)
+_ZONE_NAMES = {"p": "Pacific", "e": "Eastern", "c": "Central", "m": "Mountain", "u": "UK",
+               "g": "UK", "b": "UK"}
+
+
+def _zone_after(text: str, end: int) -> str:
+    """The time zone named after a time of day ("1 pm Pacific", "11:59 pm ET"), or ""."""
+    match = _ZONE.match(text[end:])
+    if not match:
+        return ""
+    word = match.group(1).lower()
+    return "CET" if word == "cet" else _ZONE_NAMES[word[0]]
+
+
+def _zoned(claim: Claim, plain: str) -> Claim:
+    """A time of day backed by the KB, but in another time zone than the KB's: wrong."""
+    zone, statement = _zone_after(plain, claim.figure.end), claim.statement
+    if not zone or statement is None:
+        return claim
+    text = to_digits(statement.text)
+    for figure in statement.figures:
+        theirs = _zone_after(text, figure.end) if figure.kind == "time" else ""
+        if theirs and theirs != zone and figures_agree(claim.figure, figure):
+            return replace(claim, verdict="contradicted", reason=(
+                f"states {claim.figure.shown()!r} {zone} time; article {statement.source} says"
+                f" {figure.shown()} {theirs} time: {statement.text!r}"))
+    return claim
+
+
 def _cells(row: str) -> list[str]:
     return [strip_markup(c) for c in row.strip().strip("|").split("|")]
 
@@ -192,7 +222,7 @@ class ClaimCheck:
                  catalog: Catalog, day: dt.date | None) -> None:
         self.served, self.unserved = tuple(served), tuple(unserved)
         self.catalog, self.day = catalog, day
-        self._counted = {stem(f.unit) for s in (*served, *unserved) for f in s.figures
+        self._counted = {count_noun(f.unit) for s in (*served, *unserved) for f in s.figures
                          if f.kind == "count"}
 
     def claims(self, reply: str, *, customer_said: str = "",
@@ -222,6 +252,8 @@ class ClaimCheck:
                     continue
                 claim = self._verdict(figure, sentence, plain,
                                       [f for f in figures if f is not figure])
+                if figure.kind == "time" and claim.verdict == "supported":
+                    claim = _zoned(claim, plain)
                 if echoed and claim.verdict != "unserved":
                     continue  # the customer's own figure, unless only an unserved article has it
                 if claim.verdict in ("unsupported", "contradicted") and pool.derives(
@@ -240,7 +272,7 @@ class ClaimCheck:
         if figure.kind == "count" and _in_a_name(figure, self.catalog):
             return True  # "Milk Pitcher 600ml" names a product, it does not claim a size
         if figure.kind == "count":  # only a count of what the KB counts is checked
-            return (figure.value < 2 or stem(figure.unit) not in self._counted
+            return (figure.value < 2 or count_noun(figure.unit) not in self._counted
                     or figure.unit in _NOT_NOUNS)
         if figure.kind == "code":  # a product name or SKU, not a promo code
             code = figure.code
