@@ -209,6 +209,20 @@ def test_a_count_in_another_noun_of_the_same_meaning_is_checked():
         ("$150", "supported"), ("4 installments", "supported")]
 
 
+def test_a_percentage_given_for_one_kind_of_product_claimed_for_another_is_contradicted():
+    sale = ClaimBase((article("sale", "Our Black Friday sale takes 25% off all grinders."),),
+                     BASE.catalog).check_for(DAY)
+    for reply in ("Our Black Friday sale takes 25% off kettles!",
+                  "The Pine Kettle 1.7L is 25% off for Black Friday."):
+        claims = sale.claims(reply)
+        assert [c.verdict for c in claims] == ["contradicted"], reply
+        assert "for grinders only" in claims[0].reason
+    # near misses: the kind the KB names, one of its products, and no kind named at all
+    for reply in ("Grinders are 25% off.", "The Burr Grinder S3 is 25% off this week.",
+                  "The sale takes 25% off."):
+        assert [c.verdict for c in sale.claims(reply)] == ["supported"], reply
+
+
 # -- facts by meaning --------------------------------------------------------------------------
 
 def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes():

@@ -28,12 +28,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from harness.kb.catalog import find_products
+from harness.kb.catalog import Mention, find_products
 from harness.store.schema import Article, Catalog
 from harness.text.figures import Figure, figures_in
 from harness.text.meaning import count_noun, figures_agree, to_digits, unit_of
 from harness.text.sentences import TABLE_ROW, sentences, strip_markup, unwrap
-from harness.text.tokens import tokenize
+from harness.text.tokens import stem, tokenize
 
 __all__ = ["Claim", "ClaimBase", "ClaimCheck", "Statement", "Verdict", "clause_of", "denied",
            "key_words"]
@@ -200,6 +200,19 @@ def _zoned(claim: Claim, plain: str) -> Claim:
     return claim
 
 
+_WORD = re.compile(r"[a-z]+")
+
+
+def _kind_of(name: str) -> str:
+    """The kind of product a catalog name is: its last word ("Burr Grinder S2": grinder)."""
+    words = [w for w in _WORD.findall(name.lower()) if len(w) > 2]
+    return words[-1].rstrip("s") if words else ""
+
+
+def _plural(kinds: Iterable[str]) -> str:
+    return ", ".join(f"{k}s" for k in sorted(kinds))
+
+
 def _cells(row: str) -> list[str]:
     return [strip_markup(c) for c in row.strip().strip("|").split("|")]
 
@@ -222,6 +235,7 @@ class ClaimCheck:
                  catalog: Catalog, day: dt.date | None) -> None:
         self.served, self.unserved = tuple(served), tuple(unserved)
         self.catalog, self.day = catalog, day
+        self._kinds = {stem(k): k for p in catalog.products if (k := _kind_of(p.name))}
         self._counted = {count_noun(f.unit) for s in (*served, *unserved) for f in s.figures
                          if f.kind == "count"}
 
@@ -254,6 +268,8 @@ class ClaimCheck:
                                       [f for f in figures if f is not figure])
                 if figure.kind == "time" and claim.verdict == "supported":
                     claim = _zoned(claim, plain)
+                if figure.kind == "percent" and claim.verdict == "supported":
+                    claim = self._scoped(claim, plain, products)
                 if echoed and claim.verdict != "unserved":
                     continue  # the customer's own figure, unless only an unserved article has it
                 if claim.verdict in ("unsupported", "contradicted") and pool.derives(
@@ -265,6 +281,29 @@ class ClaimCheck:
                     continue
                 found.append(claim)
         return found
+
+    def _scoped(self, claim: Claim, plain: str, products: Sequence[Mention]) -> Claim:
+        """A percentage the KB gives for one kind of product ("25% off all grinders"),
+        claimed for another kind only ("25% off coffee beans", "the Crema One is 25% off")."""
+        said = {self._kinds.get(stem(w), "") for w in _WORD.findall(plain.lower())}
+        said |= {_kind_of(m.product.name) for m in products}
+        said.discard("")
+        if not said:
+            return claim
+        scopes = []
+        for statement in self.served:
+            if statement.states(claim.figure):
+                kinds = {self._kinds[w] for w in tokenize(statement.text) if w in self._kinds}
+                if not kinds or kinds & said:
+                    return claim
+                scopes.append((statement, kinds))
+        if not scopes:
+            return claim
+        statement, kinds = scopes[0]
+        return replace(claim, verdict="contradicted", statement=statement, reason=(
+            f"states {claim.figure.shown()!r} for {_plural(said)}; article"
+            f" {statement.source} gives it for {_plural(kinds)} only:"
+            f" {statement.text!r}"))
 
     def _not_a_claim(self, figure: Figure, sentence: str) -> bool:
         if figure.kind == "duration" and "weekday" in figure.text.lower():
