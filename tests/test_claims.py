@@ -326,6 +326,24 @@ def test_a_hand_off_of_a_question_the_kb_answers_fails_relevance():
                                             outcome="escalate"), STORE).grade == "pass"
 
 
+def test_sending_the_customer_elsewhere_answers_nothing_for_relevance():
+    case = make_case("How long do I have to return sale items?", articles=("returns-policy",))
+    sent = grade_relevance(case, make_run("Sale items have their own return window, so check"
+                                          " our returns policy page."), STORE)
+    assert sent.grade == "fail", sent.reason
+    # near miss: the answer is given, and the pointer comes on top of it
+    answered = grade_relevance(case, make_run("Sale items can be returned within 14 days. See"
+                                              " our returns policy page for more."), STORE)
+    assert answered.grade == "pass", answered.reason
+    grader = production((article("warranty", "Kettles have a 1-year warranty."),))
+    deflected = score(grader, "Is my kettle covered under warranty?", "For warranty questions,"
+                      " please contact our support team and they'll be happy to help.")
+    assert deflected.grades["relevance"].grade == "fail"
+    told = score(grader, "Is my kettle covered under warranty?", "Yes, kettles have a 1-year"
+                 " warranty.")
+    assert told.grades["relevance"].grade == "pass"
+
+
 # -- tone and resolution -----------------------------------------------------------------------
 
 def test_the_sign_off_counts_whatever_the_dash_case_and_emphasis():

@@ -31,7 +31,13 @@ from harness.coach.handover import needs_person, person_phrases, read_handover
 from harness.coach.redact import PLACEHOLDERS, redact
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.claims import ClaimBase
-from harness.grading.fixture import CLAIMED_ACTION, DEFLECTS, claimed_action, grade_tone
+from harness.grading.fixture import (
+    CLAIMED_ACTION,
+    DEFLECTS,
+    claimed_action,
+    grade_tone,
+    without_deflection,
+)
 from harness.grading.orders import order_claims, verified_text
 from harness.grading.overlap import DRAWN_ON, drawn_share
 from harness.grading.rubric import Dimension, Grade, is_review, score_of
@@ -335,10 +341,10 @@ class ProductionGrader:
         if any(phrase_in(p, pair.question) for p in person_phrases(self.rules)):
             return Dimension("partial", f"{where} answers on after the customer asked for a"
                                         " person", pair.reply)
-        body = _without(pair.reply, self._ignore)
+        body = without_deflection(_without(pair.reply, self._ignore))
         asked = questions(pair.question)
         skipped = [q for q in asked if not answers(body, q, self.store.catalog.currency)]
-        shares_by_hit = {h.article.id: drawn_share(pair.reply, h.article.body) for h in hits}
+        shares_by_hit = {h.article.id: drawn_share(body, h.article.body) for h in hits}
         best = max(shares_by_hit, key=lambda a: shares_by_hit[a], default=None)
         drawn = best if best is not None and shares_by_hit[best] >= DRAWN_ON else None
         grounded = f"article {drawn}" if drawn else (

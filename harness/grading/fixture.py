@@ -25,8 +25,8 @@ from harness.text.meaning import figures_agree, stated, to_digits, unit_of
 from harness.text.questions import answers, questions
 from harness.text.sentences import sentences
 
-__all__ = ["grade_accuracy", "grade_relevance", "grade_resolution", "grade_run", "grade_tone",
-           "states_forbidden"]
+__all__ = ["claimed_action", "grade_accuracy", "grade_relevance", "grade_resolution", "grade_run",
+           "grade_tone", "states_forbidden", "without_deflection"]
 
 _EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff\U0000fe0f\U0000200d]"
@@ -215,9 +215,9 @@ def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
         what = "hands off the question" if retrieval else "hands off a question the KB answers"
         return Dimension("fail", what + retrieval, _excerpt(run.reply))
     asked = questions(case.last_customer_text)
-    body = _body(run.reply, store.agent.tone)
+    body = without_deflection(_body(run.reply, store.agent.tone))
     skipped = [q for q in asked if not answers(body, q, store.catalog.currency)]
-    if len(asked) == 1 and skipped and _draws_on_expected(case, run, store):
+    if len(asked) == 1 and skipped and _draws_on_expected(case, run, store, body):
         skipped = []  # in other words than the question's, from the article that answers it
     if expected == "escalate" and _asks_for_person(case, store):
         return Dimension("partial", "answers on after the customer asked for a person"
@@ -232,9 +232,15 @@ def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
                      _excerpt(run.reply))
 
 
-def _draws_on_expected(case: Case, run: Run, store: Store) -> bool:
+def _draws_on_expected(case: Case, run: Run, store: Store, body: str) -> bool:
     articles = (store.article(a) for a in case.expect.articles)
-    return any(a is not None and draws_on(run.reply, a.body) for a in articles)
+    return any(a is not None and draws_on(body, a.body) for a in articles)
+
+
+def without_deflection(reply: str) -> str:
+    """The reply without the sentences that send the customer elsewhere ("check our returns
+    policy page", "contact our support team"): they answer nothing themselves."""
+    return " ".join(s for s in sentences(reply) if not DEFLECTS.search(s))
 
 
 def _asks_for_person(case: Case, store: Store) -> bool:
