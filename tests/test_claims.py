@@ -307,6 +307,21 @@ def test_a_turn_is_split_into_its_questions_and_each_needs_an_answer():
     assert not answers("Express costs $12.95.", asked[1])  # near miss: the figure is a price
 
 
+def test_a_question_is_answered_by_the_figure_it_asks_for_or_its_support_words():
+    when = questions("sweet. when do they actually show up? order came yesterday")
+    assert answers("They usually appear within 24 hours of delivery.", when[0])
+    assert not answers("Spend them at checkout in steps of 100.", when[0])  # no time given
+    back = questions("bought socks in the wrong size, can i send them back?")
+    assert answers("Hosiery is excluded from returns for hygiene reasons.", back[0])
+    assert not answers("Our tees come in five colours.", back[0])  # near miss: not about it
+    # a sub-question's support words are its own, not those of the turn's other question
+    two = questions("can i use loop points with my student code? and do points work on the"
+                    " drops?")
+    assert not answers("Loop Points stack with one promo code, including the student code.",
+                       two[1])
+    assert answers("Points can't be spent on drop items, but you still earn them.", two[1])
+
+
 def test_relevance_is_partial_when_a_sub_question_is_skipped():
     case = make_case("How much is express shipping and how fast is it?")
     both = grade_relevance(case, make_run("Express costs $14.95 and takes 1-2 business days."),
