@@ -223,6 +223,22 @@ def test_a_percentage_given_for_one_kind_of_product_claimed_for_another_is_contr
         assert [c.verdict for c in sale.claims(reply)] == ["supported"], reply
 
 
+def test_a_claim_is_read_in_the_context_of_the_sentence_before_and_the_question():
+    check = _check(article("account", "We email a password reset link that works for 1 hour."),
+                   article("brew", "Heat the water to 200 F (93 C) for a pour-over."))
+    reply = "Tap Forgot password and we'll email you a reset link. It stays valid for 24 hours."
+    found = check.claims(reply)
+    assert [c.verdict for c in found] == ["contradicted"] and "1 hour" in found[0].reason
+    asked = "What temperature for pour-over?"
+    hot = check.claims("Aim for water at 205\u00b0F, just off the boil.", asked=asked)
+    assert [c.verdict for c in hot] == ["contradicted"]
+    # near misses: without the question nothing aligns, and context never makes a figure
+    # "supported" nor turns an uncounted count into a claim
+    assert [c.verdict for c in check.claims("Aim for water at 205\u00b0F, off the boil.")] == [
+        "unsupported"]
+    assert check.claims("Keep it for 3 cups.", asked=asked) == []
+
+
 # -- facts by meaning --------------------------------------------------------------------------
 
 def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes():

@@ -258,7 +258,8 @@ class ProductionGrader:
             for claim in catalog_claims(pair.reply, self.store.catalog, ignore=self._ignore):
                 wrong_at.append((pair.index, f"catalog: {claim.problem}", claim.text))
             body = _without(pair.reply, self._ignore)
-            for found in check.claims(body, customer_said=f"{pair.asked_before} {verified}"):
+            for found in check.claims(body, customer_said=f"{pair.asked_before} {verified}",
+                                      asked=pair.question):
                 if found.conflict:
                     conflicts.append(f"AI message {pair.index + 1}: {found.conflict}")
                 if found.verdict in ("contradicted", "unserved"):

@@ -239,9 +239,12 @@ class ClaimCheck:
         self._counted = {count_noun(f.unit) for s in (*served, *unserved) for f in s.figures
                          if f.kind == "count"}
 
-    def claims(self, reply: str, *, customer_said: str = "",
+    def claims(self, reply: str, *, customer_said: str = "", asked: str = "",
                expected: Sequence[str] = ()) -> list[Claim]:
-        """Every checkable claim of `reply`, with its verdict."""
+        """Every checkable claim of `reply`, with its verdict. A claim nothing aligns with in
+        its own sentence is read in context, as a reviewer reads it: with the reply's sentence
+        before it ("... a reset link. It stays valid for 24 hours.") and the question it
+        answers (`asked`, the customer's last turn)."""
         currency = self.catalog.currency
         theirs = _checkable(figures_in(to_digits(customer_said), currency))
         fixture = [Statement("fixture", fact, _key_words(fact), tuple(
@@ -250,8 +253,10 @@ class ClaimCheck:
                  for m in find_products(f"{customer_said} {reply}", self.catalog)}
         pool = _Pool(self, reply, customer_said, named)
         found = []
+        before = _key_words(to_digits(asked))
         for sentence in sentences(reply):
             plain = to_digits(sentence)
+            context, before = before, before | _key_words(plain)
             products = find_products(sentence, self.catalog)
             figures = _split_pairs(_checkable(figures_in(plain, currency)))
             for figure in figures:
@@ -264,8 +269,11 @@ class ClaimCheck:
                 if any(s.states(figure) for s in fixture):
                     found.append(Claim(figure, sentence, "supported", None, "an expected fact"))
                     continue
-                claim = self._verdict(figure, sentence, plain,
-                                      [f for f in figures if f is not figure])
+                others = [f for f in figures if f is not figure]
+                claim = self._verdict(figure, sentence, plain, others)
+                if claim.verdict == "unsupported" and context and figure.kind in _NEED_SOURCE:
+                    read = self._verdict(figure, sentence, plain, others, context)
+                    claim = read if read.verdict == "contradicted" else claim
                 if figure.kind == "time" and claim.verdict == "supported":
                     claim = _zoned(claim, plain)
                 if figure.kind == "percent" and claim.verdict == "supported":
@@ -321,13 +329,14 @@ class ClaimCheck:
         return False
 
     def _verdict(self, figure: Figure, sentence: str, plain: str,
-                 companions: Sequence[Figure] = ()) -> Claim:
+                 companions: Sequence[Figure] = (),
+                 context: frozenset[str] = frozenset()) -> Claim:
         """Aligned by shared key words, and by the sentence's other figures: a statement
         that also gives another figure of the reply's sentence is about the same thing, and
         one whose figures of this kind the sentence states beside this one ("wait 10
         minutes ... then 24 hours") is another step's, not a contradiction, when a statement
         backs this one too ("4 payments, or 3 payments" backed by nothing stays contradicted)."""
-        words = _key_words(plain)
+        words = _key_words(plain) | context
         local = _key_words(clause_of(plain, figure.start, figure.end))
         if len(local) < 3:  # too short a clause to name a subject: the sentence does
             local = words

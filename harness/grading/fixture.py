@@ -114,7 +114,8 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
     earlier = " ".join([*(t.text for t in case.conversation),
                         verified_text(run, store.agent, currency)])
     check = _claims_base(store).check_for(run.as_of, run.served or None)
-    checked = check.claims(body, customer_said=earlier, expected=expect.facts)
+    checked = check.claims(body, customer_said=earlier, asked=case.last_customer_text,
+                           expected=expect.facts)
     wrong = [c for c in checked if c.verdict in ("contradicted", "unserved")]
     if wrong:
         more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
