@@ -158,7 +158,8 @@ def _article_statements(article: Article, currency: str) -> tuple[Statement, ...
         context = _key_words(strip_markup(header)) if header else frozenset()
         for text in [_row_text(line, header)] if header else sentences(line):
             words = _key_words(text) | context
-            figures = tuple(_checkable(figures_in(to_digits(text), currency)))
+            figures = tuple(_compound_counts(_checkable(figures_in(to_digits(text), currency)),
+                                             to_digits(text)))
             if figures:
                 found.append(Statement(article.id, text, words, figures, article,
                                        context - _key_words(text)))
@@ -246,7 +247,8 @@ class ClaimCheck:
         before it ("... a reset link. It stays valid for 24 hours.") and the question it
         answers (`asked`, the customer's last turn)."""
         currency = self.catalog.currency
-        theirs = _checkable(figures_in(to_digits(customer_said), currency))
+        said = to_digits(customer_said)
+        theirs = _checkable(figures_in(said, currency))
         fixture = [Statement("fixture", fact, _key_words(fact), tuple(
             _checkable(figures_in(to_digits(fact), currency)))) for fact in expected]
         named = {round(m.product.price, 2)  # names as written: "Crema One", not "Crema 1"
@@ -261,7 +263,7 @@ class ClaimCheck:
             figures = _split_pairs(_checkable(figures_in(plain, currency)))
             for figure in figures:
                 echoed = any(figures_agree(figure, t) or figures_agree(t, figure)
-                             for t in theirs)
+                             or _same_count(figure, t, said) for t in theirs)
                 if denied(plain, figure.start, figure.end) or self._not_a_claim(figure, plain):
                     continue
                 if figure.kind == "money" and (products or figure.value in named):
@@ -274,6 +276,11 @@ class ClaimCheck:
                 if claim.verdict == "unsupported" and context and figure.kind in _NEED_SOURCE:
                     read = self._verdict(figure, sentence, plain, others, context)
                     claim = read if read.verdict == "contradicted" else claim
+                elif claim.verdict == "contradicted" and claim.statement and not claim.conflict \
+                        and context:
+                    # "It takes up to 5 working days": the sentence before says what "it" is
+                    read = self._verdict(figure, sentence, plain, others, context)
+                    claim = read if read.verdict == "supported" and not read.conflict else claim
                 if figure.kind == "time" and claim.verdict == "supported":
                     claim = _zoned(claim, plain)
                 if figure.kind == "percent" and claim.verdict == "supported":
@@ -483,6 +490,26 @@ def _split_pairs(figures: list[Figure]) -> list[Figure]:
         else:
             found.append(figure)
     return found
+
+
+def _compound_counts(figures: list[Figure], text: str) -> list[Figure]:
+    """A KB count of a two-word noun counts its last word too: "100 rewards points" are
+    100 points."""
+    found = []
+    for figure in figures:
+        found.append(figure)
+        after = re.match(r"\s+([a-z]{3,})\b", text[figure.end:])
+        if figure.kind == "count" and after and tokenize(after.group(1)):
+            found.append(replace(figure, unit=after.group(1)))
+    return found
+
+
+def _same_count(figure: Figure, theirs: Figure, said: str) -> bool:
+    """The customer's count in other words: "I have 300 rewards points", "your 300 points"."""
+    if figure.kind != "count" or theirs.kind != "count" or figure.value != theirs.value:
+        return False
+    return count_noun(figure.unit) in {count_noun(w) for w in _WORD.findall(
+        said[theirs.start:theirs.end + 20].lower())}
 
 
 def _one_of_a_unit(figure: Figure) -> bool:
