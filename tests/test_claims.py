@@ -281,6 +281,15 @@ def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes()
     assert not stated("3-5 business days", "It takes 5 business days.")  # an end is not a range
 
 
+def test_a_date_in_digits_reads_day_first_or_month_first_as_the_shop_writes_dates():
+    assert stated("17 December", "Standard by Thu 17/12, next-day by Tue 22/12.",
+                  currency="GBP")
+    assert stated("December 18", "Order by 12/18 for Christmas.", currency="USD")
+    assert stated("December 18", "Order by 18/12 for Christmas.", currency="USD")  # only one
+    assert not stated("December 3", "Order by 3/12.", currency="USD")  # March 12 there
+    assert [f.kind for f in figures_in("Add 1/2 cup of water.")] == []  # a fraction
+
+
 def test_facts_match_plain_phrases_by_their_words_keeping_negation():
     assert stated("never expire", "Gift cards have no expiration date.")
     assert stated("discontinued", "We've retired that model.")
