@@ -265,6 +265,30 @@ def test_counts_of_a_two_word_noun_and_the_customers_own_count_in_other_words():
     assert ("200 points", "contradicted") in [(c.figure.shown(), c.verdict) for c in odd]
 
 
+def test_a_reply_that_applies_what_the_kb_rules_out_is_contradicted():
+    check = _check(article("warranty", "Worn grinder burrs are not covered by the warranty."
+                           " The warranty does not cover damage from drops or commercial use."),
+                   article("sale", "The summer sale cannot be combined with the student"
+                           " discount."))
+    for reply in ("Your grinder is under its warranty, so we'll cover the burrs for free.",
+                  "You can use the summer sale on top of your student discount."):
+        found = check.contradictions(reply)
+        assert len(found) == 1 and "rules out" in found[0].reason, reply
+    # near misses: the exclusion repeated, what it does cover, one word of an excluded thing
+    for reply in ("Worn burrs aren't covered by the warranty, sorry.",
+                  "The warranty covers a grinder that stops turning on.",
+                  "Our warranty covers parts that fail in normal home use.",
+                  "The summer sale and the student discount can't be stacked."):
+        assert check.contradictions(reply) == [], reply
+    # near misses: a product name is not the excluded thing; a condition is not a rule
+    named = ClaimBase((article("warranty", "Worn grinder burrs are not covered by the"
+                               " warranty."),), BASE.catalog).check_for(DAY)
+    assert named.contradictions("The Burr Grinder S3 is covered by the warranty.") == []
+    gift = _check(article("gift", "If a gift card does not cover the whole order, pay the rest"
+                          " with a card."))
+    assert gift.contradictions("Your gift card covers the whole order.") == []
+
+
 # -- facts by meaning --------------------------------------------------------------------------
 
 def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes():

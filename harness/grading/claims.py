@@ -31,12 +31,13 @@ from typing import Literal
 from harness.kb.catalog import Mention, find_products
 from harness.store.schema import Article, Catalog
 from harness.text.figures import Figure, figures_in
+from harness.text.matching import normalize
 from harness.text.meaning import count_noun, figures_agree, to_digits, unit_of
 from harness.text.sentences import TABLE_ROW, sentences, strip_markup, unwrap
 from harness.text.tokens import stem, tokenize
 
-__all__ = ["Claim", "ClaimBase", "ClaimCheck", "Statement", "Verdict", "clause_of", "denied",
-           "key_words"]
+__all__ = ["Claim", "ClaimBase", "ClaimCheck", "Contradiction", "Exclusion", "Statement",
+           "Verdict", "clause_of", "denied", "key_words"]
 
 Verdict = Literal["supported", "contradicted", "unserved", "unsupported"]
 
@@ -229,12 +230,86 @@ def _row_text(row: str, header: str) -> str:
         for i, cell in enumerate(cells) if cell)
 
 
+@dataclass(frozen=True)
+class Exclusion:
+    """A KB sentence saying what something does not cover or apply to: "The summer sale does
+    not apply to subscriptions", "Worn burrs are not covered by the warranty"."""
+
+    source: str
+    text: str
+    thing: frozenset[str]  # what it is about ("summer sale", "warranty")
+    excluded: tuple[tuple[str, ...], ...]  # each thing excluded, its head noun last
+    links: tuple[str, ...]  # words a reply that applies it anyway uses ("cover", "on top of")
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """A statement of the reply (not a figure) that a served KB sentence denies."""
+
+    sentence: str
+    reason: str
+    source: str
+
+
+_EXCLUDES = re.compile(
+    r"^(?P<x>.+?)\s+(?:does not|doesn't|do not|don't|cannot|can't|can not|won't|will not)\s+"
+    r"(?:be\s+)?(?P<v>apply|applied|combined?|used?|stack|cover|include)\w*\s+"
+    r"(?:to|with|on|for)?\s*(?P<y>[^.;:]+)", re.IGNORECASE)
+_NOT_COVERED = re.compile(
+    r"^(?P<y>.+?)\s+(?:is|are)\s+(?:not|n't)\s+(?P<v>covered|included)\s+(?:by|in)\s+"
+    r"(?P<x>[^.;:,]+)", re.IGNORECASE)
+_LINKS = {"appli": ("appli", "on top of", "stack", "plus"),
+          "combin": ("combin", "on top of", "stack", "plus", "together"),
+          "use": ("use", "on top of", "stack", "plus"),
+          "stack": ("stack", "on top of", "combin", "plus"),
+          "cover": ("cover",), "includ": ("includ",)}
+_ANY_NEGATION = re.compile(r"\b(?:not|never|cannot|no|nothing|without)\b|n't\b", re.IGNORECASE)
+_REASON = re.compile(r"\b(?:because|unless|but|so|even|as|since|when|while)\b", re.IGNORECASE)
+
+
+def _exclusion(article: Article, text: str) -> Exclusion | None:
+    plain = normalize(text)
+    match = _EXCLUDES.match(plain) or _NOT_COVERED.match(plain)
+    if not match or re.match(r"\s*(?:if|when|unless|once)\b", plain, re.IGNORECASE):
+        return None  # a condition ("if a gift card does not cover the order"), not a rule
+    excluded = _REASON.split(match["y"])[0]
+    alternatives = tuple(tuple(dict.fromkeys(w for w in tokenize(part) if not w[0].isdigit()))
+                         for part in re.split(r",|\bor\b|\band\b", excluded))
+    alternatives = tuple(a for a in alternatives if a)
+    verb = (tokenize(match["v"]) or [match["v"].lower()])[0]
+    thing = _key_words(match["x"])
+    if not thing or not alternatives:
+        return None
+    return Exclusion(article.id, text, thing, alternatives, _LINKS.get(verb, (verb,)))
+
+
+def _applies(exclusion: Exclusion, sentence: str, named_out: str) -> bool:
+    """The reply's sentence applies the thing to what it excludes: it names both, says how
+    ("we'll cover the burrs", "on top of"), and negates nothing. The sentence comes without
+    its product names ("Burr Grinder S3" does not name burrs)."""
+    plain = normalize(sentence).lower()
+    if _ANY_NEGATION.search(plain):
+        return False
+    words = _key_words(plain)
+    if len(exclusion.thing & words) / len(exclusion.thing) < 0.6:
+        return False
+    words = _key_words(named_out)
+    if not words:
+        return False
+    if not any(a[-1] in words and (len(words.intersection(a)) >= min(2, len(a)))
+               for a in exclusion.excluded):
+        return False  # the excluded thing itself ("burrs"), and enough of its words
+    return any(link in plain or link in words for link in exclusion.links)
+
+
 class ClaimCheck:
     """The claims of replies against the KB served on one day, the catalog and the fixture."""
 
     def __init__(self, served: Sequence[Statement], unserved: Sequence[Statement],
-                 catalog: Catalog, day: dt.date | None) -> None:
+                 catalog: Catalog, day: dt.date | None,
+                 exclusions: Sequence[Exclusion] = ()) -> None:
         self.served, self.unserved = tuple(served), tuple(unserved)
+        self.exclusions = tuple(exclusions)
         self.catalog, self.day = catalog, day
         self._kinds = {stem(k): k for p in catalog.products if (k := _kind_of(p.name))}
         self._counted = {count_noun(f.unit) for s in (*served, *unserved) for f in s.figures
@@ -296,6 +371,19 @@ class ClaimCheck:
                     continue
                 found.append(claim)
         return found
+
+    def contradictions(self, reply: str) -> list[Contradiction]:
+        """Sentences of the reply that apply what a served KB sentence says something does
+        not cover or apply to ("we'll cover the burrs" where worn burrs are not covered)."""
+        found = []
+        for sentence in sentences(reply):
+            named_out = sentence
+            for mention in reversed(find_products(sentence, self.catalog)):
+                named_out = named_out[:mention.start] + " " + named_out[mention.end:]
+            found += [Contradiction(sentence, f"says what article {e.source} rules out:"
+                                              f" {e.text!r}", e.source)
+                      for e in self.exclusions if _applies(e, sentence, named_out)]
+        return found[:1]
 
     def _scoped(self, claim: Claim, plain: str, products: Sequence[Mention]) -> Claim:
         """A percentage the KB gives for one kind of product ("25% off all grinders"),
@@ -461,6 +549,9 @@ class ClaimBase:
         self.catalog = catalog
         self._articles = tuple(articles)
         self._by_article = {a.id: _article_statements(a, catalog.currency) for a in articles}
+        self._exclusions = {a.id: tuple(e for text in sentences("\n".join(unwrap(a.body)))
+                                        if (e := _exclusion(a, text)))
+                            for a in articles}
         self._cache: dict[tuple[str, ...], ClaimCheck] = {}
 
     def check_for(self, day: dt.date | None, served: Iterable[str] | None = None) -> ClaimCheck:
@@ -471,7 +562,8 @@ class ClaimBase:
             inside = [s for a in ids for s in self._by_article.get(a, ())]
             outside = [s for a in self._articles if a.id not in ids
                        for s in self._by_article[a.id]]
-            self._cache[ids] = ClaimCheck(inside, outside, self.catalog, day)
+            self._cache[ids] = ClaimCheck(inside, outside, self.catalog, day, [
+                e for a in ids for e in self._exclusions.get(a, ())])
         return self._cache[ids]
 
 
