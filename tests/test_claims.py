@@ -289,6 +289,17 @@ def test_a_reply_that_applies_what_the_kb_rules_out_is_contradicted():
     assert gift.contradictions("Your gift card covers the whole order.") == []
 
 
+def test_a_figure_of_the_excluding_article_names_the_thing_ruled_out():
+    check = _check(article("summer", "Coffee beans are 20% off in the summer sale. The summer"
+                           " sale does not apply to subscriptions."),
+                   article("subs", "Subscriptions save 10% on every delivery."))
+    reply = "Subscribe and you'll get the sale's 20% on top of the 10% subscription discount."
+    assert len(check.contradictions(reply, check.claims(reply))) == 1
+    # near miss: the subscription's own 10% is not the summer sale's figure
+    own = "Subscribe and you get the 10% subscription discount on top of free delivery."
+    assert check.contradictions(own, check.claims(own)) == []
+
+
 # -- facts by meaning --------------------------------------------------------------------------
 
 def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes():

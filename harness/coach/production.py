@@ -258,8 +258,9 @@ class ProductionGrader:
             for claim in catalog_claims(pair.reply, self.store.catalog, ignore=self._ignore):
                 wrong_at.append((pair.index, f"catalog: {claim.problem}", claim.text))
             body = _without(pair.reply, self._ignore)
-            for found in check.claims(body, customer_said=f"{pair.asked_before} {verified}",
-                                      asked=pair.question):
+            said = check.claims(body, customer_said=f"{pair.asked_before} {verified}",
+                                asked=pair.question)
+            for found in said:
                 if found.conflict:
                     conflicts.append(f"AI message {pair.index + 1}: {found.conflict}")
                 if found.verdict in ("contradicted", "unserved"):
@@ -269,7 +270,7 @@ class ProductionGrader:
                         right.append(found.statement.said(unit_of(found.figure)))
                 elif found.verdict == "unsupported":
                     partial_at.append((pair.index, f"KB: {found.reason}", found.sentence))
-            for denied_by in check.contradictions(body):
+            for denied_by in check.contradictions(body, said):
                 wrong_at.append((pair.index, f"KB: {denied_by.reason}", denied_by.sentence))
             vague = self._vague(pair, hits.get(pair.index, ()), body)
             if vague:

@@ -283,7 +283,7 @@ def _exclusion(article: Article, text: str) -> Exclusion | None:
     return Exclusion(article.id, text, thing, alternatives, _LINKS.get(verb, (verb,)))
 
 
-def _applies(exclusion: Exclusion, sentence: str, named_out: str) -> bool:
+def _applies(exclusion: Exclusion, sentence: str, named_out: str, figured: bool) -> bool:
     """The reply's sentence applies the thing to what it excludes: it names both, says how
     ("we'll cover the burrs", "on top of"), and negates nothing. The sentence comes without
     its product names ("Burr Grinder S3" does not name burrs)."""
@@ -291,7 +291,7 @@ def _applies(exclusion: Exclusion, sentence: str, named_out: str) -> bool:
     if _ANY_NEGATION.search(plain):
         return False
     words = _key_words(plain)
-    if len(exclusion.thing & words) / len(exclusion.thing) < 0.6:
+    if not figured and len(exclusion.thing & words) / len(exclusion.thing) < 0.6:
         return False
     words = _key_words(named_out)
     if not words:
@@ -344,7 +344,10 @@ class ClaimCheck:
                 if figure.kind == "money" and (products or figure.value in named):
                     continue  # a product's price: the catalog check's to judge
                 if any(s.states(figure) for s in fixture):
-                    found.append(Claim(figure, sentence, "supported", None, "an expected fact"))
+                    near = _key_words(plain) | context  # which article says it too
+                    kb = max((st for st in self.served if st.states(figure)), default=None,
+                             key=lambda st: len(st.words & near))
+                    found.append(Claim(figure, sentence, "supported", kb, "an expected fact"))
                     continue
                 others = [f for f in figures if f is not figure]
                 claim = self._verdict(figure, sentence, plain, others)
@@ -372,17 +375,22 @@ class ClaimCheck:
                 found.append(claim)
         return found
 
-    def contradictions(self, reply: str) -> list[Contradiction]:
+    def contradictions(self, reply: str, claims: Sequence[Claim] = ()) -> list[Contradiction]:
         """Sentences of the reply that apply what a served KB sentence says something does
-        not cover or apply to ("we'll cover the burrs" where worn burrs are not covered)."""
+        not cover or apply to ("we'll cover the burrs" where worn burrs are not covered). A
+        sentence names the thing by its words, or by a figure of its article it claims ("the
+        20% on top of the 10% subscription discount": the summer sale's 20%)."""
         found = []
         for sentence in sentences(reply):
+            backed = {c.statement.source for c in claims if c.sentence == sentence
+                      and c.verdict == "supported" and c.statement is not None}
             named_out = sentence
             for mention in reversed(find_products(sentence, self.catalog)):
                 named_out = named_out[:mention.start] + " " + named_out[mention.end:]
             found += [Contradiction(sentence, f"says what article {e.source} rules out:"
                                               f" {e.text!r}", e.source)
-                      for e in self.exclusions if _applies(e, sentence, named_out)]
+                      for e in self.exclusions
+                      if _applies(e, sentence, named_out, e.source in backed)]
         return found[:1]
 
     def _scoped(self, claim: Claim, plain: str, products: Sequence[Mention]) -> Claim:
