@@ -300,6 +300,22 @@ def test_a_figure_of_the_excluding_article_names_the_thing_ruled_out():
     assert check.contradictions(own, check.claims(own)) == []
 
 
+def test_shipping_called_free_for_an_order_under_every_threshold_is_contradicted():
+    check = ClaimBase((article("shipping", "We offer free standard shipping on every US order"
+                               " over $150."),
+                       article("wholesale", "Wholesale orders ship free within the US.")),
+                      BASE.catalog).check_for(DAY)
+    asked = "How long does shipping take? I'm ordering the Pine Kettle 1.7L."
+    wrong = check.contradictions("It takes 3-5 business days, and it's free for your kettle!",
+                                 asked=asked)
+    assert len(wrong) == 1 and "free over 150.00" in wrong[0].reason
+    # near misses: an order over the threshold, the threshold stated, another free shipping
+    assert check.contradictions("Shipping is free for your grinder.",
+                                asked="I'm ordering the Burr Grinder S3.") == []
+    assert check.contradictions("Shipping is free on orders over $150.", asked=asked) == []
+    assert check.contradictions("Wholesale orders ship free within the US.", asked=asked) == []
+
+
 # -- facts by meaning --------------------------------------------------------------------------
 
 def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes():

@@ -263,6 +263,11 @@ _LINKS = {"appli": ("appli", "on top of", "stack", "plus"),
           "use": ("use", "on top of", "stack", "plus"),
           "stack": ("stack", "on top of", "combin", "plus"),
           "cover": ("cover",), "includ": ("includ",)}
+_FREE = re.compile(r"(?<![\w-])free\b|\bon us\b|\bno (?:shipping|delivery) (?:cost|charge|fee)",
+                   re.IGNORECASE)
+_SHIPPING = re.compile(r"\b(?:ship\w*|deliver\w*|postage|it's free|it is free)\b", re.IGNORECASE)
+_OVER = re.compile(r"\b(?:over|above|more than|at least|from|exceeds?|threshold|minimum)\b",
+                   re.IGNORECASE)
 _ANY_NEGATION = re.compile(r"\b(?:not|never|cannot|no|nothing|without)\b|n't\b", re.IGNORECASE)
 _REASON = re.compile(r"\b(?:because|unless|but|so|even|as|since|when|while)\b", re.IGNORECASE)
 
@@ -307,8 +312,11 @@ class ClaimCheck:
 
     def __init__(self, served: Sequence[Statement], unserved: Sequence[Statement],
                  catalog: Catalog, day: dt.date | None,
-                 exclusions: Sequence[Exclusion] = ()) -> None:
+                 exclusions: Sequence[Exclusion] = (),
+                 articles: Sequence[Article] = ()) -> None:
         self.served, self.unserved = tuple(served), tuple(unserved)
+        self.articles = tuple(articles) or tuple(
+            {s.article.id: s.article for s in served if s.article is not None}.values())
         self.exclusions = tuple(exclusions)
         self.catalog, self.day = catalog, day
         self._kinds = {stem(k): k for p in catalog.products if (k := _kind_of(p.name))}
@@ -375,12 +383,46 @@ class ClaimCheck:
                 found.append(claim)
         return found
 
-    def contradictions(self, reply: str, claims: Sequence[Claim] = ()) -> list[Contradiction]:
+    def _free_below(self, reply: str, asked: str) -> list[Contradiction]:
+        """Shipping called free for the order the conversation names, where every served
+        threshold for free shipping is above that order's value ("it's free for your French
+        Press": $42.50; the policy: free over $49)."""
+        named = {m.product.sku: m.product.price for text in (asked, reply)
+                 for m in find_products(text, self.catalog)}
+        if not named:
+            return []
+        value = sum(named.values())
+        thresholds = [(st, f.value) for st in self.served
+                      if _FREE.search(st.text) and _SHIPPING.search(st.text)
+                      for f in st.figures if f.kind == "money"
+                      and _OVER.search(to_digits(st.text)[max(0, f.start - 25):f.start])]
+        if not thresholds or any(value >= t for _, t in thresholds):
+            return []
+        unconditional = [_key_words(text) for a in self.articles
+                         for text in sentences("\n".join(unwrap(a.body)))
+                         if _FREE.search(text) and not _OVER.search(text)]
+        for sentence in sentences(reply):
+            plain = normalize(sentence)
+            if any(len(words & _key_words(plain)) >= 3 for words in unconditional):
+                continue  # free as an article says, for something else ("wholesale orders")
+            if (_FREE.search(plain) and _SHIPPING.search(plain) and not _ANY_NEGATION.search(plain)
+                    and not _OVER.search(plain) and not any(
+                        f.kind == "money" for f in figures_in(to_digits(plain),
+                                                              self.catalog.currency))):
+                statement, limit = thresholds[0]
+                return [Contradiction(sentence, (
+                    f"says shipping is free for an order of {value:,.2f} {self.catalog.currency};"
+                    f" article {statement.source} makes it free over {limit:,.2f}:"
+                    f" {statement.text!r}"), statement.source)]
+        return []
+
+    def contradictions(self, reply: str, claims: Sequence[Claim] = (),
+                       asked: str = "") -> list[Contradiction]:
         """Sentences of the reply that apply what a served KB sentence says something does
         not cover or apply to ("we'll cover the burrs" where worn burrs are not covered). A
         sentence names the thing by its words, or by a figure of its article it claims ("the
         20% on top of the 10% subscription discount": the summer sale's 20%)."""
-        found = []
+        found = self._free_below(reply, asked)
         for sentence in sentences(reply):
             backed = {c.statement.source for c in claims if c.sentence == sentence
                       and c.verdict == "supported" and c.statement is not None}
@@ -571,7 +613,8 @@ class ClaimBase:
             outside = [s for a in self._articles if a.id not in ids
                        for s in self._by_article[a.id]]
             self._cache[ids] = ClaimCheck(inside, outside, self.catalog, day, [
-                e for a in ids for e in self._exclusions.get(a, ())])
+                e for a in ids for e in self._exclusions.get(a, ())],
+                [a for a in self._articles if a.id in ids])
         return self._cache[ids]
 
 

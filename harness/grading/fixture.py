@@ -120,7 +120,7 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
     if wrong:
         more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
         return Dimension("fail", f"KB: {wrong[0].reason}{more}", wrong[0].sentence)
-    for denied_by in check.contradictions(body, checked):
+    for denied_by in check.contradictions(body, checked, case.last_customer_text):
         return Dimension("fail", f"KB: {denied_by.reason}", denied_by.sentence)
     # A hand-off claims nothing it must complete: whether it should have happened is
     # resolution's (and relevance's) to grade, not accuracy's (docs/labelling.md).
