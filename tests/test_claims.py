@@ -316,6 +316,24 @@ def test_shipping_called_free_for_an_order_under_every_threshold_is_contradicted
     assert check.contradictions("Wholesale orders ship free within the US.", asked=asked) == []
 
 
+def test_a_step_the_kb_says_is_not_needed_asked_for_anyway_is_contradicted():
+    check = _check(article("recall", "Send a photo of the batch code. You don't need to send"
+                           " the pen back."),
+                   article("parcels", "You don't need to contact the courier yourself."))
+    asked = "My whitener pen is part of the recall, what do I do?"
+    for reply in ("Stop using it and post it back to us with your order number.",
+                  "Please contact the courier yourself to report it."):
+        found = check.contradictions(reply, asked=asked)
+        assert len(found) == 1 and "not needed" in found[0].reason, reply
+    # near misses: the step denied, asked for only in a condition, the same verb for
+    # something else, and a verb with no object
+    for reply in ("No need to send the pen back, just the photo.",
+                  "If we ask, send the pen back in its box.",
+                  "Send us a photo of the batch code.",
+                  "Enter your order number and email."):
+        assert check.contradictions(reply, asked=asked) == [], reply
+
+
 # -- facts by meaning --------------------------------------------------------------------------
 
 def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes():

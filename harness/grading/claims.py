@@ -30,6 +30,7 @@ from typing import Literal
 
 from harness.kb.catalog import Mention, find_products
 from harness.store.schema import Article, Catalog
+from harness.text.concepts import expansion
 from harness.text.figures import Figure, figures_in
 from harness.text.matching import normalize
 from harness.text.meaning import count_noun, figures_agree, to_digits, unit_of
@@ -272,6 +273,64 @@ _ANY_NEGATION = re.compile(r"\b(?:not|never|cannot|no|nothing|without)\b|n't\b",
 _REASON = re.compile(r"\b(?:because|unless|but|so|even|as|since|when|while)\b", re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class Needless:
+    """A step the KB says the customer need not (or must not) take: "You don't need to send
+    the pen back", "Please do not send it back"."""
+
+    source: str
+    text: str
+    verb: str  # the step's verb, stemmed ("send")
+    rest: frozenset[str]  # its other key words ("pen", "back")
+
+
+_NEED_NOT = re.compile(
+    r"(?:\b(?:you|customers?)\s+(?:do not|don't|won't|will not|never)\s+(?:need|have)\s+to|"
+    r"\b(?:there is|there's)?\s*no need to|^\s*(?:please\s+)?(?:do not|don't|never))\s+"
+    r"(?P<x>[^.;:!?]+)", re.IGNORECASE)
+# Verbs that name one step (general English): "post it back" is "send it back".
+_SAME_VERB = {"post": "send", "mail": "send", "ship": "send", "return": "send", "email": "contact",
+              "call": "contact", "phone": "contact", "messag": "contact", "ring": "contact"}
+_INSTRUCTS = re.compile(
+    r"(?:^|[,:]|\band\b|\bthen\b|\byou(?:'ll| will)? (?:need|have) to\b|\byou must\b|"
+    r"\bmake sure (?:you )?)\s*(?:(?:please|just|also|then|simply)\s+)*(?P<v>[a-z]+)",
+    re.IGNORECASE)
+_CONDITION = re.compile(r"\b(?:if|unless|only when|in case)\b", re.IGNORECASE)
+
+
+def _needless(article: Article, text: str) -> Needless | None:
+    match = _NEED_NOT.search(normalize(text))
+    if not match:
+        return None
+    step = _REASON.split(re.split(r"\bunless\b|\bif\b", match["x"])[0])[0]
+    words = [w for w in tokenize(step) if not w[0].isdigit()]
+    if len(words) < 2:
+        return None
+    verb = _SAME_VERB.get(words[0], words[0])
+    return Needless(article.id, text, verb, frozenset(words[1:]))
+
+
+def _instructs(needless: Needless, sentence: str, about: frozenset[str]) -> bool:
+    """The reply tells the customer to take the step anyway ("post it back to us"): its verb
+    as an instruction, its particle ("back"), and what it is done to named in the reply or
+    the question (`about`, with the support words they stand for: "cracked" is damaged)."""
+    plain = normalize(sentence).lower()
+    if _ANY_NEGATION.search(plain) or _CONDITION.search(plain):
+        return False
+    words = _key_words(plain)
+    if "back" in needless.rest and "back" not in words:
+        return False
+    things = needless.rest - {"back"}
+    for match in _INSTRUCTS.finditer(plain):
+        if [_SAME_VERB.get(v, v) for v in tokenize(match["v"])] != [needless.verb]:
+            continue
+        if things & words:
+            return True  # "contact the courier yourself"
+        if re.match(r"\s+(?:it|them|this|that)\b", plain[match.end():]) and things & about:
+            return True  # "post it back", "it" being what the question names
+    return False
+
+
 def _exclusion(article: Article, text: str) -> Exclusion | None:
     plain = normalize(text)
     match = _EXCLUDES.match(plain) or _NOT_COVERED.match(plain)
@@ -313,8 +372,10 @@ class ClaimCheck:
     def __init__(self, served: Sequence[Statement], unserved: Sequence[Statement],
                  catalog: Catalog, day: dt.date | None,
                  exclusions: Sequence[Exclusion] = (),
-                 articles: Sequence[Article] = ()) -> None:
+                 articles: Sequence[Article] = (),
+                 needless: Sequence[Needless] = ()) -> None:
         self.served, self.unserved = tuple(served), tuple(unserved)
+        self.needless = tuple(needless)
         self.articles = tuple(articles) or tuple(
             {s.article.id: s.article for s in served if s.article is not None}.values())
         self.exclusions = tuple(exclusions)
@@ -423,6 +484,7 @@ class ClaimCheck:
         sentence names the thing by its words, or by a figure of its article it claims ("the
         20% on top of the 10% subscription discount": the summer sale's 20%)."""
         found = self._free_below(reply, asked)
+        about = _key_words(f"{asked} {reply}") | frozenset(expansion(asked))
         for sentence in sentences(reply):
             backed = {c.statement.source for c in claims if c.sentence == sentence
                       and c.verdict == "supported" and c.statement is not None}
@@ -433,6 +495,9 @@ class ClaimCheck:
                                               f" {e.text!r}", e.source)
                       for e in self.exclusions
                       if _applies(e, sentence, named_out, e.source in backed)]
+            found += [Contradiction(sentence, f"asks for a step article {n.source} says is not"
+                                              f" needed: {n.text!r}", n.source)
+                      for n in self.needless if _instructs(n, sentence, about)]
         return found[:1]
 
     def _scoped(self, claim: Claim, plain: str, products: Sequence[Mention]) -> Claim:
@@ -602,6 +667,9 @@ class ClaimBase:
         self._exclusions = {a.id: tuple(e for text in sentences("\n".join(unwrap(a.body)))
                                         if (e := _exclusion(a, text)))
                             for a in articles}
+        self._needless = {a.id: tuple(n for text in sentences("\n".join(unwrap(a.body)))
+                                      if (n := _needless(a, text)))
+                          for a in articles}
         self._cache: dict[tuple[str, ...], ClaimCheck] = {}
 
     def check_for(self, day: dt.date | None, served: Iterable[str] | None = None) -> ClaimCheck:
@@ -614,7 +682,8 @@ class ClaimBase:
                        for s in self._by_article[a.id]]
             self._cache[ids] = ClaimCheck(inside, outside, self.catalog, day, [
                 e for a in ids for e in self._exclusions.get(a, ())],
-                [a for a in self._articles if a.id in ids])
+                [a for a in self._articles if a.id in ids],
+                [n for a in ids for n in self._needless.get(a, ())])
         return self._cache[ids]
 
 
