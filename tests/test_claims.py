@@ -285,8 +285,12 @@ def test_a_reply_that_applies_what_the_kb_rules_out_is_contradicted():
                                " warranty."),), BASE.catalog).check_for(DAY)
     assert named.contradictions("The Burr Grinder S3 is covered by the warranty.") == []
     gift = _check(article("gift", "If a gift card does not cover the whole order, pay the rest"
-                          " with a card."))
+                          " with a card. Gift cards can't be used for subscriptions."))
     assert gift.contradictions("Your gift card covers the whole order.") == []
+    # "use" alone is any use: only stacking words apply a "can't be used for" rule
+    assert gift.contradictions("Use your gift card at checkout, and pause your subscriptions"
+                               " from your account.") == []
+    assert len(gift.contradictions("Your gift card stacks with your subscriptions.")) == 1
 
 
 def test_a_figure_of_the_excluding_article_names_the_thing_ruled_out():

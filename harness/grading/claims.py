@@ -261,7 +261,7 @@ _NOT_COVERED = re.compile(
     r"(?P<x>[^.;:,]+)", re.IGNORECASE)
 _LINKS = {"appli": ("appli", "on top of", "stack", "plus"),
           "combin": ("combin", "on top of", "stack", "plus", "together"),
-          "use": ("use", "on top of", "stack", "plus"),
+          "use": ("on top of", "stack", "plus", "together with"),  # "use" alone is any use
           "stack": ("stack", "on top of", "combin", "plus"),
           "cover": ("cover",), "includ": ("includ",)}
 _FREE = re.compile(r"(?<![\w-])free\b|\bon us\b|\bno (?:shipping|delivery) (?:cost|charge|fee)",
