@@ -127,3 +127,23 @@ def test_ascii_and_accented_text_fold_alike():
     assert words == ["return", "within", "30", "day"]
     words.append("mutated")  # a caller's list is its own: the next call is unchanged
     assert tokenize("Returns within 30 days") == ["return", "within", "30", "day"]
+
+
+def test_a_model_word_after_a_catalog_name_names_a_product_the_catalog_lacks():
+    found = catalog_claims("Its successor is the Burr Grinder S1 Pro ($169.00).", CATALOG)
+    assert [c.problem for c in found] == [
+        "names 'Burr Grinder S1 Pro', which is not in the catalog (it has Burr Grinder S1)"]
+    # near misses: the catalog's own longer name, and a plain word after a name
+    assert catalog_claims("The Crema One Plus adds a pressure gauge.", CATALOG) == []
+    assert catalog_claims("The Burr Grinder S2 Pros love it.", CATALOG) == []
+
+
+def test_the_price_a_discount_starts_from_is_the_products_catalog_price():
+    wrong = catalog_claims("Subscriptions are 10% off, so instead of $19.50 a bag you'd pay"
+                           " about $17.55 for the Barista's Choice Blend.", CATALOG)
+    assert [c.problem for c in wrong] == ["gives $19.50 as the regular price of Barista's"
+                                          " Choice Blend; the catalog says $18.00"]
+    # near misses: the right regular price, and the discounted price itself
+    assert catalog_claims("The Crema One is 25% off, $336.75 instead of $449.00.", CATALOG) == []
+    assert catalog_claims("With 10% off, the Barista's Choice Blend comes to $16.20.",
+                          CATALOG) == []

@@ -5,15 +5,24 @@ Each rule has its near miss beside it: the case that must NOT trigger it."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from test_grading import CATALOG, STORE, make_case, make_run
 
+from harness.agent.run import ToolUse
 from harness.coach.production import ProductionGrader
 from harness.grading.claims import ClaimBase
-from harness.grading.fixture import grade_accuracy, grade_relevance, grade_resolution, grade_tone
+from harness.grading.fixture import (
+    claimed_action,
+    grade_accuracy,
+    grade_relevance,
+    grade_resolution,
+    grade_tone,
+)
 from harness.store.conversations import Conversation
 from harness.store.loading import Store
 from harness.store.schema import AgentConfig, Article, Catalog, Product, Tone
+from harness.store.tools import ToolSpec
 from harness.text.figures import figures_in
 from harness.text.meaning import stated, to_digits
 from harness.text.questions import answers, questions
@@ -112,6 +121,223 @@ def test_two_served_articles_that_disagree_are_a_conflict_the_newer_review_decid
     assert unrelated[0].conflict == ""  # near miss: no other article on that subject
 
 
+def _check(*articles: Article):
+    return ClaimBase(articles, Catalog(currency="GBP", products=())).check_for(DAY)
+
+
+TABLES = (
+    article("shipping-uk", "## Delivery options\n\n| Option | Cost | Delivery time |\n"
+            "| --- | --- | --- |\n| Standard | \u00a33.95, free on orders over \u00a350 |"
+            " 2-4 working days |\n| Next-day | \u00a36.50 | next working day |\n\n"
+            "Standard delivery to the Highlands still costs the same, but please allow 3-5"
+            " working days."),
+    article("shipping-abroad", "| Destination | Cost | Free over | Delivery time |\n"
+            "| --- | --- | --- | --- |\n| EU | \u00a39.95 | \u00a3120 | 4-7 working days |"),
+    article("points", "| Points | Off your order |\n| --- | --- |\n| 100 | \u00a35 |"),
+)
+
+
+def test_a_table_row_is_read_with_its_header_and_its_cells_apart():
+    check = _check(*TABLES)
+    said = [(c.figure.shown(), c.verdict) for c in check.claims(
+        "Standard delivery is \u00a33.95 and takes 2-4 working days.")]
+    assert said == [("\u00a33.95", "supported"), ("2-4 working days", "supported")]
+    # near miss: the row's other figure beside the right price is still contradicted
+    wrong = check.claims("Standard delivery is \u00a33.95 and takes 3-7 working days.")
+    assert [c.verdict for c in wrong] == ["supported", "contradicted"]
+    assert "2-4 working days" in wrong[1].reason
+    # "100 | \u00a35" is 100 points and \u00a35, not "100 \u00a3"
+    blocks = check.claims("Points go in blocks of 100 points, and each block is \u00a35 off.")
+    assert [c.verdict for c in blocks] == ["supported", "supported"]
+    dearer = check.claims("Points go in blocks of 100 points, and each block is \u00a38 off.")
+    assert [c.verdict for c in dearer] == ["supported", "contradicted"]
+
+
+def test_two_tables_sharing_a_header_are_not_a_kb_conflict():
+    claims = _check(*TABLES).claims("Delivery to the EU costs \u00a39.95, free over \u00a3120.")
+    assert [c.verdict for c in claims] == ["supported", "supported"]
+    assert all(c.conflict == "" for c in claims)
+
+
+def test_a_statement_whose_figure_the_sentence_states_beside_is_no_contradiction():
+    care = _check(article("spray", "Let it dry for 10 minutes and add a second coat."
+                          " Leave them for 24 hours before wearing."))
+    steps = care.claims("Do a light coat, wait 10 minutes, add a second coat, then leave them"
+                        " 24 hours before wearing.")
+    assert [(c.figure.shown(), c.verdict) for c in steps] == [
+        ("10 minutes", "supported"), ("24 hours", "supported")]
+    # near miss: the step's own figure changed is contradicted by its own sentence
+    wrong = care.claims("Let it dry for 30 minutes and add a second coat.")
+    assert [c.verdict for c in wrong] == ["contradicted"]
+
+
+def test_an_action_or_refund_claimed_with_no_tool_run_fails_accuracy():
+    case = make_case("I was charged twice. Can you hold a pair for me too?")
+    for reply in ("I've put a pair aside in a 7 for you until Friday.",
+                  "I've flagged the charge and a refund is on its way to your account."):
+        graded = grade_accuracy(case, make_run(reply), STORE)
+        assert graded.grade == "fail" and "no tool" in graded.reason, reply
+    handoff = make_run("A refund has been issued; a teammate will confirm.", outcome="escalate")
+    assert grade_accuracy(case, handoff, STORE).grade == "fail"  # a hand-off promising it too
+    # near misses: the policy's own wording, a refusal, and an action a tool did carry out
+    for reply in ("Your refund is processed within 5 business days of the return arriving.",
+                  "We can't put items aside, sorry."):
+        assert "no tool" not in grade_accuracy(case, make_run(reply), STORE).reason, reply
+    refunds = ToolSpec(name="issue_refund", description="Refund an order.", kind="action")
+    agent = STORE.agent.model_copy(update={"tools": (refunds,)})
+    done = replace(make_run("I've refunded the duplicate charge."), tools=(
+        ToolUse("issue_refund", "{}", '{"status": "refunded"}'),))
+    assert claimed_action(done.reply, done, agent) is None
+    assert claimed_action(done.reply, make_run(done.reply), agent) == "I've refunded"
+
+
+def test_a_time_of_day_in_another_time_zone_than_the_kb_is_contradicted():
+    check = _check(article("sale", "The sale ends on November 30 at 11:59 pm Eastern Time."))
+    wrong = check.claims("The sale ends tonight, November 30, at 11:59 pm Pacific Time.")
+    assert [c.verdict for c in wrong] == ["supported", "contradicted"]
+    assert "Eastern" in wrong[1].reason
+    # near misses: the same zone in short, and a time with no zone at all
+    for reply in ("The sale ends November 30 at 11:59 pm ET.", "It ends at 11:59 pm tonight."):
+        assert all(c.verdict == "supported" for c in check.claims(reply)), reply
+
+
+def test_a_count_in_another_noun_of_the_same_meaning_is_checked():
+    found = verdicts("Orders over $150 can be split into 4 interest-free payments, so yours"
+                     " could be paid in 3 installments.")
+    assert ("3 installments", "contradicted") in found
+    assert verdicts("Orders over $150 can be paid in 4 installments.") == [
+        ("$150", "supported"), ("4 installments", "supported")]
+
+
+def test_a_percentage_given_for_one_kind_of_product_claimed_for_another_is_contradicted():
+    sale = ClaimBase((article("sale", "Our Black Friday sale takes 25% off all grinders."),),
+                     BASE.catalog).check_for(DAY)
+    for reply in ("Our Black Friday sale takes 25% off kettles!",
+                  "The Pine Kettle 1.7L is 25% off for Black Friday."):
+        claims = sale.claims(reply)
+        assert [c.verdict for c in claims] == ["contradicted"], reply
+        assert "for grinders only" in claims[0].reason
+    # near misses: the kind the KB names, one of its products, and no kind named at all
+    for reply in ("Grinders are 25% off.", "The Burr Grinder S3 is 25% off this week.",
+                  "The sale takes 25% off."):
+        assert [c.verdict for c in sale.claims(reply)] == ["supported"], reply
+
+
+def test_a_claim_is_read_in_the_context_of_the_sentence_before_and_the_question():
+    check = _check(article("account", "We email a password reset link that works for 1 hour."),
+                   article("brew", "Heat the water to 200 F (93 C) for a pour-over."))
+    reply = "Tap Forgot password and we'll email you a reset link. It stays valid for 24 hours."
+    found = check.claims(reply)
+    assert [c.verdict for c in found] == ["contradicted"] and "1 hour" in found[0].reason
+    asked = "What temperature for pour-over?"
+    hot = check.claims("Aim for water at 205\u00b0F, just off the boil.", asked=asked)
+    assert [c.verdict for c in hot] == ["contradicted"]
+    # near misses: without the question nothing aligns, and context never makes a figure
+    # "supported" nor turns an uncounted count into a claim
+    assert [c.verdict for c in check.claims("Aim for water at 205\u00b0F, off the boil.")] == [
+        "unsupported"]
+    assert check.claims("Keep it for 3 cups.", asked=asked) == []
+
+
+def test_a_contradiction_in_its_own_sentence_is_undone_by_the_sentence_before():
+    check = _check(article("parcels", "We'll open an investigation with the carrier, which"
+                           " takes up to 5 working days."),
+                   article("faulty", "We'll come back to you within 3 working days with a"
+                           " replacement or a full refund."))
+    reply = ("Send me your order number and we'll open an investigation with the carrier. It"
+             " takes up to 5 working days, then we'll send a replacement or a full refund.")
+    assert [c.verdict for c in check.claims(reply)] == ["supported"]
+    # near miss: the sentence before is about the same thing, but the figure is wrong
+    wrong = reply.replace("up to 5", "up to 9")
+    assert [c.verdict for c in check.claims(wrong)] == ["contradicted"]
+
+
+def test_counts_of_a_two_word_noun_and_the_customers_own_count_in_other_words():
+    check = _check(article("points", "Members earn 1 point per pound spent. Every 100 rewards"
+                           " points are worth \u00a35 off."))
+    said = "I have 300 rewards points. How much are they worth?"
+    found = check.claims("Your 300 points can all go on one order (every 100 points ="
+                         " \u00a35).", customer_said=said, asked=said)
+    assert [(c.figure.shown(), c.verdict) for c in found] == [
+        ("100 points", "supported"), ("\u00a35", "supported")]
+    # near miss: a count the customer did not state, in a rate the KB gives otherwise
+    odd = check.claims("Every 200 points are worth \u00a35 off.", customer_said=said)
+    assert ("200 points", "contradicted") in [(c.figure.shown(), c.verdict) for c in odd]
+
+
+def test_a_reply_that_applies_what_the_kb_rules_out_is_contradicted():
+    check = _check(article("warranty", "Worn grinder burrs are not covered by the warranty."
+                           " The warranty does not cover damage from drops or commercial use."),
+                   article("sale", "The summer sale cannot be combined with the student"
+                           " discount."))
+    for reply in ("Your grinder is under its warranty, so we'll cover the burrs for free.",
+                  "You can use the summer sale on top of your student discount."):
+        found = check.contradictions(reply)
+        assert len(found) == 1 and "rules out" in found[0].reason, reply
+    # near misses: the exclusion repeated, what it does cover, one word of an excluded thing
+    for reply in ("Worn burrs aren't covered by the warranty, sorry.",
+                  "The warranty covers a grinder that stops turning on.",
+                  "Our warranty covers parts that fail in normal home use.",
+                  "The summer sale and the student discount can't be stacked."):
+        assert check.contradictions(reply) == [], reply
+    # near misses: a product name is not the excluded thing; a condition is not a rule
+    named = ClaimBase((article("warranty", "Worn grinder burrs are not covered by the"
+                               " warranty."),), BASE.catalog).check_for(DAY)
+    assert named.contradictions("The Burr Grinder S3 is covered by the warranty.") == []
+    gift = _check(article("gift", "If a gift card does not cover the whole order, pay the rest"
+                          " with a card. Gift cards can't be used for subscriptions."))
+    assert gift.contradictions("Your gift card covers the whole order.") == []
+    # "use" alone is any use: only stacking words apply a "can't be used for" rule
+    assert gift.contradictions("Use your gift card at checkout, and pause your subscriptions"
+                               " from your account.") == []
+    assert len(gift.contradictions("Your gift card stacks with your subscriptions.")) == 1
+
+
+def test_a_figure_of_the_excluding_article_names_the_thing_ruled_out():
+    check = _check(article("summer", "Coffee beans are 20% off in the summer sale. The summer"
+                           " sale does not apply to subscriptions."),
+                   article("subs", "Subscriptions save 10% on every delivery."))
+    reply = "Subscribe and you'll get the sale's 20% on top of the 10% subscription discount."
+    assert len(check.contradictions(reply, check.claims(reply))) == 1
+    # near miss: the subscription's own 10% is not the summer sale's figure
+    own = "Subscribe and you get the 10% subscription discount on top of free delivery."
+    assert check.contradictions(own, check.claims(own)) == []
+
+
+def test_shipping_called_free_for_an_order_under_every_threshold_is_contradicted():
+    check = ClaimBase((article("shipping", "We offer free standard shipping on every US order"
+                               " over $150."),
+                       article("wholesale", "Wholesale orders ship free within the US.")),
+                      BASE.catalog).check_for(DAY)
+    asked = "How long does shipping take? I'm ordering the Pine Kettle 1.7L."
+    wrong = check.contradictions("It takes 3-5 business days, and it's free for your kettle!",
+                                 asked=asked)
+    assert len(wrong) == 1 and "free over 150.00" in wrong[0].reason
+    # near misses: an order over the threshold, the threshold stated, another free shipping
+    assert check.contradictions("Shipping is free for your grinder.",
+                                asked="I'm ordering the Burr Grinder S3.") == []
+    assert check.contradictions("Shipping is free on orders over $150.", asked=asked) == []
+    assert check.contradictions("Wholesale orders ship free within the US.", asked=asked) == []
+
+
+def test_a_step_the_kb_says_is_not_needed_asked_for_anyway_is_contradicted():
+    check = _check(article("recall", "Send a photo of the batch code. You don't need to send"
+                           " the pen back."),
+                   article("parcels", "You don't need to contact the courier yourself."))
+    asked = "My whitener pen is part of the recall, what do I do?"
+    for reply in ("Stop using it and post it back to us with your order number.",
+                  "Please contact the courier yourself to report it."):
+        found = check.contradictions(reply, asked=asked)
+        assert len(found) == 1 and "not needed" in found[0].reason, reply
+    # near misses: the step denied, asked for only in a condition, the same verb for
+    # something else, and a verb with no object
+    for reply in ("No need to send the pen back, just the photo.",
+                  "If we ask, send the pen back in its box.",
+                  "Send us a photo of the batch code.",
+                  "Enter your order number and email."):
+        assert check.contradictions(reply, asked=asked) == [], reply
+
+
 # -- facts by meaning --------------------------------------------------------------------------
 
 def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes():
@@ -126,6 +352,15 @@ def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes()
     assert not stated("December 21", "The cutoff is the 18th.")  # near miss: another day
     assert not stated("30 days", "You have 3 days.")  # near miss: another figure
     assert not stated("3-5 business days", "It takes 5 business days.")  # an end is not a range
+
+
+def test_a_date_in_digits_reads_day_first_or_month_first_as_the_shop_writes_dates():
+    assert stated("17 December", "Standard by Thu 17/12, next-day by Tue 22/12.",
+                  currency="GBP")
+    assert stated("December 18", "Order by 12/18 for Christmas.", currency="USD")
+    assert stated("December 18", "Order by 18/12 for Christmas.", currency="USD")  # only one
+    assert not stated("December 3", "Order by 3/12.", currency="USD")  # March 12 there
+    assert [f.kind for f in figures_in("Add 1/2 cup of water.")] == []  # a fraction
 
 
 def test_facts_match_plain_phrases_by_their_words_keeping_negation():
@@ -196,6 +431,21 @@ def test_a_turn_is_split_into_its_questions_and_each_needs_an_answer():
     assert not answers("Express costs $12.95.", asked[1])  # near miss: the figure is a price
 
 
+def test_a_question_is_answered_by_the_figure_it_asks_for_or_its_support_words():
+    when = questions("sweet. when do they actually show up? order came yesterday")
+    assert answers("They usually appear within 24 hours of delivery.", when[0])
+    assert not answers("Spend them at checkout in steps of 100.", when[0])  # no time given
+    back = questions("bought socks in the wrong size, can i send them back?")
+    assert answers("Hosiery is excluded from returns for hygiene reasons.", back[0])
+    assert not answers("Our tees come in five colours.", back[0])  # near miss: not about it
+    # a sub-question's support words are its own, not those of the turn's other question
+    two = questions("can i use loop points with my student code? and do points work on the"
+                    " drops?")
+    assert not answers("Loop Points stack with one promo code, including the student code.",
+                       two[1])
+    assert answers("Points can't be spent on drop items, but you still earn them.", two[1])
+
+
 def test_relevance_is_partial_when_a_sub_question_is_skipped():
     case = make_case("How much is express shipping and how fast is it?")
     both = grade_relevance(case, make_run("Express costs $14.95 and takes 1-2 business days."),
@@ -213,6 +463,24 @@ def test_a_hand_off_of_a_question_the_kb_answers_fails_relevance():
     needed = make_case(outcome="escalate")
     assert grade_relevance(needed, make_run("A teammate will pick this up.",
                                             outcome="escalate"), STORE).grade == "pass"
+
+
+def test_sending_the_customer_elsewhere_answers_nothing_for_relevance():
+    case = make_case("How long do I have to return sale items?", articles=("returns-policy",))
+    sent = grade_relevance(case, make_run("Sale items have their own return window, so check"
+                                          " our returns policy page."), STORE)
+    assert sent.grade == "fail", sent.reason
+    # near miss: the answer is given, and the pointer comes on top of it
+    answered = grade_relevance(case, make_run("Sale items can be returned within 14 days. See"
+                                              " our returns policy page for more."), STORE)
+    assert answered.grade == "pass", answered.reason
+    grader = production((article("warranty", "Kettles have a 1-year warranty."),))
+    deflected = score(grader, "Is my kettle covered under warranty?", "For warranty questions,"
+                      " please contact our support team and they'll be happy to help.")
+    assert deflected.grades["relevance"].grade == "fail"
+    told = score(grader, "Is my kettle covered under warranty?", "Yes, kettles have a 1-year"
+                 " warranty.")
+    assert told.grades["relevance"].grade == "pass"
 
 
 # -- tone and resolution -----------------------------------------------------------------------

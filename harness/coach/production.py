@@ -31,7 +31,13 @@ from harness.coach.handover import needs_person, person_phrases, read_handover
 from harness.coach.redact import PLACEHOLDERS, redact
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.claims import ClaimBase
-from harness.grading.fixture import CLAIMED_ACTION, DEFLECTS, grade_tone
+from harness.grading.fixture import (
+    CLAIMED_ACTION,
+    DEFLECTS,
+    claimed_action,
+    grade_tone,
+    without_deflection,
+)
 from harness.grading.orders import order_claims, verified_text
 from harness.grading.overlap import DRAWN_ON, drawn_share
 from harness.grading.rubric import Dimension, Grade, is_review, score_of
@@ -244,12 +250,17 @@ class ProductionGrader:
         backend = _tool_run(conversation)
         verified = verified_text(backend, self.store.agent, self.store.catalog.currency)
         for pair in pairs:
+            if claimed := claimed_action(pair.reply, backend, self.store.agent):
+                wrong_at.append((pair.index, f"says {claimed!r}, which no tool of the agent"
+                                             " carried out", pair.reply))
             for found in order_claims(pair.reply, backend, self.store.agent, self.store.catalog):
                 wrong_at.append((pair.index, f"tool results: {found.problem}", found.text))
             for claim in catalog_claims(pair.reply, self.store.catalog, ignore=self._ignore):
                 wrong_at.append((pair.index, f"catalog: {claim.problem}", claim.text))
             body = _without(pair.reply, self._ignore)
-            for found in check.claims(body, customer_said=f"{pair.asked_before} {verified}"):
+            said = check.claims(body, customer_said=f"{pair.asked_before} {verified}",
+                                asked=pair.question)
+            for found in said:
                 if found.conflict:
                     conflicts.append(f"AI message {pair.index + 1}: {found.conflict}")
                 if found.verdict in ("contradicted", "unserved"):
@@ -259,6 +270,8 @@ class ProductionGrader:
                         right.append(found.statement.said(unit_of(found.figure)))
                 elif found.verdict == "unsupported":
                     partial_at.append((pair.index, f"KB: {found.reason}", found.sentence))
+            for denied_by in check.contradictions(body, said, pair.question):
+                wrong_at.append((pair.index, f"KB: {denied_by.reason}", denied_by.sentence))
             vague = self._vague(pair, hits.get(pair.index, ()), body)
             if vague:
                 partial_at.append((pair.index, vague, pair.reply))
@@ -332,10 +345,10 @@ class ProductionGrader:
         if any(phrase_in(p, pair.question) for p in person_phrases(self.rules)):
             return Dimension("partial", f"{where} answers on after the customer asked for a"
                                         " person", pair.reply)
-        body = _without(pair.reply, self._ignore)
+        body = without_deflection(_without(pair.reply, self._ignore))
         asked = questions(pair.question)
         skipped = [q for q in asked if not answers(body, q, self.store.catalog.currency)]
-        shares_by_hit = {h.article.id: drawn_share(pair.reply, h.article.body) for h in hits}
+        shares_by_hit = {h.article.id: drawn_share(body, h.article.body) for h in hits}
         best = max(shares_by_hit, key=lambda a: shares_by_hit[a], default=None)
         drawn = best if best is not None and shares_by_hit[best] >= DRAWN_ON else None
         grounded = f"article {drawn}" if drawn else (

@@ -1,8 +1,10 @@
 """The catalog as verified data, applied to a reply: prices, availability, product names.
 
-A price is checked against the product named nearest before it in the same sentence
-(sentences about a discount are left alone); a discontinued product is fine when the sentence
-says it is discontinued; a product-like name that the catalog lacks is flagged.
+A price is checked against the product named nearest before it in the same sentence (in a
+sentence about a discount, only the price it starts from: "$17.55 instead of $19.50"); a
+discontinued product is fine when the sentence says it is discontinued; a product-like name
+that the catalog lacks is flagged, and so is a catalog name with a model word the catalog
+does not have ("Burr Grinder S1 Pro").
 """
 
 from __future__ import annotations
@@ -33,7 +35,12 @@ _PRICE_LINK = re.compile(
     r"normally|usually|currently|regularly|now|only|just|at|for)[\s:,]+)*",
     re.IGNORECASE,
 )
+# What introduces the price a discount starts from.
+_WAS = re.compile(r"\b(?:instead of|rather than|down from|reduced from|normally|usually|"
+                  r"regularly|originally|was|full price of)\s*$", re.IGNORECASE)
 _PRICE_FOR = re.compile(r"\S*\s+(?:for|on)\s+(?:the|a|an|our|your)?\s*", re.IGNORECASE)
+# A model word after a catalog name makes another product: "Burr Grinder S1 Pro".
+_VARIANT = re.compile(r"\s+(Pro|Plus|Max|Mini|Lite|Ultra|Elite|Deluxe|XL|II|III|IV|Neo|Duo)\b")
 _TITLE_RUN = re.compile(
     r"(?<![\w&])(?:[A-Z][\w'&-]*|\d[\w.-]*)(?:[ -](?:[A-Z][\w'&-]*|\d[\w.-]*|&))+"
 )
@@ -100,8 +107,13 @@ def catalog_claims(text: str, catalog: Catalog, *, ignore: tuple[str, ...] = ())
     for sentence in sentences(text):
         mentions = find_products(sentence, catalog)
         claims += _price_claims(sentence, mentions, catalog)
+        variants = _variants(sentence, mentions, names)
+        claims += [Claim(sentence, f"names {written!r}, which is not in the catalog (it has"
+                                   f" {mention.product.name})") for mention, written in variants]
         for mention in mentions:
             product = mention.product
+            if any(mention is m for m, _ in variants):
+                continue
             if product.status != "discontinued":
                 continue
             if _NOT_AVAILABLE.search(sentence):
@@ -120,6 +132,21 @@ def catalog_claims(text: str, catalog: Catalog, *, ignore: tuple[str, ...] = ())
     return claims
 
 
+def _variants(sentence: str, mentions: tuple[Mention, ...],
+              names: tuple[tuple[str, ...], ...]) -> list[tuple[Mention, str]]:
+    """Catalog names followed by a model word that makes a product the catalog lacks
+    ("Burr Grinder S1 Pro"), with the name as written."""
+    found = []
+    for mention in mentions:
+        variant = _VARIANT.match(sentence, mention.end)
+        if variant:
+            written = sentence[mention.start:variant.end()]
+            if not _part_of_a_name([w.rstrip("s") for w in _TOKEN.findall(written.lower())],
+                                   names):
+                found.append((mention, written))
+    return found
+
+
 def _priced(sentence: str, mention: Mention, start: int) -> bool:
     """Whether the amount at `start` is stated as the price of the product `mention` names:
     "the S2 costs $189", "the S2 is now $179", "the S2 ($189)", "$189 for the S2"."""
@@ -128,9 +155,29 @@ def _priced(sentence: str, mention: Mention, start: int) -> bool:
     return bool(_PRICE_FOR.fullmatch(sentence[start:mention.start]))
 
 
-def _price_claims(sentence: str, mentions: tuple[Mention, ...], catalog: Catalog) -> list[Claim]:
-    if not mentions or _DISCOUNT.search(sentence):
+def _regular_price_claims(sentence: str, mentions: tuple[Mention, ...],
+                          catalog: Catalog) -> list[Claim]:
+    """In a sentence about a discount, the price it starts from ("$17.55 instead of $19.50",
+    "down from $449") is the named product's catalog price; the discounted one is left alone."""
+    products = {m.product.sku: m.product for m in mentions}
+    if len(products) != 1:
         return []
+    product = next(iter(products.values()))
+    claims = []
+    for start, value in _amounts(sentence, catalog.currency):
+        if _WAS.search(sentence[max(0, start - 30):start]) and round(value, 2) != round(
+                product.price, 2):
+            claims.append(Claim(sentence, (
+                f"gives {money(value, catalog.currency)} as the regular price of {product.name};"
+                f" the catalog says {money(product.price, catalog.currency)}")))
+    return claims
+
+
+def _price_claims(sentence: str, mentions: tuple[Mention, ...], catalog: Catalog) -> list[Claim]:
+    if not mentions:
+        return []
+    if _DISCOUNT.search(sentence):
+        return _regular_price_claims(sentence, mentions, catalog)
     claims = []
     for start, value in _amounts(sentence, catalog.currency):
         owners = [m for m in mentions if _priced(sentence, m, start)]

@@ -28,15 +28,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from harness.kb.catalog import find_products
+from harness.kb.catalog import Mention, find_products
 from harness.store.schema import Article, Catalog
+from harness.text.concepts import expansion
 from harness.text.figures import Figure, figures_in
-from harness.text.meaning import figures_agree, to_digits, unit_of
-from harness.text.sentences import sentences, unwrap
+from harness.text.matching import normalize
+from harness.text.meaning import count_noun, figures_agree, to_digits, unit_of
+from harness.text.sentences import TABLE_ROW, sentences, strip_markup, unwrap
 from harness.text.tokens import stem, tokenize
 
-__all__ = ["Claim", "ClaimBase", "ClaimCheck", "Statement", "Verdict", "clause_of", "denied",
-           "key_words"]
+__all__ = ["Claim", "ClaimBase", "ClaimCheck", "Contradiction", "Exclusion", "Statement",
+           "Verdict", "clause_of", "denied", "key_words"]
 
 Verdict = Literal["supported", "contradicted", "unserved", "unsupported"]
 
@@ -66,6 +68,7 @@ _CHECKED = ("duration", "money", "percent", "count", "temperature", "date", "tim
 _FACT_UNITS = {"days": "days", "hours": "hours", "months": "months", "minutes": "minutes",
                "percent": "percent", "pct": "percent", "usd": "USD", "eur": "EUR",
                "gbp": "GBP", "cad": "CAD", "aud": "AUD", "chf": "CHF"}
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 # Words a count reading takes for its noun that are verbs or adverbs: "100 stay", "3 left".
 _NOT_NOUNS = frozenset(("stay", "left", "remain", "back", "get", "come", "go", "ship", "work",
                         "last", "apply", "count", "cover", "run", "take", "need", "make"))
@@ -80,6 +83,12 @@ class Statement:
     words: frozenset[str]
     figures: tuple[Figure, ...]
     article: Article | None = None
+    context: frozenset[str] = frozenset()  # a table's header words, part of `words`
+
+    @property
+    def own(self) -> frozenset[str]:
+        """Its own subject words, without a table header's (which every row shares)."""
+        return self.words - self.context
 
     def states(self, figure: Figure) -> bool:
         return any(figures_agree(figure, f) for f in self.figures)
@@ -140,14 +149,22 @@ def _fact_figure(key: str, value: object) -> Figure | None:
 def _article_statements(article: Article, currency: str) -> tuple[Statement, ...]:
     found = []
     header = ""
-    for text in sentences("\n".join(unwrap(article.body))):
-        if text.lstrip().startswith("|") and not header:
-            header = text  # a table's first row names what its columns are
-        words = _key_words(text) | (_key_words(header) if text.lstrip().startswith("|")
-                                    else frozenset())
-        figures = tuple(_checkable(figures_in(to_digits(text), currency)))
-        if figures:
-            found.append(Statement(article.id, text, words, figures, article))
+    for line in unwrap(article.body):
+        if not TABLE_ROW.match(line):
+            header = ""
+        elif not header:
+            header = line  # a table's first row names what its columns are
+            continue
+        elif _TABLE_RULE.match(line):
+            continue
+        context = _key_words(strip_markup(header)) if header else frozenset()
+        for text in [_row_text(line, header)] if header else sentences(line):
+            words = _key_words(text) | context
+            figures = tuple(_compound_counts(_checkable(figures_in(to_digits(text), currency)),
+                                             to_digits(text)))
+            if figures:
+                found.append(Statement(article.id, text, words, figures, article,
+                                       context - _key_words(text)))
     for key, value in article.facts.items():
         figure = _fact_figure(key, value)
         if figure:
@@ -156,41 +173,265 @@ def _article_statements(article: Article, currency: str) -> tuple[Statement, ...
     return tuple(found)
 
 
+_ZONE = re.compile(r"^\s*\(?\s*(pacific|eastern|central|mountain|uk|pst|pdt|pt|est|edt|et|cst|"
+                   r"cdt|ct|mst|mdt|mt|gmt|bst|cet)\b", re.IGNORECASE)
+_ZONE_NAMES = {"p": "Pacific", "e": "Eastern", "c": "Central", "m": "Mountain", "u": "UK",
+               "g": "UK", "b": "UK"}
+
+
+def _zone_after(text: str, end: int) -> str:
+    """The time zone named after a time of day ("1 pm Pacific", "11:59 pm ET"), or ""."""
+    match = _ZONE.match(text[end:])
+    if not match:
+        return ""
+    word = match.group(1).lower()
+    return "CET" if word == "cet" else _ZONE_NAMES[word[0]]
+
+
+def _zoned(claim: Claim, plain: str) -> Claim:
+    """A time of day backed by the KB, but in another time zone than the KB's: wrong."""
+    zone, statement = _zone_after(plain, claim.figure.end), claim.statement
+    if not zone or statement is None:
+        return claim
+    text = to_digits(statement.text)
+    for figure in statement.figures:
+        theirs = _zone_after(text, figure.end) if figure.kind == "time" else ""
+        if theirs and theirs != zone and figures_agree(claim.figure, figure):
+            return replace(claim, verdict="contradicted", reason=(
+                f"states {claim.figure.shown()!r} {zone} time; article {statement.source} says"
+                f" {figure.shown()} {theirs} time: {statement.text!r}"))
+    return claim
+
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def _kind_of(name: str) -> str:
+    """The kind of product a catalog name is: its last word ("Burr Grinder S2": grinder)."""
+    words = [w for w in _WORD.findall(name.lower()) if len(w) > 2]
+    return words[-1].rstrip("s") if words else ""
+
+
+def _plural(kinds: Iterable[str]) -> str:
+    return ", ".join(f"{k}s" for k in sorted(kinds))
+
+
+def _cells(row: str) -> list[str]:
+    return [strip_markup(c) for c in row.strip().strip("|").split("|")]
+
+
+def _row_text(row: str, header: str) -> str:
+    """A table row as one statement, cells kept apart ("100 | £5" is not "100 £"), a bare
+    number read with its column's name ("100" under "Points" is 100 points)."""
+    names = _cells(header)
+    cells = _cells(row)
+    return "; ".join(
+        f"{cell} {names[i]}" if re.fullmatch(r"[\d.,]+", cell) and i < len(names)
+        and re.fullmatch(r"[A-Za-z][A-Za-z ]*", names[i]) else cell
+        for i, cell in enumerate(cells) if cell)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A KB sentence saying what something does not cover or apply to: "The summer sale does
+    not apply to subscriptions", "Worn burrs are not covered by the warranty"."""
+
+    source: str
+    text: str
+    thing: frozenset[str]  # what it is about ("summer sale", "warranty")
+    excluded: tuple[tuple[str, ...], ...]  # each thing excluded, its head noun last
+    links: tuple[str, ...]  # words a reply that applies it anyway uses ("cover", "on top of")
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """A statement of the reply (not a figure) that a served KB sentence denies."""
+
+    sentence: str
+    reason: str
+    source: str
+
+
+_EXCLUDES = re.compile(
+    r"^(?P<x>.+?)\s+(?:does not|doesn't|do not|don't|cannot|can't|can not|won't|will not)\s+"
+    r"(?:be\s+)?(?P<v>apply|applied|combined?|used?|stack|cover|include)\w*\s+"
+    r"(?:to|with|on|for)?\s*(?P<y>[^.;:]+)", re.IGNORECASE)
+_NOT_COVERED = re.compile(
+    r"^(?P<y>.+?)\s+(?:is|are)\s+(?:not|n't)\s+(?P<v>covered|included)\s+(?:by|in)\s+"
+    r"(?P<x>[^.;:,]+)", re.IGNORECASE)
+_LINKS = {"appli": ("appli", "on top of", "stack", "plus"),
+          "combin": ("combin", "on top of", "stack", "plus", "together"),
+          "use": ("on top of", "stack", "plus", "together with"),  # "use" alone is any use
+          "stack": ("stack", "on top of", "combin", "plus"),
+          "cover": ("cover",), "includ": ("includ",)}
+_FREE = re.compile(r"(?<![\w-])free\b|\bon us\b|\bno (?:shipping|delivery) (?:cost|charge|fee)",
+                   re.IGNORECASE)
+_SHIPPING = re.compile(r"\b(?:ship\w*|deliver\w*|postage|it's free|it is free)\b", re.IGNORECASE)
+_OVER = re.compile(r"\b(?:over|above|more than|at least|from|exceeds?|threshold|minimum)\b",
+                   re.IGNORECASE)
+_ANY_NEGATION = re.compile(r"\b(?:not|never|cannot|no|nothing|without)\b|n't\b", re.IGNORECASE)
+_REASON = re.compile(r"\b(?:because|unless|but|so|even|as|since|when|while)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Needless:
+    """A step the KB says the customer need not (or must not) take: "You don't need to send
+    the pen back", "Please do not send it back"."""
+
+    source: str
+    text: str
+    verb: str  # the step's verb, stemmed ("send")
+    rest: frozenset[str]  # its other key words ("pen", "back")
+
+
+_NEED_NOT = re.compile(
+    r"(?:\b(?:you|customers?)\s+(?:do not|don't|won't|will not|never)\s+(?:need|have)\s+to|"
+    r"\b(?:there is|there's)?\s*no need to|^\s*(?:please\s+)?(?:do not|don't|never))\s+"
+    r"(?P<x>[^.;:!?]+)", re.IGNORECASE)
+# Verbs that name one step (general English): "post it back" is "send it back".
+_SAME_VERB = {"post": "send", "mail": "send", "ship": "send", "return": "send", "email": "contact",
+              "call": "contact", "phone": "contact", "messag": "contact", "ring": "contact"}
+_INSTRUCTS = re.compile(
+    r"(?:^|[,:]|\band\b|\bthen\b|\byou(?:'ll| will)? (?:need|have) to\b|\byou must\b|"
+    r"\bmake sure (?:you )?)\s*(?:(?:please|just|also|then|simply)\s+)*(?P<v>[a-z]+)",
+    re.IGNORECASE)
+_CONDITION = re.compile(r"\b(?:if|unless|only when|in case)\b", re.IGNORECASE)
+
+
+def _needless(article: Article, text: str) -> Needless | None:
+    match = _NEED_NOT.search(normalize(text))
+    if not match:
+        return None
+    step = _REASON.split(re.split(r"\bunless\b|\bif\b", match["x"])[0])[0]
+    words = [w for w in tokenize(step) if not w[0].isdigit()]
+    if len(words) < 2:
+        return None
+    verb = _SAME_VERB.get(words[0], words[0])
+    return Needless(article.id, text, verb, frozenset(words[1:]))
+
+
+def _instructs(needless: Needless, sentence: str, about: frozenset[str]) -> bool:
+    """The reply tells the customer to take the step anyway ("post it back to us"): its verb
+    as an instruction, its particle ("back"), and what it is done to named in the reply or
+    the question (`about`, with the support words they stand for: "cracked" is damaged)."""
+    plain = normalize(sentence).lower()
+    if _ANY_NEGATION.search(plain) or _CONDITION.search(plain):
+        return False
+    words = _key_words(plain)
+    if "back" in needless.rest and "back" not in words:
+        return False
+    things = needless.rest - {"back"}
+    for match in _INSTRUCTS.finditer(plain):
+        if [_SAME_VERB.get(v, v) for v in tokenize(match["v"])] != [needless.verb]:
+            continue
+        if things & words:
+            return True  # "contact the courier yourself"
+        if re.match(r"\s+(?:it|them|this|that)\b", plain[match.end():]) and things & about:
+            return True  # "post it back", "it" being what the question names
+    return False
+
+
+def _exclusion(article: Article, text: str) -> Exclusion | None:
+    plain = normalize(text)
+    match = _EXCLUDES.match(plain) or _NOT_COVERED.match(plain)
+    if not match or re.match(r"\s*(?:if|when|unless|once)\b", plain, re.IGNORECASE):
+        return None  # a condition ("if a gift card does not cover the order"), not a rule
+    excluded = _REASON.split(match["y"])[0]
+    alternatives = tuple(tuple(dict.fromkeys(w for w in tokenize(part) if not w[0].isdigit()))
+                         for part in re.split(r",|\bor\b|\band\b", excluded))
+    alternatives = tuple(a for a in alternatives if a)
+    verb = (tokenize(match["v"]) or [match["v"].lower()])[0]
+    thing = _key_words(match["x"])
+    if not thing or not alternatives:
+        return None
+    return Exclusion(article.id, text, thing, alternatives, _LINKS.get(verb, (verb,)))
+
+
+def _applies(exclusion: Exclusion, sentence: str, named_out: str, figured: bool) -> bool:
+    """The reply's sentence applies the thing to what it excludes: it names both, says how
+    ("we'll cover the burrs", "on top of"), and negates nothing. The sentence comes without
+    its product names ("Burr Grinder S3" does not name burrs)."""
+    plain = normalize(sentence).lower()
+    if _ANY_NEGATION.search(plain):
+        return False
+    words = _key_words(plain)
+    if not figured and len(exclusion.thing & words) / len(exclusion.thing) < 0.6:
+        return False
+    words = _key_words(named_out)
+    if not words:
+        return False
+    if not any(a[-1] in words and (len(words.intersection(a)) >= min(2, len(a)))
+               for a in exclusion.excluded):
+        return False  # the excluded thing itself ("burrs"), and enough of its words
+    return any(link in plain or link in words for link in exclusion.links)
+
+
 class ClaimCheck:
     """The claims of replies against the KB served on one day, the catalog and the fixture."""
 
     def __init__(self, served: Sequence[Statement], unserved: Sequence[Statement],
-                 catalog: Catalog, day: dt.date | None) -> None:
+                 catalog: Catalog, day: dt.date | None,
+                 exclusions: Sequence[Exclusion] = (),
+                 articles: Sequence[Article] = (),
+                 needless: Sequence[Needless] = ()) -> None:
         self.served, self.unserved = tuple(served), tuple(unserved)
+        self.needless = tuple(needless)
+        self.articles = tuple(articles) or tuple(
+            {s.article.id: s.article for s in served if s.article is not None}.values())
+        self.exclusions = tuple(exclusions)
         self.catalog, self.day = catalog, day
-        self._counted = {stem(f.unit) for s in (*served, *unserved) for f in s.figures
+        self._kinds = {stem(k): k for p in catalog.products if (k := _kind_of(p.name))}
+        self._counted = {count_noun(f.unit) for s in (*served, *unserved) for f in s.figures
                          if f.kind == "count"}
 
-    def claims(self, reply: str, *, customer_said: str = "",
+    def claims(self, reply: str, *, customer_said: str = "", asked: str = "",
                expected: Sequence[str] = ()) -> list[Claim]:
-        """Every checkable claim of `reply`, with its verdict."""
+        """Every checkable claim of `reply`, with its verdict. A claim nothing aligns with in
+        its own sentence is read in context, as a reviewer reads it: with the reply's sentence
+        before it ("... a reset link. It stays valid for 24 hours.") and the question it
+        answers (`asked`, the customer's last turn)."""
         currency = self.catalog.currency
-        theirs = _checkable(figures_in(to_digits(customer_said), currency))
+        said = to_digits(customer_said)
+        theirs = _checkable(figures_in(said, currency))
         fixture = [Statement("fixture", fact, _key_words(fact), tuple(
             _checkable(figures_in(to_digits(fact), currency)))) for fact in expected]
         named = {round(m.product.price, 2)  # names as written: "Crema One", not "Crema 1"
                  for m in find_products(f"{customer_said} {reply}", self.catalog)}
         pool = _Pool(self, reply, customer_said, named)
         found = []
+        before = _key_words(to_digits(asked))
         for sentence in sentences(reply):
             plain = to_digits(sentence)
+            context, before = before, before | _key_words(plain)
             products = find_products(sentence, self.catalog)
-            for figure in _split_pairs(_checkable(figures_in(plain, currency))):
+            figures = _split_pairs(_checkable(figures_in(plain, currency)))
+            for figure in figures:
                 echoed = any(figures_agree(figure, t) or figures_agree(t, figure)
-                             for t in theirs)
+                             or _same_count(figure, t, said) for t in theirs)
                 if denied(plain, figure.start, figure.end) or self._not_a_claim(figure, plain):
                     continue
                 if figure.kind == "money" and (products or figure.value in named):
                     continue  # a product's price: the catalog check's to judge
                 if any(s.states(figure) for s in fixture):
-                    found.append(Claim(figure, sentence, "supported", None, "an expected fact"))
+                    near = _key_words(plain) | context  # which article says it too
+                    kb = max((st for st in self.served if st.states(figure)), default=None,
+                             key=lambda st: len(st.words & near))
+                    found.append(Claim(figure, sentence, "supported", kb, "an expected fact"))
                     continue
-                claim = self._verdict(figure, sentence, plain)
+                others = [f for f in figures if f is not figure]
+                claim = self._verdict(figure, sentence, plain, others)
+                if claim.verdict == "unsupported" and context and figure.kind in _NEED_SOURCE:
+                    read = self._verdict(figure, sentence, plain, others, context)
+                    claim = read if read.verdict == "contradicted" else claim
+                elif claim.verdict == "contradicted" and claim.statement and not claim.conflict \
+                        and context:
+                    # "It takes up to 5 working days": the sentence before says what "it" is
+                    read = self._verdict(figure, sentence, plain, others, context)
+                    claim = read if read.verdict == "supported" and not read.conflict else claim
+                if figure.kind == "time" and claim.verdict == "supported":
+                    claim = _zoned(claim, plain)
+                if figure.kind == "percent" and claim.verdict == "supported":
+                    claim = self._scoped(claim, plain, products)
                 if echoed and claim.verdict != "unserved":
                     continue  # the customer's own figure, unless only an unserved article has it
                 if claim.verdict in ("unsupported", "contradicted") and pool.derives(
@@ -203,13 +444,92 @@ class ClaimCheck:
                 found.append(claim)
         return found
 
+    def _free_below(self, reply: str, asked: str) -> list[Contradiction]:
+        """Shipping called free for the order the conversation names, where every served
+        threshold for free shipping is above that order's value ("it's free for your French
+        Press": $42.50; the policy: free over $49)."""
+        named = {m.product.sku: m.product.price for text in (asked, reply)
+                 for m in find_products(text, self.catalog)}
+        if not named:
+            return []
+        value = sum(named.values())
+        thresholds = [(st, f.value) for st in self.served
+                      if _FREE.search(st.text) and _SHIPPING.search(st.text)
+                      for f in st.figures if f.kind == "money"
+                      and _OVER.search(to_digits(st.text)[max(0, f.start - 25):f.start])]
+        if not thresholds or any(value >= t for _, t in thresholds):
+            return []
+        unconditional = [_key_words(text) for a in self.articles
+                         for text in sentences("\n".join(unwrap(a.body)))
+                         if _FREE.search(text) and not _OVER.search(text)]
+        for sentence in sentences(reply):
+            plain = normalize(sentence)
+            if any(len(words & _key_words(plain)) >= 3 for words in unconditional):
+                continue  # free as an article says, for something else ("wholesale orders")
+            if (_FREE.search(plain) and _SHIPPING.search(plain) and not _ANY_NEGATION.search(plain)
+                    and not _OVER.search(plain) and not any(
+                        f.kind == "money" for f in figures_in(to_digits(plain),
+                                                              self.catalog.currency))):
+                statement, limit = thresholds[0]
+                return [Contradiction(sentence, (
+                    f"says shipping is free for an order of {value:,.2f} {self.catalog.currency};"
+                    f" article {statement.source} makes it free over {limit:,.2f}:"
+                    f" {statement.text!r}"), statement.source)]
+        return []
+
+    def contradictions(self, reply: str, claims: Sequence[Claim] = (),
+                       asked: str = "") -> list[Contradiction]:
+        """Sentences of the reply that apply what a served KB sentence says something does
+        not cover or apply to ("we'll cover the burrs" where worn burrs are not covered). A
+        sentence names the thing by its words, or by a figure of its article it claims ("the
+        20% on top of the 10% subscription discount": the summer sale's 20%)."""
+        found = self._free_below(reply, asked)
+        about = _key_words(f"{asked} {reply}") | frozenset(expansion(asked))
+        for sentence in sentences(reply):
+            backed = {c.statement.source for c in claims if c.sentence == sentence
+                      and c.verdict == "supported" and c.statement is not None}
+            named_out = sentence
+            for mention in reversed(find_products(sentence, self.catalog)):
+                named_out = named_out[:mention.start] + " " + named_out[mention.end:]
+            found += [Contradiction(sentence, f"says what article {e.source} rules out:"
+                                              f" {e.text!r}", e.source)
+                      for e in self.exclusions
+                      if _applies(e, sentence, named_out, e.source in backed)]
+            found += [Contradiction(sentence, f"asks for a step article {n.source} says is not"
+                                              f" needed: {n.text!r}", n.source)
+                      for n in self.needless if _instructs(n, sentence, about)]
+        return found[:1]
+
+    def _scoped(self, claim: Claim, plain: str, products: Sequence[Mention]) -> Claim:
+        """A percentage the KB gives for one kind of product ("25% off all grinders"),
+        claimed for another kind only ("25% off coffee beans", "the Crema One is 25% off")."""
+        said = {self._kinds.get(stem(w), "") for w in _WORD.findall(plain.lower())}
+        said |= {_kind_of(m.product.name) for m in products}
+        said.discard("")
+        if not said:
+            return claim
+        scopes = []
+        for statement in self.served:
+            if statement.states(claim.figure):
+                kinds = {self._kinds[w] for w in tokenize(statement.text) if w in self._kinds}
+                if not kinds or kinds & said:
+                    return claim
+                scopes.append((statement, kinds))
+        if not scopes:
+            return claim
+        statement, kinds = scopes[0]
+        return replace(claim, verdict="contradicted", statement=statement, reason=(
+            f"states {claim.figure.shown()!r} for {_plural(said)}; article"
+            f" {statement.source} gives it for {_plural(kinds)} only:"
+            f" {statement.text!r}"))
+
     def _not_a_claim(self, figure: Figure, sentence: str) -> bool:
         if figure.kind == "duration" and "weekday" in figure.text.lower():
             return True  # "a weekday" names a kind of day, not a duration
         if figure.kind == "count" and _in_a_name(figure, self.catalog):
             return True  # "Milk Pitcher 600ml" names a product, it does not claim a size
         if figure.kind == "count":  # only a count of what the KB counts is checked
-            return (figure.value < 2 or stem(figure.unit) not in self._counted
+            return (figure.value < 2 or count_noun(figure.unit) not in self._counted
                     or figure.unit in _NOT_NOUNS)
         if figure.kind == "code":  # a product name or SKU, not a promo code
             code = figure.code
@@ -218,24 +538,36 @@ class ClaimCheck:
                        for p in self.catalog.products)
         return False
 
-    def _verdict(self, figure: Figure, sentence: str, plain: str) -> Claim:
-        words = _key_words(plain)
+    def _verdict(self, figure: Figure, sentence: str, plain: str,
+                 companions: Sequence[Figure] = (),
+                 context: frozenset[str] = frozenset()) -> Claim:
+        """Aligned by shared key words, and by the sentence's other figures: a statement
+        that also gives another figure of the reply's sentence is about the same thing, and
+        one whose figures of this kind the sentence states beside this one ("wait 10
+        minutes ... then 24 hours") is another step's, not a contradiction, when a statement
+        backs this one too ("4 payments, or 3 payments" backed by nothing stays contradicted)."""
+        words = _key_words(plain) | context
         local = _key_words(clause_of(plain, figure.start, figure.end))
         if len(local) < 3:  # too short a clause to name a subject: the sentence does
             local = words
         unit = unit_of(figure)
         if figure.kind == "code":
             return self._code(figure, sentence)
+
+        def near(s: Statement, within: frozenset[str]) -> int:
+            return len(s.words & within) + sum(1 for c in companions if s.states(c))
+
         same = [s for s in self.served if any(unit_of(f) == unit for f in s.figures)]
         backing = [s for s in same if s.states(figure)]
-        other = [s for s in same if not s.states(figure)]
-        back = max((len(s.words & words) for s in backing), default=-1)
-        best_other = max(other, key=lambda s: (len(s.words & local), -len(s.words)),
-                         default=None)
-        against = len(best_other.words & local) if best_other else 0
-        back = max(back, max((len(s.words & local) for s in backing), default=-1))
+        other = [s for s in same if not s.states(figure) and (not backing or any(
+            unit_of(f) == unit and not any(figures_agree(c, f) for c in companions)
+            for f in s.figures))]
+        back = max((near(s, words) for s in backing), default=-1)
+        best_other = max(other, key=lambda s: (near(s, local), -len(s.words)), default=None)
+        against = near(best_other, local) if best_other else 0
+        back = max(back, max((near(s, local) for s in backing), default=-1))
         if backing and (back >= 1 or not words):
-            best = max(backing, key=lambda s: (len(s.words & local), len(s.words & words)))
+            best = max(backing, key=lambda s: (near(s, local), near(s, words)))
             rival = _rival(best, other, figure, local | words)
             if rival is not None:
                 return _conflict(figure, sentence, best, rival, unit)
@@ -286,8 +618,8 @@ def _rival(best: Statement, other: Sequence[Statement], figure: Figure,
     for statement in other:
         if statement.source == best.source or statement.source in ("catalog", "fixture"):
             continue
-        shared = best.words & statement.words
-        smaller = min(len(best.words), len(statement.words)) or 1
+        shared = best.own & statement.own
+        smaller = min(len(best.own), len(statement.own)) or 1
         if (len(shared) >= 3 and len(shared) / smaller >= 0.6
                 and len(statement.words & words) >= max(2, len(best.words & words))
                 and any(unit_of(f) == unit for f in statement.figures)):
@@ -332,6 +664,12 @@ class ClaimBase:
         self.catalog = catalog
         self._articles = tuple(articles)
         self._by_article = {a.id: _article_statements(a, catalog.currency) for a in articles}
+        self._exclusions = {a.id: tuple(e for text in sentences("\n".join(unwrap(a.body)))
+                                        if (e := _exclusion(a, text)))
+                            for a in articles}
+        self._needless = {a.id: tuple(n for text in sentences("\n".join(unwrap(a.body)))
+                                      if (n := _needless(a, text)))
+                          for a in articles}
         self._cache: dict[tuple[str, ...], ClaimCheck] = {}
 
     def check_for(self, day: dt.date | None, served: Iterable[str] | None = None) -> ClaimCheck:
@@ -342,7 +680,10 @@ class ClaimBase:
             inside = [s for a in ids for s in self._by_article.get(a, ())]
             outside = [s for a in self._articles if a.id not in ids
                        for s in self._by_article[a.id]]
-            self._cache[ids] = ClaimCheck(inside, outside, self.catalog, day)
+            self._cache[ids] = ClaimCheck(inside, outside, self.catalog, day, [
+                e for a in ids for e in self._exclusions.get(a, ())],
+                [a for a in self._articles if a.id in ids],
+                [n for a in ids for n in self._needless.get(a, ())])
         return self._cache[ids]
 
 
@@ -361,6 +702,26 @@ def _split_pairs(figures: list[Figure]) -> list[Figure]:
         else:
             found.append(figure)
     return found
+
+
+def _compound_counts(figures: list[Figure], text: str) -> list[Figure]:
+    """A KB count of a two-word noun counts its last word too: "100 rewards points" are
+    100 points."""
+    found = []
+    for figure in figures:
+        found.append(figure)
+        after = re.match(r"\s+([a-z]{3,})\b", text[figure.end:])
+        if figure.kind == "count" and after and tokenize(after.group(1)):
+            found.append(replace(figure, unit=after.group(1)))
+    return found
+
+
+def _same_count(figure: Figure, theirs: Figure, said: str) -> bool:
+    """The customer's count in other words: "I have 300 rewards points", "your 300 points"."""
+    if figure.kind != "count" or theirs.kind != "count" or figure.value != theirs.value:
+        return False
+    return count_noun(figure.unit) in {count_noun(w) for w in _WORD.findall(
+        said[theirs.start:theirs.end + 20].lower())}
 
 
 def _one_of_a_unit(figure: Figure) -> bool:

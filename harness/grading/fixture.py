@@ -25,8 +25,8 @@ from harness.text.meaning import figures_agree, stated, to_digits, unit_of
 from harness.text.questions import answers, questions
 from harness.text.sentences import sentences
 
-__all__ = ["grade_accuracy", "grade_relevance", "grade_resolution", "grade_run", "grade_tone",
-           "states_forbidden"]
+__all__ = ["claimed_action", "grade_accuracy", "grade_relevance", "grade_resolution", "grade_run",
+           "grade_tone", "states_forbidden", "without_deflection"]
 
 _EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff\U0000fe0f\U0000200d]"
@@ -82,7 +82,8 @@ def states_forbidden(phrase: str, reply: str) -> str | None:
 
 
 def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
-    """Fail: a forbidden statement, a catalog error or a claim the served KB contradicts;
+    """Fail: a forbidden statement, an action claimed that no tool carried out, a catalog
+    error or a claim the served KB contradicts;
     partial: an expected fact missing, or a claim nothing served backs."""
     reply, expect = run.reply, case.expect
     currency = store.catalog.currency
@@ -99,6 +100,9 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
         return Dimension("fail", f"did not call {', '.join(checked.missing)}, which the case"
                          " requires (expect.tools.called): the reply is not based on the record",
                          _excerpt(reply))
+    if claimed := claimed_action(body, run, store.agent):
+        return Dimension("fail", f"says {claimed!r}, which no tool of the agent carried out",
+                         _sentence_with(reply, claimed))
     order = order_claims(body, run, store.agent, store.catalog)
     if order:
         problems = "; ".join(dict.fromkeys(c.problem for c in order))
@@ -110,11 +114,14 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
     earlier = " ".join([*(t.text for t in case.conversation),
                         verified_text(run, store.agent, currency)])
     check = _claims_base(store).check_for(run.as_of, run.served or None)
-    checked = check.claims(body, customer_said=earlier, expected=expect.facts)
+    checked = check.claims(body, customer_said=earlier, asked=case.last_customer_text,
+                           expected=expect.facts)
     wrong = [c for c in checked if c.verdict in ("contradicted", "unserved")]
     if wrong:
         more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
         return Dimension("fail", f"KB: {wrong[0].reason}{more}", wrong[0].sentence)
+    for denied_by in check.contradictions(body, checked, case.last_customer_text):
+        return Dimension("fail", f"KB: {denied_by.reason}", denied_by.sentence)
     # A hand-off claims nothing it must complete: whether it should have happened is
     # resolution's (and relevance's) to grade, not accuracy's (docs/labelling.md).
     handed_off = run.outcome == "escalate"
@@ -211,9 +218,9 @@ def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
         what = "hands off the question" if retrieval else "hands off a question the KB answers"
         return Dimension("fail", what + retrieval, _excerpt(run.reply))
     asked = questions(case.last_customer_text)
-    body = _body(run.reply, store.agent.tone)
+    body = without_deflection(_body(run.reply, store.agent.tone))
     skipped = [q for q in asked if not answers(body, q, store.catalog.currency)]
-    if len(asked) == 1 and skipped and _draws_on_expected(case, run, store):
+    if len(asked) == 1 and skipped and _draws_on_expected(case, run, store, body):
         skipped = []  # in other words than the question's, from the article that answers it
     if expected == "escalate" and _asks_for_person(case, store):
         return Dimension("partial", "answers on after the customer asked for a person"
@@ -228,9 +235,15 @@ def grade_relevance(case: Case, run: Run, store: Store) -> Dimension:
                      _excerpt(run.reply))
 
 
-def _draws_on_expected(case: Case, run: Run, store: Store) -> bool:
+def _draws_on_expected(case: Case, run: Run, store: Store, body: str) -> bool:
     articles = (store.article(a) for a in case.expect.articles)
-    return any(a is not None and draws_on(run.reply, a.body) for a in articles)
+    return any(a is not None and draws_on(body, a.body) for a in articles)
+
+
+def without_deflection(reply: str) -> str:
+    """The reply without the sentences that send the customer elsewhere ("check our returns
+    policy page", "contact our support team"): they answer nothing themselves."""
+    return " ".join(s for s in sentences(reply) if not DEFLECTS.search(s))
 
 
 def _asks_for_person(case: Case, store: Store) -> bool:
@@ -323,10 +336,26 @@ DEFLECTS = re.compile(
 )
 CLAIMED_ACTION = re.compile(
     r"\b(?:I've|I have|we've|we have|I just|I've just|we've just)\s+(?:\w+\s+)?"
-    r"(?:refunded|issued|applied|added|reserved|held|put aside|set aside|cancelled|canceled|"
-    r"credited|changed|updated|upgraded|waived)\b",
+    r"(?:refunded|issued|applied|added|reserved|held|cancelled|canceled|"
+    r"credited|changed|updated|upgraded|waived|(?:put|set)\s+(?:[\w-]+\s+){0,3}?aside)\b",
     re.IGNORECASE,
 )
+# An outcome promised as already under way, which only a tool could have set going.
+PROMISED = re.compile(
+    r"\b(?:a|the|your)\s+(?:full\s+)?refund\s+(?:is|'s|has been|have been)\s+(?:already\s+)?"
+    r"(?:on its way|issued|sent|approved|been processed)\b",
+    re.IGNORECASE,
+)
+
+
+def claimed_action(reply: str, run: Run, agent: AgentConfig) -> str | None:
+    """What the reply says was done for the customer ("I've put a pair aside", "a refund is
+    on its way") when no action tool ran: not true, whatever the KB says."""
+    actions = {t.name for t in agent.tools if t.kind == "action"}
+    if any(use.name in actions for use in run.tools):
+        return None
+    found = CLAIMED_ACTION.search(reply) or PROMISED.search(reply)
+    return found.group(0) if found else None
 
 
 def grade_resolution(case: Case, run: Run, agent: AgentConfig | None = None) -> Dimension:

@@ -231,6 +231,28 @@ def _dates(text: str) -> Iterator[Figure]:
                          match.end())
 
 
+# "Thu 17/12", "by 22/12/2026": a date in digits, after a weekday or a word of time, or with
+# its year (a bare "1/2" is a fraction).
+_NUMERIC_DATE = re.compile(
+    r"(?:\b(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?,?\s+|"
+    r"\b(?:by|on|until|till|til|before|after|from)\s+)(?P<a>\d{1,2})/(?P<b>\d{1,2})"
+    r"(?:/(?P<y>\d{2,4}))?\b|\b(?P<a2>\d{1,2})/(?P<b2>\d{1,2})/(?P<y2>\d{4})\b",
+    re.IGNORECASE)
+_MONTH_FIRST = ("USD",)  # where 12/17 is December 17; elsewhere 17/12 is
+
+
+def _numeric_dates(text: str, currency: str) -> Iterator[Figure]:
+    for match in _NUMERIC_DATE.finditer(text):
+        a, b = int(match["a"] or match["a2"]), int(match["b"] or match["b2"])
+        month, day = (a, b) if currency.upper() in _MONTH_FIRST else (b, a)
+        if month > 12 >= day:
+            month, day = day, month  # only one reading is a date
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            start = match.start("a") if match["a"] else match.start("a2")
+            yield Figure("date", month * 100 + day, "date", text[start:match.end()], start,
+                         match.end())
+
+
 def _times(text: str) -> Iterator[Figure]:
     for match in _TIME.finditer(text):
         if match["word"]:
@@ -306,6 +328,7 @@ def _figures(text: str, currency: str) -> tuple[Figure, ...]:
     add(_temperatures(text))
     add(_times(text))
     add(_dates(text))
+    add(_numeric_dates(text, currency))
     add(_durations(text))
     add(_quantities(text))
     add(_codes(text))

@@ -22,7 +22,7 @@ from harness.text.numbers import NUMBER, number_value
 from harness.text.sentences import sentences
 from harness.text.tokens import stem, tokenize
 
-__all__ = ["figures_agree", "negated", "same_claim", "stated", "to_digits", "unit_of"]
+__all__ = ["count_noun", "figures_agree", "negated", "same_claim", "stated", "to_digits", "unit_of"]
 
 _NUMBER_WORD = re.compile(rf"(?<![\w-])(?:{NUMBER})(?![\w])", re.IGNORECASE)
 _RANGE_TO = re.compile(r"(\d)\s*(?:-|\u2010|\u2011|\u2012|\u2013|\u2014|\u2212|to)\s*(\d)")
@@ -40,6 +40,15 @@ _SYNONYMS: tuple[tuple[str, ...], ...] = (
      "zero interest"),
 )
 _UNIT_SCALE = {"minutes": 1, "hours": 60, "days": 1440}
+# Nouns a count is given in that name the same thing (stemmed; general English, no store).
+_SAME_NOUN = {"instal": "payment"}
+
+
+def count_noun(unit: str) -> str:
+    """What a count counts, one word for nouns of one meaning ("3 installments" = "3
+    payments")."""
+    word = stem(unit)
+    return _SAME_NOUN.get(word, word)
 
 
 def to_digits(text: str) -> str:
@@ -70,7 +79,7 @@ def _scale(figure: Figure) -> tuple[str, float, float | None]:
     if figure.kind == "code":
         return f"code:{figure.code}", 0.0, None
     if figure.kind == "count":
-        return f"count:{stem(figure.unit)}", figure.value, figure.high
+        return f"count:{count_noun(figure.unit)}", figure.value, figure.high
     return f"{figure.kind}:{figure.unit}", figure.value, figure.high
 
 

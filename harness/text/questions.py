@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from harness.text.concepts import expansion
 from harness.text.figures import Kind, figures_in
 from harness.text.meaning import to_digits
 from harness.text.sentences import sentences
@@ -50,6 +51,7 @@ class Question:
     words: frozenset[str]  # its own key words (those the turn's other questions lack)
     figures: frozenset[Kind]  # the kinds of figure it asks for, if any
     sub: bool = False  # one of several questions of the turn
+    concepts: frozenset[str] = frozenset()  # support words its own phrases stand for
     asks: str = ""  # from its question word on ("is it discounted"): what is asked
 
 
@@ -70,15 +72,18 @@ def questions(turn: str) -> list[Question]:
         parts = [turn]
     if len(parts) == 1:
         return [Question(parts[0], frozenset(tokenize(turn)), _asked_kinds(parts[0]),
-                         asks=_from_the_question(parts[0]))]
+                         concepts=frozenset(expansion(turn)), asks=_from_the_question(parts[0]))]
     words = [frozenset(tokenize(p)) for p in parts]
+    stands = [frozenset(expansion(p)) for p in parts]
     asks = [_from_the_question(p) for p in parts]
     asked = [frozenset(tokenize(a)) for a in asks]  # the story belongs to no one question
     found = []
     for index, part in enumerate(parts):
         others = frozenset().union(*(w for i, w in enumerate(asked) if i != index))
         own = words[index] - others or words[index]
-        found.append(Question(part, own, _asked_kinds(part), sub=True, asks=asks[index]))
+        theirs = frozenset().union(*(w for i, w in enumerate(stands) if i != index))
+        found.append(Question(part, own, _asked_kinds(part), sub=True,
+                              concepts=stands[index] - theirs - others, asks=asks[index]))
     return found
 
 
@@ -98,9 +103,17 @@ def _asked_kinds(part: str) -> frozenset[Kind]:
 
 def answers(reply: str, question: Question, currency: str = "USD") -> bool:
     """Whether the reply speaks to the question: its own key words, or the figure it asks."""
-    shared = question.words & set(tokenize(reply))
+    said = set(tokenize(reply))
+    shared = question.words & said
+    if not question.figures and not shared:
+        # in the support vocabulary's words: "can I send them back?" is answered by "returns"
+        shared = (question.words | question.concepts) & (said | set(expansion(reply)))
+    gives = bool(question.figures) and any(
+        f.kind in question.figures for f in figures_in(to_digits(reply), currency))
     if question.figures and question.sub and len(shared) < 2:
         # a sub-question ("... and what's the minimum order?") wants its figure; a vague
         # answer to a lone question is still about it (accuracy says it is vague)
-        return any(f.kind in question.figures for f in figures_in(to_digits(reply), currency))
-    return bool(shared) or not question.words
+        return gives
+    # the figure asked for answers in other words too ("when do they show up?": "they
+    # appear within 24 hours")
+    return bool(shared) or not question.words or gives
