@@ -85,3 +85,18 @@ def test_run_show_prompt_says_when_no_model_was_called(tmp_path, capsys):
     capsys.readouterr()
     main(["run", "escalation/chargeback", "--store", str(root), "--show-prompt"])
     assert "(no model call: topic:payment-dispute" in capsys.readouterr().out
+
+
+def test_check_quotes_the_prompt_line_the_reference_model_could_not_read(tmp_path, capsys):
+    root = _init(tmp_path)
+    template = root / "prompts" / "system.md.j2"
+    text = template.read_text(encoding="utf-8")
+    old = "Sign every reply with: {{ tone.sign_off }}"
+    # a wording the reader does not know: the warning shows where the prompt says it
+    template.write_text(text.replace(old, "Our crew's motto, {{ tone.sign_off }}, goes last."),
+                        encoding="utf-8")
+    capsys.readouterr()
+    main(["check", "--store", str(root)])
+    out = capsys.readouterr().out
+    assert "read the sign-off as None" in out
+    assert "the prompt says: \"Our crew's motto, Happy brewing" in out, out

@@ -81,12 +81,25 @@ def _problems(store: Store, case: Case, agent: Agent) -> tuple[list[str], Unders
             understood.sign_off is None
             or normalize(understood.sign_off) != normalize(tone.sign_off)):
         found.append(f"the reference model read the sign-off as {understood.sign_off!r}, not"
-                     f" {tone.sign_off!r}")
+                     f" {tone.sign_off!r}{_where(system, tone.sign_off)}")
     if tone.max_words and str(tone.max_words) in system and (
             understood.max_words != tone.max_words):
         found.append(f"the reference model read the word limit as {understood.max_words}, not"
-                     f" {tone.max_words}")
+                     f" {tone.max_words}{_where(system, str(tone.max_words), 'word')}")
     return found, understood
+
+
+def _where(system: str, needle: str, near: str = "") -> str:
+    """Where the prompt says it, so the unread wording can be fixed or reported: the line
+    (with the line before, when the line holds nothing else)."""
+    lines = system.splitlines()
+    for number, line in enumerate(lines):
+        if normalize(needle) in normalize(line) and near.lower() in line.lower():
+            said = line.strip()
+            if normalize(said) == normalize(needle) and number:
+                said = f"{lines[number - 1].strip()} / {said}"
+            return f" (the prompt says: {said[:120]!r})"
+    return ""
 
 
 def check_prompts(store: Store, cases: Sequence[Case], *, today: dt.date) -> PromptCheck:
