@@ -217,3 +217,17 @@ def test_a_question_in_other_words_than_the_kbs_is_still_covered():
     # near miss: no article says "money", but "money back" is what "refund" means
     assert "5-7 business days" in reply("When do I get my money back?",
                                         articles=(TRACKING, REFUNDS))
+
+
+def test_a_sentence_ending_with_a_colon_brings_the_items_under_it():
+    payments = Article(
+        id="payments", title="Declined payments", topic="payments", status="active",
+        body="We can't see why a bank declined a card, but one of these usually fixes it:\n\n"
+             "- Check the number, expiry date and billing address.\n"
+             "- Try PayPal instead.\n\n"
+             "## Other payments\n\n"
+             "A declined gift card can be replaced.\n"
+             "Card details are never stored by us.\n"
+             "A card declined twice is blocked by some banks for a day.")
+    text = reply("My card keeps getting declined?", articles=(payments,))
+    assert "billing address" in text and "PayPal" in text

@@ -332,6 +332,18 @@ def _by_priority(chosen: list[_Sentence], max_words: int | None, sign_off: str |
     return sorted(kept, key=lambda s: s.position)
 
 
+def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence]) -> list[_Sentence]:
+    """A sentence that ends with a colon ("one of these usually fixes it:") is answered by what
+    follows it: the first two items under it come along."""
+    found = list(chosen)
+    for sentence in chosen:
+        if sentence.text.rstrip().endswith(":"):
+            found += [s for s in every[sentence.position + 1:sentence.position + 3]
+                      if s.article_rank == sentence.article_rank
+                      and s.section == sentence.section]
+    return list(dict.fromkeys(found))
+
+
 def _fit(parts: list[str], max_words: int | None, sign_off: str | None) -> str:
     budget = (max_words or 10_000) - len((sign_off or "").split())
     kept: list[str] = []
@@ -395,7 +407,7 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
         follow = chosen[0].position + 1
         if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:
             chosen = list(dict.fromkeys([*chosen, every[follow]]))
-    chosen = _with_figures(chosen, every, last)
+    chosen = _with_figures(_with_lists(chosen, every), every, last)
     grounded = [s.text for s in _by_priority(chosen, max_words, sign_off, products)]
     if not products and not grounded:
         reason = ("The knowledge base in my instructions does not cover this question."
