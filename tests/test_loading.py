@@ -453,3 +453,32 @@ def test_a_bad_fixture_fails_alone_and_the_suite_still_runs(make_store, pytester
     result.assert_outcomes(passed=1, failed=1)
     out = result.stdout.str()
     assert "bad.yaml, line 7 at `priority`: unknown key" in out
+
+
+def test_a_collected_fixture_is_parsed_once_for_the_run_s_case_ids(tmp_path, monkeypatch):
+    """The ids of a suite's fixtures (removed cases, --target) reuse what collection loaded:
+    10,000 fixtures are not parsed a second time; a fixture not collected still is."""
+
+    from gatekit import write_gate_store
+
+    import harness.plugin.session as session_module
+    from harness.pipeline.settings import Settings
+    from harness.plugin.session import HarnessSession
+
+    root = write_gate_store(tmp_path)
+    files = sorted((root / "suites" / "core").glob("*.yaml"))
+    parsed: list[Path] = []
+    real = session_module.load_case
+
+    def counting(path: Path, *args: object, **kwargs: object) -> object:
+        parsed.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(session_module, "load_case", counting)
+    harness = HarnessSession(Settings(today=dt.date(2026, 10, 15)))
+    for path in files[1:]:  # the first one is not collected (a path or -k left it out)
+        assert harness.collect(root, path) is not None
+    assert parsed == files[1:]
+    ids = harness.fixture_ids(root, "core")
+    assert parsed == [*files[1:], files[0]]
+    assert {f"core/{p.stem}" for p in files} <= ids

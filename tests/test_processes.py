@@ -212,3 +212,21 @@ def test_identical_system_prompts_are_one_string_and_values_are_kept():
     assert shared[0].messages[0]["content"] is shared[1].messages[0]["content"]
     assert shared[2].messages[0]["content"] == "KB: shipping"
     assert shared[3].messages == ()
+
+
+def test_identical_served_article_lists_are_one_tuple():
+    """share_prompts holds each distinct list of served articles once, values unchanged."""
+    import datetime as dt
+
+    from harness.agent.run import Run
+    from harness.pipeline.runner import share_prompts
+
+    def run(n: int, *served: str) -> Run:
+        return Run(f"core/q{n}", dt.date(2026, 10, 15), "m", served=tuple(list(served)))
+
+    runs = [run(0, "returns", "shipping"), run(1, "returns", "shipping"), run(2, "returns")]
+    shared = share_prompts(runs)
+    assert [r.served for r in shared] == [r.served for r in runs]
+    assert runs[0].served is not runs[1].served
+    assert shared[0].served is shared[1].served
+    assert shared[2].served == ("returns",)

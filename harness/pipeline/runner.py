@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -55,10 +56,12 @@ def _run_pairs(agent: Agent, pairs: Sequence[tuple[Case, int]], concurrency: int
 
 
 def share_prompts(runs: Sequence[Run]) -> list[Run]:
-    """The runs with one string object per distinct system prompt. Cases that retrieve the same
-    articles get the same prompt text, kilobytes each; a run of 10,000 cases would otherwise
+    """The runs with one object per distinct system prompt and per distinct list of articles
+    served. Cases that retrieve the same articles get the same prompt text, kilobytes each, and
+    every case of one day is served the same articles; a run of 10,000 cases would otherwise
     hold (and a forked worker send back) every copy. The values are unchanged."""
     seen: dict[str, str] = {}
+    served: dict[tuple[str, ...], tuple[str, ...]] = {}
     shared = []
     for run in runs:
         messages = run.messages
@@ -69,6 +72,9 @@ def share_prompts(runs: Sequence[Run]) -> list[Run]:
                 if kept is not text:
                     run = replace(run, messages=({**messages[0], "content": kept},
                                                  *messages[1:]))
+        same = served.setdefault(run.served, run.served)
+        if same is not run.served:
+            run = replace(run, served=same)
         shared.append(run)
     return shared
 
@@ -83,6 +89,9 @@ def _forked_worker(index: int) -> tuple[list[Run], CallStats]:
         _FORKED["errors"])
 
     agent.client.stats = CallStats()  # count this process's calls only: the parent adds them
+    # the parent's SIGTERM handler (a cancelled run reports what finished) is not this
+    # process's: the pool ends its workers with SIGTERM, which must end them quietly
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def tick(run: Run, finished: int) -> None:
         with done.get_lock():

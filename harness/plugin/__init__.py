@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harness.plugin.stash import SETTINGS, existing_session, session_of
+from harness.plugin.stash import ROOTS, SETTINGS, existing_session, session_of
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -87,9 +87,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    from harness.store.loading import store_root_for
+    roots = parent.config.stash.setdefault(ROOTS, {})
+    folder = file_path.parent
+    if folder not in roots:  # one look per suite folder, one root object for all its files
+        from harness.store.loading import store_root_for
 
-    root = store_root_for(file_path)
+        found = store_root_for(file_path)
+        roots[folder] = next((r for r in roots.values() if r == found), found)
+    root = roots[folder]
     if root is None:
         return None
     from harness.plugin.items import CaseFile

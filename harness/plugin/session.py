@@ -8,6 +8,7 @@ pytest's item classes: the collection tree hands it `Collected` values.
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import time
 from collections import Counter, defaultdict
@@ -83,6 +84,7 @@ class HarnessSession:
         self.written: list[str] = []  # what the outputs wrote, for the summary
         self.model_seconds = 0.0  # wall time of the model phase (agent and judge calls)
         self._on_disk: dict[SuiteKey, set[str]] = {}
+        self._loaded_ids: dict[Path, str] = {}  # fixture file -> case id, as collected
         self._warm = False
 
     # -- collection ----------------------------------------------------------------------
@@ -98,6 +100,7 @@ class HarnessSession:
         except LoadError as error:
             return Collected(root, path, None, error)
         self.collected[(root, case.suite)].add(case.case_id)
+        self._loaded_ids[path] = case.case_id
         return Collected(root, path, case)
 
     def fixture_ids(self, root: Path, suite: str) -> set[str]:
@@ -108,6 +111,9 @@ class HarnessSession:
             folder = root / "suites" / suite
             for path in sorted(p for p in folder.glob("*") if p.suffix in FIXTURE_SUFFIXES):
                 ids.add(f"{suite}/{path.stem}")
+                if path in self._loaded_ids:  # collected this run: not parsed a second time
+                    ids.add(self._loaded_ids[path])
+                    continue
                 with contextlib.suppress(LoadError):  # reported by its own item when collected
                     if store is not None:
                         ids.add(load_case(path, store).case_id)
@@ -129,6 +135,8 @@ class HarnessSession:
 
     def _check_targets(self) -> None:
         """A --target that names no fixture of the store is a usage error, like a bad option."""
+        if not self.settings.targets:
+            return
         roots = {root for root, _ in self.collected}
         known = {case_id for root in roots for folder in sorted((root / "suites").glob("*/"))
                  for case_id in self.fixture_ids(root, folder.name)}
@@ -373,6 +381,13 @@ def junit_properties(result: CaseResult) -> list[tuple[str, object]]:
         return []
     latency = sum(r.latency_s for r in result.runs)
     return [("harness.score", f"{entry.score:.4f}"), ("harness.change", result.comparison.change),
-            *((f"harness.{name}", grade) for name, grade in entry.grades.items()),
+            *(_grade_property(name, grade) for name, grade in entry.grades.items()),
             ("harness.latency_s", f"{latency:.3f}"),
             *((f"harness.tool.{i}", str(line)) for i, line in enumerate(tool_lines(result), 1))]
+
+
+@functools.cache
+def _grade_property(name: str, grade: str) -> tuple[str, str]:
+    """One tuple per (dimension, grade): pytest keeps every item's properties, and each of its
+    reports' copy, to the end of the run; 10,000 cases would otherwise hold 60,000 tuples."""
+    return f"harness.{name}", grade

@@ -6,6 +6,7 @@ the plugin costs nothing in a project that merely has the package installed.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,10 +15,13 @@ if TYPE_CHECKING:
     from harness.pipeline.settings import Settings
     from harness.plugin.session import HarnessSession, Role
 
-__all__ = ["SESSION", "SETTINGS", "existing_session", "session_of"]
+__all__ = ["ROOTS", "SESSION", "SETTINGS", "existing_session", "session_of"]
 
 SETTINGS = pytest.StashKey[tuple["Settings", "Role"]]()
 SESSION = pytest.StashKey["HarnessSession"]()
+# suite folder -> its store's root (None: not a store's suite), found once per folder and
+# shared by every fixture collected there (10,000 fixtures would otherwise hold 10,000 paths)
+ROOTS = pytest.StashKey[dict[Path, "Path | None"]]()
 
 
 def session_of(config: pytest.Config) -> HarnessSession:

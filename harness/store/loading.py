@@ -8,6 +8,7 @@ fixture fails alone.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,7 +303,8 @@ def load_case(path: Path, store: Store, taken: dict[str, Path] | None = None) ->
     data, lines = _parse_yaml(read_text(path, FIXTURE_LIMIT, "fixture"), path)
     if isinstance(data, dict) and "id" not in data:
         data = {**data, "id": path.stem}
-    flat = {".".join(str(p) for p in k): v for k, v in lines.items() if k}
+    # the dotted keys repeat from fixture to fixture: one string each, not one per fixture
+    flat = {sys.intern(".".join(str(p) for p in k)): v for k, v in lines.items() if k}
     case = _validate(
         Case, data, lines, path, suite=suite_of(path, store.root), path=path, lines=flat
     )
