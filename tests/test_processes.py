@@ -230,3 +230,28 @@ def test_identical_served_article_lists_are_one_tuple():
     assert runs[0].served is not runs[1].served
     assert shared[0].served is shared[1].served
     assert shared[2].served == ("returns",)
+
+
+def test_no_litellm_logging_task_is_mid_run_when_workers_are_forked():
+    """A fork taken while litellm's logging thread holds a lock leaves a forked worker
+    waiting on it for ever: the parent waits for the pool's pending tasks before forking."""
+    import threading
+
+    from harness.providers.client import litellm_module, quiesce_background_logging
+
+    litellm_module()
+    import litellm.utils
+
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def busy() -> None:  # a logging task still running at the moment of the fork
+        started.set()
+        release.wait(5)
+        finished.set()
+
+    litellm.utils.executor.submit(busy)
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    quiesce_background_logging()
+    assert finished.is_set()  # it returned only once the task was done
+    quiesce_background_logging()  # and with nothing pending it returns at once

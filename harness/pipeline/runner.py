@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from harness.agent.loop import Agent
 from harness.agent.run import Run
 from harness.grading.judge import Judged, judge_run
-from harness.providers.client import CallStats, ModelClient
+from harness.providers.client import CallStats, ModelClient, quiesce_background_logging
 from harness.store.loading import Store
 from harness.store.schema import Case
 
@@ -109,6 +109,7 @@ def _run_in_processes(agent: Agent, pairs: Sequence[tuple[Case, int]], concurren
     """Share the cases among forked processes, one event loop each, to use every core:
     litellm spends milliseconds of CPU per call, so one process saturates well before the
     provider does."""
+    quiesce_background_logging()  # no litellm thread mid-task when the workers are forked
     context = multiprocessing.get_context("fork")
     done, errors = context.Value("i", 0), context.Value("i", 0)
     shares = [list(pairs[i::processes]) for i in range(processes)]

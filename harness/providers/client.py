@@ -32,7 +32,7 @@ from harness.text.secrets import redact_secrets
 __all__ = [
     "CallPolicy", "CallStats", "Completion", "ModelClient", "Slots", "ToolCall", "is_timeout",
     "is_transient",
-    "litellm_module", "redact_secrets", "retry_after_s", "warm_up",
+    "litellm_module", "quiesce_background_logging", "redact_secrets", "retry_after_s", "warm_up",
 ]
 
 
@@ -109,6 +109,34 @@ def warm_up(models: set[str]) -> None:
         with contextlib.suppress(Exception):  # a model litellm cannot map fails later, clearly
             litellm.completion(model=model, messages=[{"role": "user", "content": "warm-up"}],
                                mock_response="ok", tools=[_WARM_UP_TOOL])
+
+
+def quiesce_background_logging(timeout_s: float = 10.0) -> None:
+    """Wait until litellm's logging threads hold no task, before the process forks.
+
+    litellm hands each call's success logging to a thread pool; a fork taken while one of
+    those threads is mid-task copies the locks it holds, and a forked worker then waits on
+    them for ever (seen: a worker blocked in the response handling, no CPU, for minutes).
+    Every pending task holds one of the pool's slots until it is done, so holding all the
+    slots at once means none runs; they are given back at once."""
+    import sys
+
+    module = sys.modules.get("litellm.litellm_core_utils.thread_pool_executor")
+    pool = getattr(sys.modules.get("litellm.utils"), "executor", None)
+    slots = getattr(pool, "_pending_slots", None)
+    total = getattr(pool, "_max_pending_tasks", None)
+    if module is None or slots is None or not isinstance(total, int):
+        return  # litellm not imported, or a version without the bounded pool: nothing runs
+    deadline = time.monotonic() + timeout_s
+    taken = 0
+    try:
+        for _ in range(total):
+            if not slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            taken += 1
+    finally:
+        for _ in range(taken):
+            slots.release()
 
 
 _WARM_UP_TOOL = {"type": "function", "function": {
