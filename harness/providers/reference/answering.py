@@ -198,9 +198,9 @@ def _rank(
                for rank, words in articles.items()}  # how much the article is about the question
     meant_only = set(related) - asked
     subject_mass = (sum(idf(w) for w in asked) + 0.5 * sum(idf(w) for w in meant_only)) or 1.0
-    subject = {rank: (sum(idf(w) for w in asked & s.title)
-                      + 0.5 * sum(idf(w) for w in meant_only & s.title)) / subject_mass
-               for s in sentences for rank in (s.article_rank,)}  # the title names the topic
+    subject = {s.article_rank: (sum(idf(w) for w in asked & s.title)
+                                + 0.5 * sum(idf(w) for w in meant_only & s.title)) / subject_mass
+               for s in sentences}  # how much its title names what is asked
     scored = []
     for sentence in sentences:
         direct = sum(idf(w) for w in asked & sentence.words) / mass
@@ -296,12 +296,12 @@ def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]]
                   ) -> list[_Sentence]:
     """A turn asking several things ("how much is delivery, and how much do I need to spend to
     get it free?") gets the best sentence for each question first, then the turn's best. A
-    question's best must be about the turn too (a quarter of the turn's best score): "will I have to
-    set it up again?" alone would match any sentence that sets something."""
+    question's best must be about the turn too (a quarter of the turn's best score): "will I
+    have to set it up again?" alone would match any sentence that sets something."""
     asked = questions(last)
     if len(asked) < 2 or not ranked:
         return chosen
-    on_topic = {id(s): score for score, s in ranked}
+    on_topic = {s: score for score, s in ranked}
     needed = ranked[0][0] * 0.25
     firsts: list[_Sentence] = []
     turn = [*context, *tokenize(last), *expansion(last)]  # the rest of the turn: what "it" is
@@ -309,7 +309,7 @@ def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]]
         words = tokenize(part.asks)
         for score, sentence in _rank(every, words, turn, part.asks, expansion(part.asks),
                                      names)[:3]:
-            if score >= _COVERAGE_NEEDED and on_topic.get(id(sentence), 0.0) >= needed:
+            if score >= _COVERAGE_NEEDED and on_topic.get(sentence, 0.0) >= needed:
                 if sentence not in firsts:
                     firsts.append(sentence)
                 break
