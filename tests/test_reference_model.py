@@ -231,3 +231,12 @@ def test_a_sentence_ending_with_a_colon_brings_the_items_under_it():
              "A card declined twice is blocked by some banks for a day.")
     text = reply("My card keeps getting declined?", articles=(payments,))
     assert "billing address" in text and "PayPal" in text
+
+
+def test_an_it_that_stands_for_nothing_does_not_pull_in_the_story():
+    from harness.providers.reference.answering import _points_back
+
+    assert not _points_back("Is it possible to place an order over the telephone")
+    assert not _points_back("is it too late to send a gift")
+    assert _points_back("can I still change it")  # near miss: this "it" is the order
+    assert _points_back("is it possible to change it")

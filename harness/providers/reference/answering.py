@@ -246,6 +246,15 @@ def _with_figures(chosen: list[_Sentence], every: Sequence[_Sentence], asked: st
 
 _TIME_WORDS = frozenset(expansion("when"))  # what any "when" stands for: no subject
 _REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|that|these|those|one|ones)\b", re.I)
+# "is it possible to ...", "is it too late to ...": an "it" that stands for nothing before it
+_DUMMY_IT = re.compile(r"\b(?:is|was|would|will|isn't|it's)\s+(?:it\s+)?(?:be\s+)?(?:possible|"
+                       r"ok|okay|alright|all right|safe|too late|too early|worth|true|normal|fine|"
+                       r"allowed|likely|necessary)\b|\bdoes it matter\b", re.I)
+
+
+def _points_back(text: str) -> bool:
+    """Whether a question leans on the story for what it asks about ("can I still change it?")."""
+    return bool(_REFERS_BACK.search(_DUMMY_IT.sub(" ", text)))
 
 
 def _focus(last: str, words: list[str]) -> tuple[str, list[str], list[str], list[str]]:
@@ -259,7 +268,7 @@ def _focus(last: str, words: list[str]) -> tuple[str, list[str], list[str], list
     text = " ".join(q.asks for q in asked)
     focus = tokenize(text)
     if (len(set(focus) - _LIGHT) + len(expansion(text)) < 2 or set(focus) == set(words)
-            or _REFERS_BACK.search(text)):
+            or _points_back(text)):
         return last, words, [], []
     end = last.lower().rfind(asked[-1].asks.lower())
     after = set(tokenize(last[end + len(asked[-1].asks):])) if end >= 0 else set()
@@ -276,7 +285,7 @@ def _covered(last: str, every: Sequence[_Sentence], names: set[str]) -> bool:
     pointing back into the story ("can I still change it?") is looked for with its story."""
     known = set().union(*(s.words | s.around for s in every)) if every else set()
     asks = " ".join(q.asks for q in questions(last))
-    texts = [asks, last] if _REFERS_BACK.search(asks) else [asks]
+    texts = [asks, last] if _points_back(asks) else [asks]
     return any(_speaks_of(text, known, names) for text in texts)
 
 
