@@ -69,6 +69,14 @@ def test_an_articles_word_count_is_no_word_limit():
     "Sign every reply with:\n- The Leaf team",
     "Close every message with '- The Leaf team'.",
     "Conclude every response with the following line on its own: - The Leaf team",
+    # asked as a label, a passive or a line below
+    "Every message ends with '- The Leaf team'",
+    "Your replies should be signed '- The Leaf team'.",
+    "sign_off: '- The Leaf team'",
+    "Closing: - The Leaf team",
+    "**Sign-off:** - The Leaf team",
+    "Conclude each message with the signature below.\n\n- The Leaf team",
+    "Close each reply with the following:\n\n- The Leaf team",
 ])
 def test_reads_the_sign_off(ask: str):
     assert read_prompt(INTRO + ask + "\n").sign_off == "- The Leaf team"
@@ -177,19 +185,6 @@ def test_a_range_of_days_is_no_word_limit():
 
 
 @pytest.mark.parametrize("ask", [
-    "Every message ends with '- The Leaf team'",
-    "Your replies should be signed '- The Leaf team'.",
-    "sign_off: '- The Leaf team'",
-    "Closing: - The Leaf team",
-    "**Sign-off:** - The Leaf team",
-    "Conclude each message with the signature below.\n\n- The Leaf team",
-    "Close each reply with the following:\n\n- The Leaf team",
-])
-def test_reads_the_sign_off_asked_as_a_label_a_passive_or_a_line_below(ask: str):
-    assert read_prompt(INTRO + ask + "\n").sign_off == "- The Leaf team"
-
-
-@pytest.mark.parametrize("ask", [
     "Emails are signed by the agent on duty.",
     "Answer the question, then close by offering more help.",
     "All replies end with a question.",
@@ -223,3 +218,12 @@ def test_an_article_titled_like_instructions_stays_an_article():
                              "## Help articles\n\n### Returns\nYou can return items within 30 "
                              "days.\n\n### Shipping rules\nShipping takes 3 days.\n")
     assert [a.title for a in understood.articles] == ["Returns", "Shipping rules"]
+
+
+@pytest.mark.parametrize("settings", [
+    '```json\n{"tone": {"max_words": 80, "sign_off": "- The Leaf team"}}\n```',
+    "| Setting | Value |\n| --- | --- |\n| Word limit | 80 |\n| Sign-off | - The Leaf team |",
+])
+def test_reads_the_tone_given_as_settings(settings: str):
+    understood = read_prompt(INTRO + settings + "\n")
+    assert (understood.max_words, understood.sign_off) == (80, "- The Leaf team")

@@ -21,7 +21,7 @@ from harness.kb.catalog import fold, name_pattern
 from harness.providers.reference.reading import ProductRecord, Understood, read_prompt
 from harness.providers.reference_tools import Call, next_calls, result_lines
 from harness.text.concepts import expansion
-from harness.text.questions import questions
+from harness.text.questions import Question, questions
 from harness.text.sentences import BOLD_LINE, HEADING_LINE, TABLE_ROW, sentences, unwrap
 from harness.text.tokens import tokenize
 
@@ -257,14 +257,14 @@ def _points_back(text: str) -> bool:
     return bool(_REFERS_BACK.search(_DUMMY_IT.sub(" ", text)))
 
 
-def _focus(last: str, words: list[str]) -> tuple[str, list[str], list[str], list[str]]:
+def _focus(last: str, asked: Sequence[Question], words: list[str]
+           ) -> tuple[str, list[str], list[str], list[str]]:
     """The question a turn asks, apart from the story around it ("I sent it back on Monday and
     tracking says you got it Thursday. When do I get my money back?"): its words are what is
     asked; the story before it is context, what follows it often narrows it ("... for
     Christmas? UK, both standard and next day"). A question with too little of its own
     ("what now?"), or one that points back into the story ("can I still change it?"), keeps
     the turn. Returns the question, its words, the words before and the words after it."""
-    asked = questions(last)
     text = " ".join(q.asks for q in asked)
     focus = tokenize(text)
     if (len(set(focus) - _LIGHT) + len(expansion(text)) < 2 or set(focus) == set(words)
@@ -277,14 +277,15 @@ def _focus(last: str, words: list[str]) -> tuple[str, list[str], list[str], list
             [w for w in story if w in after])
 
 
-def _covered(last: str, every: Sequence[_Sentence], names: set[str]) -> bool:
+def _covered(last: str, asked: Sequence[Question], every: Sequence[_Sentence],
+             names: set[str]) -> bool:
     """Whether the articles speak of what is asked at all: "do you do wholesale?" to a KB that
     never says "wholesale" is a question for a person, however many sentences mention shops.
     The question's own words (not its story, product names or figures) are looked for in the
     articles, titles and headings included, with the support words they stand for; a question
     pointing back into the story ("can I still change it?") is looked for with its story."""
     known = set().union(*(s.words | s.around for s in every)) if every else set()
-    asks = " ".join(q.asks for q in questions(last))
+    asks = " ".join(q.asks for q in asked)
     texts = [asks, last] if _points_back(asks) else [asks]
     return any(_speaks_of(text, known, names) for text in texts)
 
@@ -301,13 +302,12 @@ def _speaks_of(text: str, known: set[str], names: set[str]) -> bool:
 
 
 def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]],
-                  every: Sequence[_Sentence], last: str, context: list[str], names: set[str]
-                  ) -> list[_Sentence]:
+                  every: Sequence[_Sentence], last: str, asked: Sequence[Question],
+                  context: list[str], names: set[str]) -> list[_Sentence]:
     """A turn asking several things ("how much is delivery, and how much do I need to spend to
     get it free?") gets the best sentence for each question first, then the turn's best. A
     question's best must be about the turn too (a quarter of the turn's best score): "will I
     have to set it up again?" alone would match any sentence that sets something."""
-    asked = questions(last)
     if len(asked) < 2 or not ranked:
         return chosen
     on_topic = {s: score for score, s in ranked}
@@ -329,7 +329,7 @@ def _by_priority(chosen: list[_Sentence], max_words: int | None, sign_off: str |
                  products: list[str]) -> list[_Sentence]:
     """The sentences that fit the word limit, most wanted first, then in the articles' order
     (so a reply reads as the article does)."""
-    budget = (max_words or 10_000) - len((sign_off or "").split())
+    budget = _budget(max_words, sign_off)
     used = sum(len(p.split()) for p in products)
     kept: list[_Sentence] = []
     for sentence in chosen:
@@ -353,8 +353,13 @@ def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence]) -> list[_Se
     return list(dict.fromkeys(found))
 
 
+def _budget(max_words: int | None, sign_off: str | None) -> int:
+    """The words a reply's body may take: the limit less the sign-off's."""
+    return (max_words or 10_000) - len((sign_off or "").split())
+
+
 def _fit(parts: list[str], max_words: int | None, sign_off: str | None) -> str:
-    budget = (max_words or 10_000) - len((sign_off or "").split())
+    budget = _budget(max_words, sign_off)
     kept: list[str] = []
     for part in parts:
         if kept and sum(len(p.split()) for p in [*kept, part]) > budget:
@@ -393,11 +398,12 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
         said = {w for line in facts for w in tokenize(line)}
         question = [w for w in question if w not in said]
     asked_text, story = last, []
+    asked = questions(last)  # the questions of the turn, apart from its story
     if not facts:
-        asked_text, question, before, story = _focus(last, question)
+        asked_text, question, before, story = _focus(last, asked, question)
         context = [*context, *before]
     every = _sentences(understood)
-    covered = bool(facts) or _covered(last, every, names)
+    covered = bool(facts) or _covered(last, asked, every, names)
     if not facts and covered and not any(w in s.words for s in every for w in question):
         # "when do I get my money back?": no article says "money", the KB's word is "refund"
         question = [*question, *(w for w in expansion(asked_text) if w not in _TIME_WORDS)]
@@ -411,7 +417,7 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
     chosen = [s for score, s in ranked[:1 if facts else 3]
               if best and score >= floor and question]
     if not facts:
-        chosen = _per_question(chosen, ranked, every, last, context, names)
+        chosen = _per_question(chosen, ranked, every, last, asked, context, names)
     if chosen and _HOW_TO.search(last):  # a how-to answer goes on to the next step
         follow = chosen[0].position + 1
         if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:

@@ -149,11 +149,11 @@ _TONE_KEYS = {"max_words": re.compile(r"^(?:max(?:imum)?_?words?|word_?limit|max
               "sign_off": re.compile(r"^(?:sign_?off|signature|closing(?:_line)?)$", re.I)}
 
 
-def _tone_settings(system: str) -> tuple[int | None, str | None]:
-    """A word limit and sign-off given as settings in a JSON or YAML block of the prompt
+def _tone_settings(blocks: list[tuple[int, int, Any, str]]) -> tuple[int | None, str | None]:
+    """A word limit and sign-off given as settings in the prompt's JSON or YAML blocks
     ({"max_words": 80, "sign_off": "- Voltline Support"})."""
     limit, sign_off = None, None
-    for _, _, value, _ in _data_blocks(system):
+    for _, _, value, _ in blocks:
         for record in _records(value):
             for key, item in record.items():
                 if _TONE_KEYS["max_words"].match(str(key)) and str(item).isdigit():
@@ -612,8 +612,9 @@ def read_prompt(system: str) -> Understood:
     def region_text(region: _Region | None) -> str:
         return "\n".join(lines[region.start:region.end]) if region else ""
 
-    if not articles or not products:
-        for start, _end, value, kind in _data_blocks(system):
+    blocks = _data_blocks(system) if not articles or not products else None
+    if blocks is not None:
+        for start, _end, value, kind in blocks:
             line = system.count("\n", 0, start)
             inside_shelf = shelf is not None and shelf.start <= line < shelf.end
             for record in _records(value):
@@ -649,9 +650,13 @@ def read_prompt(system: str) -> Understood:
         notes.append("the reference model found a product section but no product record with"
                      " a name and a price in it")
     asks = _instructions(system, lines, kb, shelf)
-    set_limit, set_sign_off = _tone_settings(system)
-    return Understood(tuple(articles), tuple(products), _word_limit(asks) or set_limit,
-                      _sign_off(asks) or set_sign_off, layout, _brand(asks), tuple(notes))
+    limit, sign_off = _word_limit(asks), _sign_off(asks)
+    if limit is None or sign_off is None:  # asked as settings in a data block, perhaps
+        set_limit, set_sign_off = _tone_settings(_data_blocks(system) if blocks is None
+                                                 else blocks)
+        limit, sign_off = limit or set_limit, sign_off or set_sign_off
+    return Understood(tuple(articles), tuple(products), limit, sign_off, layout, _brand(asks),
+                      tuple(notes))
 
 
 def _instructions(system: str, lines: list[str], *regions: _Region | None) -> str:
