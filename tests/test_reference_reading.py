@@ -227,3 +227,39 @@ def test_an_article_titled_like_instructions_stays_an_article():
 def test_reads_the_tone_given_as_settings(settings: str):
     understood = read_prompt(INTRO + settings + "\n")
     assert (understood.max_words, understood.sign_off) == (80, "- The Leaf team")
+
+
+@pytest.mark.parametrize("after", [
+    "Answer in at most 80 words. Sign every reply with - The Leaf team\n",
+    "Keep your replies under 80 words.\nEnd each response with: - The Leaf team\n",
+    "Rules\n- Replies stay under 80 words.\n- Always close your answers with \"- The Leaf team\"\n",
+])
+def test_unheaded_instructions_after_the_last_article_are_asks(after: str):
+    understood = read_prompt("You answer for The Leaf.\n\nHelp articles:\n\nReturns\nYou can "
+                             "return items within 30 days.\n\nShipping\nShipping takes 3 days."
+                             "\n\n" + after)
+    assert (understood.max_words, understood.sign_off) == (80, "- The Leaf team")
+    assert [a.title for a in understood.articles] == ["Returns", "Shipping"]
+    assert "80 words" not in understood.articles[-1].body
+
+
+def test_unheaded_instructions_after_the_products_are_asks():
+    understood = read_prompt("You answer for The Leaf.\n\nHelp articles:\n\nReturns\nYou can "
+                             "return items within 30 days.\n\nProducts:\n- Green tea: $5.00\n"
+                             "- Black tea: $6.00\n\nAnswer in at most 80 words. Sign every "
+                             "reply with - The Leaf team\n")
+    assert (understood.max_words, understood.sign_off) == (80, "- The Leaf team")
+    assert [p.name for p in understood.products] == ["Green tea", "Black tea"]
+
+
+@pytest.mark.parametrize("body", [
+    "You can add a gift message at checkout. Keep it under 20 words.",
+    "Engraving takes up to 12 words. Every order email ends with your order number.",
+])
+def test_an_article_speaking_of_words_or_endings_stays_whole(body: str):
+    # near miss: the article addresses the customer, not the assistant's replies
+    understood = read_prompt("You answer for The Leaf. Keep replies under 80 words.\n\n"
+                             "Help articles:\n\nReturns\nYou can return items within 30 days."
+                             f"\n\nGifts\n{body}\n")
+    assert understood.articles[-1].body == body
+    assert understood.max_words == 80

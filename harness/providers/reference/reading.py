@@ -428,6 +428,8 @@ def _regions(lines: list[str]) -> tuple[_Region | None, _Region | None]:
             continue
         end = next((n for n, lv, _ in headers[index + 1:] if lv <= level), len(lines))
         region = lines[number + 1:end]
+        end = _asked_from(lines, number + 1, end)
+        region = lines[number + 1:end]
         if _content(region) and any(_MONEY.search(x) or _PRICE_FIELD.search(x) for x in region):
             shelf = _Region("products", number + 1, end, level)
             break
@@ -446,9 +448,36 @@ def _regions(lines: list[str]) -> tuple[_Region | None, _Region | None]:
         end = next((n for n, lv, text in headers if number < n < end
                     and (lv <= level or lv == 7) and _INSTRUCTION_WORDS.search(text)
                     and not _KB_WORDS.search(text) and _asks_tone(lines[n + 1:end])), end)
+        end = _asked_from(lines, number + 1, end)
         if _content(lines[number + 1:end]):
             kb = _Region("kb", number + 1, end, level)
     return kb, shelf
+
+
+_TO_THE_MODEL = re.compile(  # a sentence that tells the assistant how to write its replies
+    r"^\s*(?:[-*+\u2022]\s+|\d{1,2}[.)]\s+)?(?:always\s+|please\s+|you (?:must|should)\s+)?"
+    r"(?:(?:answer|reply|respond)\b|(?:keep|limit|sign|end|close|finish|conclude|write|use|be|"
+    r"never|do not|don't)\b.*\b(?:repl(?:y|ies)|responses?|answers?)\b|"
+    r"(?:your |all |every |each )?(?:repl(?:y|ies)|responses?|answers?)\b)", re.IGNORECASE)
+
+
+def _asked_from(lines: list[str], start: int, end: int) -> int:
+    """Where a KB or product region really ends: at the paragraph of the first sentence
+    that tells the assistant how long or how signed its replies are, when no article heading
+    follows it.
+    Instructions written straight after the last article, with no heading of their own,
+    are not part of that article."""
+    for number in range(start, end):
+        sentences = re.split(r"(?<=[.!?])\s+", lines[number].strip())
+        if not any(_TO_THE_MODEL.match(s) and (_word_limit(s) or _SIGN_ASK.search(s))
+                   for s in sentences):
+            continue
+        if any(_HEADING.match(line) for line in lines[number + 1:end]):
+            return end
+        while number > start and lines[number - 1].strip():
+            number -= 1
+        return number
+    return end
 
 
 def _asks_tone(lines: list[str]) -> bool:
