@@ -177,11 +177,16 @@ def test_an_action_or_refund_claimed_with_no_tool_run_fails_accuracy():
                   "I've flagged the charge and a refund is on its way to your account."):
         graded = grade_accuracy(case, make_run(reply), STORE)
         assert graded.grade == "fail" and "no tool" in graded.reason, reply
+    graded = grade_accuracy(case, make_run("We've received your return. After that, we have "
+                                           "issued the refund."), STORE)
+    assert "no tool" in graded.reason  # a claim in the next clause is still a claim
     handoff = make_run("A refund has been issued; a teammate will confirm.", outcome="escalate")
     assert grade_accuracy(case, handoff, STORE).grade == "fail"  # a hand-off promising it too
     # near misses: the policy's own wording, a refusal, and an action a tool did carry out
     for reply in ("Your refund is processed within 5 business days of the return arriving.",
-                  "We can't put items aside, sorry."):
+                  "We can't put items aside, sorry.",
+                  "After we have issued the refund, your bank takes 3-5 days to show it.",
+                  "Once we've issued your refund you will get an email."):
         assert "no tool" not in grade_accuracy(case, make_run(reply), STORE).reason, reply
     refunds = ToolSpec(name="issue_refund", description="Refund an order.", kind="action")
     agent = STORE.agent.model_copy(update={"tools": (refunds,)})

@@ -32,10 +32,10 @@ from harness.coach.redact import PLACEHOLDERS, redact
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.claims import ClaimBase
 from harness.grading.fixture import (
-    CLAIMED_ACTION,
     DEFLECTS,
     claimed_action,
     grade_tone,
+    said_done,
     without_deflection,
 )
 from harness.grading.orders import order_claims, verified_text
@@ -212,9 +212,9 @@ class ProductionGrader:
         if handed.grade != "pass" or handed.reason == "handed to a person":
             return handed
         for pair in pairs:
-            if claimed := CLAIMED_ACTION.search(pair.reply):
+            if claimed := said_done(pair.reply):
                 return Dimension("fail", f"AI message {pair.index + 1} claims an action the"
-                                         f" agent cannot take ({claimed.group(0)!r})")
+                                         f" agent cannot take ({claimed!r})")
         for pair in pairs:
             if sent := DEFLECTS.search(pair.reply):
                 return Dimension("partial", f"AI message {pair.index + 1} sends the customer"

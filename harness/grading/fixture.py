@@ -26,7 +26,7 @@ from harness.text.questions import answers, questions
 from harness.text.sentences import sentences
 
 __all__ = ["claimed_action", "grade_accuracy", "grade_relevance", "grade_resolution", "grade_run",
-           "grade_tone", "states_forbidden", "without_deflection"]
+           "grade_tone", "said_done", "states_forbidden", "without_deflection"]
 
 _EMOJI = re.compile(
     "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff\U0000fe0f\U0000200d]"
@@ -348,14 +348,30 @@ PROMISED = re.compile(
 )
 
 
+# "After we have issued the refund, your bank takes 3-5 days": a step of the process the KB
+# describes, said in a time or condition clause, is not a claim that it was done.
+_NOT_YET = re.compile(r"\b(?:after|once|when|whenever|if|until|till|before|as soon as|"
+                      r"unless|by the time)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+
+
+def said_done(reply: str) -> str | None:
+    """The first phrase of `reply` that says an action was done for the customer, outside
+    a time or condition clause."""
+    for pattern in (CLAIMED_ACTION, PROMISED):
+        for found in pattern.finditer(reply):
+            before = re.split(r"[.!?;,:\n]", reply[:found.start()])[-1]
+            if not _NOT_YET.search(before):
+                return found.group(0)
+    return None
+
+
 def claimed_action(reply: str, run: Run, agent: AgentConfig) -> str | None:
     """What the reply says was done for the customer ("I've put a pair aside", "a refund is
     on its way") when no action tool ran: not true, whatever the KB says."""
     actions = {t.name for t in agent.tools if t.kind == "action"}
     if any(use.name in actions for use in run.tools):
         return None
-    found = CLAIMED_ACTION.search(reply) or PROMISED.search(reply)
-    return found.group(0) if found else None
+    return said_done(reply)
 
 
 def grade_resolution(case: Case, run: Run, agent: AgentConfig | None = None) -> Dimension:
@@ -370,9 +386,9 @@ def grade_resolution(case: Case, run: Run, agent: AgentConfig | None = None) -> 
         return Dimension("pass", f"resolved: did {', '.join(done)} as the customer asked{how}")
     actions = {t.name for t in agent.tools if t.kind == "action"} if agent else set()
     acted = any(use.name in actions for use in run.tools)  # it had the tool: not a false claim
-    if run.outcome == "resolve" and not acted and (claimed := CLAIMED_ACTION.search(run.reply)):
-        return Dimension("fail", f"claims an action the agent cannot take ({claimed.group(0)!r})",
-                         _sentence_with(run.reply, claimed.group(0)))
+    if run.outcome == "resolve" and not acted and (claimed := said_done(run.reply)):
+        return Dimension("fail", f"claims an action the agent cannot take ({claimed!r})",
+                         _sentence_with(run.reply, claimed))
     if run.outcome == expected == "resolve" and (sent := DEFLECTS.search(run.reply)):
         return Dimension("partial", f"sends the customer elsewhere ({sent.group(0)!r}) for what"
                          " the KB answers", _sentence_with(run.reply, sent.group(0)))
