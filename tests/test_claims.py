@@ -434,6 +434,11 @@ def test_a_turn_is_split_into_its_questions_and_each_needs_an_answer():
     assert [q.text for q in asked] == ["How much is express shipping", "how fast is it"]
     assert answers("Express takes 1-2 business days.", asked[1])
     assert not answers("Express costs $12.95.", asked[1])  # near miss: the figure is a price
+    bare = questions("Do you ship to Germany? How much is it and how long does it take?")
+    assert [q.text for q in bare] == ["Do you ship to Germany", "How much is it",
+                                      "how long does it take"]  # no key word, still asked
+    assert answers("It's a tenner, and it takes a week.", bare[1])  # British money words
+    assert not answers("It takes a week.", bare[1])
 
 
 def test_a_question_is_answered_by_the_figure_it_asks_for_or_its_support_words():

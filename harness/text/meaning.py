@@ -62,8 +62,12 @@ def to_digits(text: str) -> str:
             return word
         return f"{value:g}"
 
-    plain = _MARKUP.sub("", normalize(text))
+    plain = _SLANG_MONEY.sub(lambda m: _SLANG[m.group(1).lower()], _MARKUP.sub("", normalize(text)))
     return _RANGE_TO.sub(r"\1-\2", _NUMBER_WORD.sub(digits, plain))
+
+
+_SLANG = {"fiver": "5 quid", "tenner": "10 quid"}  # British money words: "it's a tenner"
+_SLANG_MONEY = re.compile(r"\ba\s+(fiver|tenner)\b", re.IGNORECASE)
 
 
 def negated(text: str) -> bool:

@@ -63,7 +63,8 @@ def questions(turn: str) -> list[Question]:
     for sentence in sentences(turn) or [turn]:
         for piece in _PIECES.findall(sentence):
             if piece.strip().endswith("?") or _ASKS.match(_JOINED.sub("", piece)):
-                split = [p.strip(" ?") for p in _SPLIT.split(piece) if p and tokenize(p)]
+                split = [p.strip(" ?") for p in _SPLIT.split(piece)
+                         if p and (tokenize(p) or _asked_kinds(p))]  # "how much is it"
                 asking = [p for p in split if _ASKS.match(_from_the_question(p))]
                 parts += asking if asking else [piece.strip(" ?")]
             elif (inside := _from_the_question(piece.strip())) != piece.strip():
