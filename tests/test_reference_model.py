@@ -240,3 +240,21 @@ def test_an_it_that_stands_for_nothing_does_not_pull_in_the_story():
     assert not _points_back("is it too late to send a gift")
     assert _points_back("can I still change it")  # near miss: this "it" is the order
     assert _points_back("is it possible to change it")
+
+
+def test_a_bare_follow_up_question_asks_about_the_one_before_it():
+    # "how much is it, how long does it take?" say nothing of their own: "it" is shipping to
+    # Germany, not the home delivery that "takes" 3-5 days
+    abroad = Article(
+        id="abroad", title="Shipping abroad", topic="shipping", status="active",
+        body="We ship from the UK to every EU country and to the USA.\nEU orders include VAT."
+             "\n\n| Region | Cost | Time |\n| --- | --- | --- |\n"
+             "| EU | $12 | 6-9 business days |\n| USA | $15 | 5-8 business days |")
+    home = Article(
+        id="home", title="UK delivery options and costs", topic="shipping", status="active",
+        body="Order before 2pm and your parcel arrives the next working day.\n"
+             "Next-day delivery costs $6.50 on any order size.\n"
+             "Standard delivery takes 3-5 working days and costs $4.")
+    text = reply("Hi! Do you ship to Germany? How much is it and how long does it take please",
+                 articles=(abroad, home))
+    assert "6-9 business days" in text

@@ -90,9 +90,10 @@ def _row_text(cells: list[str], header: list[str]) -> str:
     named = [f"{h} {c}" if h and len(h.split()) <= 3 else c
              for h, c in zip(header, cells, strict=False) if c]
     if header and re.fullmatch(r"[\d.,/ -]+", cells[0]):
-        return ", ".join(named)
+        return ", ".join(named) + "."
     rest = [c for c in cells[1:] if c]
-    return f"{cells[0]}: {'; '.join(rest)}" if rest else cells[0]
+    text = f"{cells[0]}: {'; '.join(rest)}" if rest else cells[0]
+    return text if text[-1] in ".!?:" else text + "."  # a sentence of the reply
 
 
 def _quotable(body: str) -> list[tuple[str, str]]:
@@ -314,13 +315,19 @@ def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]]
     needed = ranked[0][0] * 0.25
     firsts: list[_Sentence] = []
     turn = [*context, *tokenize(last), *expansion(last)]  # the rest of the turn: what "it" is
+    subject = ""  # the last question that named what it asks about
     for part in asked:
-        words = tokenize(part.asks)
-        for score, sentence in _rank(every, words, turn, part.asks, expansion(part.asks),
-                                     names)[:3]:
+        words, meant = tokenize(part.asks), expansion(part.asks)
+        if subject and _points_back(part.asks) and len(set(words) - _LIGHT) < 2:
+            # "do you ship to Germany? how much is it, and how long does it take?"
+            words, meant = [*tokenize(subject), *words], [*expansion(subject), *meant]
+        else:
+            subject = part.asks
+        for score, sentence in _rank(every, words, turn, part.asks, meant, names)[:3]:
+            if sentence in firsts:  # the answer to an earlier question: look further
+                continue
             if score >= _COVERAGE_NEEDED and on_topic.get(sentence, 0.0) >= needed:
-                if sentence not in firsts:
-                    firsts.append(sentence)
+                firsts.append(sentence)
                 break
     return list(dict.fromkeys([*firsts, *chosen]))
 
