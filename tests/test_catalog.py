@@ -89,10 +89,14 @@ def test_a_product_the_reply_said_is_recalled_is_not_offered_by_a_later_mention(
     recall = ("We have recalled the Burr Grinder S1. We're refunding every Burr Grinder S1,"
               " whatever its date.")
     assert catalog_claims(recall, CATALOG) == []
-    # near miss: nothing in the reply says it is gone, so the mention offers it
+    # near miss: refunding every unit is recall advice, not an offer; but nothing in the reply
+    # says the product is gone, so a later plain mention offers it
     offered = "We're refunding every Burr Grinder S1. The Burr Grinder S1 is a great choice."
-    assert [c.problem for c in catalog_claims(offered, CATALOG)] == [
-        "offers Burr Grinder S1, which the catalog lists as discontinued"] * 2
+    assert [(c.text, c.problem) for c in catalog_claims(offered, CATALOG)] == [
+        ("The Burr Grinder S1 is a great choice.",
+         "offers Burr Grinder S1, which the catalog lists as discontinued")]
+    advice = "Stop using your Burr Grinder S1; the affected units have serials from 2025."
+    assert catalog_claims(advice, CATALOG) == []
     # near miss: the recall told after the offer does not undo the offer
     later = "Buy the Burr Grinder S1 today. The Burr Grinder S1 was recalled."
     assert len(catalog_claims(later, CATALOG)) == 1

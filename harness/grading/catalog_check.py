@@ -24,11 +24,16 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 _NOT_AVAILABLE = re.compile(
     r"\b(discontinued|no longer|not available|unavailable|out of stock|sold out|not in stock|"
     r"stopped (making|selling)|retired|isn't available|is not sold|replaced by|recall(ed)?|"
-    r"stop using|safety (notice|issue|warning)|do not use|don't use|withdr[ae]w[n]?|"
+    r"stop (using|feeding|giving)|safety (notice|issue|warning)|do not use|don't use|"
+    r"withdr[ae]w[n]?|"
     r"(pulled|taken|removed) (it |them )?(from|off) (sale|the market|our range)|"
     r"no longer (stock|carry|offer)|stopped (stocking|carrying))\b",
     re.IGNORECASE,
 )
+# Recall advice that says nothing of the product being gone ("we're refunding every bag of
+# Chicken Twists"): that sentence does not offer it, a later plain mention still does.
+_RECALL_ADVICE = re.compile(r"\b(refund(ing)? (every|all|any)|affected (bags?|batch(es)?|units?|"
+                            r"lots?|products?)|stop (feeding|giving|using))\b", re.IGNORECASE)
 _DISCOUNT = re.compile(r"\d+\s?%|\b(discount(ed)?|sale price|off the|save|promo)\b", re.IGNORECASE)
 _PRICE_LINK = re.compile(
     r"[\s:(\u2014-]*(?:(?:costs?|is|are|was|sells? for|retails? (?:for|at)|priced at|goes for|"
@@ -118,7 +123,7 @@ def catalog_claims(text: str, catalog: Catalog, *, ignore: tuple[str, ...] = ())
                 continue
             if _NOT_AVAILABLE.search(sentence):
                 told.add(product.sku)  # later mentions ("refunding every bag") refer back
-            elif product.sku not in told:
+            elif product.sku not in told and not _RECALL_ADVICE.search(sentence):
                 claims.append(Claim(sentence, f"offers {product.name}, which the catalog lists"
                                               " as discontinued"))
         for match in _TITLE_RUN.finditer(sentence):
