@@ -166,3 +166,19 @@ def test_tokenize_stems_and_drops_stop_and_chat_words():
     assert "ship" in words and "item" in words and "3" in words and "30" in words
     assert not {"hi", "how", "does", "it", "to", "please"} & set(words)
     assert tokenize("Shipping") == tokenize("shipped") == tokenize("SHIPS")
+
+
+def test_a_words_derived_forms_are_one_word():
+    # the customer is "pregnant" and "allergic", the article speaks of "pregnancy" and "allergy"
+    assert tokenize("pregnant") == tokenize("pregnancy")
+    assert tokenize("allergic") == tokenize("allergies") == tokenize("allergy")
+    assert tokenize("warranty") == tokenize("warranties")
+    # near misses: short words keep their endings
+    assert tokenize("event") != tokenize("even") and tokenize("agent") == ["agent"]
+    assert tokenize("ski") == ["ski"] and tokenize("taxi") == ["taxi"]
+
+
+def test_a_french_elision_keeps_the_name():
+    assert tokenize("Nuit d'Orangerie") == tokenize("nuit orangerie")
+    assert tokenize("L\u2019Atelier") == tokenize("atelier")
+    assert tokenize("don't the customer's") == tokenize("customer")  # near miss: English

@@ -41,7 +41,7 @@ _SYNONYMS: tuple[tuple[str, ...], ...] = (
 )
 _UNIT_SCALE = {"minutes": 1, "hours": 60, "days": 1440}
 # Nouns a count is given in that name the same thing (stemmed; general English, no store).
-_SAME_NOUN = {"instal": "payment"}
+_SAME_NOUN = {stem("instalment"): stem("payment")}
 
 
 def count_noun(unit: str) -> str:

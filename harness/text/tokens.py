@@ -37,9 +37,15 @@ def fold(text: str) -> str:
     return "".join(unicodedata.normalize("NFKD", c)[0] if ord(c) > 127 else c for c in text)
 
 
+# Snowball keeps a word's derived forms apart where a customer and an article differ:
+# "pregnant" / "pregnancy", "allergic" / "allergy". Folding those endings makes them one word.
+_DERIVED = re.compile(r"(?<=[a-z]{3})(?:an[ct]|en[ct])$|(?<=[a-z]{4}[^aeiou])i$")
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    stemmed = _stemmer.stemWord(word)
+    return _DERIVED.sub(lambda m: m.group(0)[:2] if len(m.group(0)) == 3 else "", stemmed)
 
 
 def tokenize(text: str) -> list[str]:
@@ -47,10 +53,14 @@ def tokenize(text: str) -> list[str]:
     return list(_tokens(text))
 
 
+_ELIDED = re.compile(r"^(?:d|l|qu)'(?=[a-z])")  # "Nuit d'Orangerie", "L'Atelier": the name
+
+
 @lru_cache(maxsize=8192)
 def _tokens(text: str) -> tuple[str, ...]:
     """Kept for the texts graded again and again: an article's body and sentences are
     tokenized for every reply checked against them (200,000 conversations: millions of
     times). Customer texts come and go through the least recently used end."""
-    words = (w.split("'")[0] for w in _WORD.findall(fold(text.lower().replace("\u2019", "'"))))
+    words = (_ELIDED.sub("", w).split("'")[0]
+             for w in _WORD.findall(fold(text.lower().replace("\u2019", "'"))))
     return tuple(stem(w) for w in words if (w not in STOPWORDS and len(w) > 1) or w.isdigit())
