@@ -258,3 +258,35 @@ def test_a_bare_follow_up_question_asks_about_the_one_before_it():
     text = reply("Hi! Do you ship to Germany? How much is it and how long does it take please",
                  articles=(abroad, home))
     assert "6-9 business days" in text
+
+
+def test_a_question_the_kb_gives_to_people_is_handed_over():
+    ingredients = Article(
+        id="ingredients", title="Ingredients", topic="ingredients", status="active",
+        body="Every serum and cream is vegan.\n\n## Pregnancy and skin conditions\n\n"
+             "Questions about using our products during pregnancy are answered individually by "
+             "our formulation team. Client Care will gladly put you in touch with them.")
+    result = answer(messages("Just found out I'm pregnant! Is it safe to keep using the serum?",
+                             articles=(ingredients,)), TOOLS)
+    assert result.escalation is not None and "formulation team" in result.escalation["reason"]
+    # near miss: a sentence that only says where to write is an answer, not a hand-over
+    vegan = reply("Is the serum vegan?", articles=(ingredients,))
+    assert "vegan" in vegan
+
+
+def test_the_records_sent_are_priced_when_the_customer_names_them_in_other_words():
+    from harness.providers.reference.answering import _product_lines
+    from harness.providers.reference.reading import ProductRecord
+
+    serum = ProductRecord("Serum Lumiere 30 ml", "$165.00", "active")
+    refill = ProductRecord("Serum Lumiere Refill 30 ml", "$132.00", "active")
+    lines = _product_lines([serum, refill], "how much is the serum lumiere 30 ml? and the "
+                           "lumiere refill, how much is that one", "")
+    assert [line.split(" costs ")[1][:7] for line in lines] == ["$165.00", "$132.00"]
+    # no record named by most of its words: those sharing a word the customer used
+    edt = ProductRecord("Nuit d'Orangerie Eau de Toilette 100 ml", "$150.00", "active")
+    edp = ProductRecord("Nuit d'Orangerie Eau de Parfum 100 ml", "$235.00", "active")
+    both = _product_lines([edt, edp], "orangerie edt vs edp, how much are the big ones", "")
+    assert len(both) == 2
+    # near miss: price not asked, no line
+    assert _product_lines([edt, edp], "orangerie edt vs edp, which lasts longer?", "") == []

@@ -140,9 +140,15 @@ def _named(records: Sequence[ProductRecord], question: str, context: str
     (a grounded model knows "the parachute cargos" are the Parachute Cargo Trousers)."""
     exact = [r for r in records
              if any(name_pattern(n).search(fold(question)) for n in (r.name, *r.aliases) if n)]
-    if exact:
-        return exact
     asked = set(tokenize(f"{question} {context}"))
+    if exact:
+        # "how much is the serum lumiere 30ml? and the lumiere refill?": a word the names
+        # found do not explain ("refill") names one more record
+        explained = {w for r in exact for n in (r.name, *r.aliases) for w in tokenize(n)}
+        unexplained = set(tokenize(question)) - explained
+        more = [r for r in records if r not in exact and set(tokenize(r.name)) & unexplained
+                and len(set(tokenize(r.name)) & asked) / len(set(tokenize(r.name))) >= 0.5]
+        return [*exact, *more]
     scored = []
     for record in records:
         words = set(tokenize(record.name))
@@ -151,8 +157,8 @@ def _named(records: Sequence[ProductRecord], question: str, context: str
             if share >= 0.5:
                 scored.append((share, record))
     best = max((s for s, _ in scored), default=0.0)
-    if not scored and len(records) == 1:  # the records sent are those the customer named
-        return list(records) if set(tokenize(records[0].name)) & asked else []
+    if not scored:  # the records sent are those the customer named, in words of their own
+        return [r for r in records if set(tokenize(r.name)) & asked - _LIGHT][:3]
     return [r for s, r in scored if s == best]
 
 
@@ -249,7 +255,7 @@ _TIME_WORDS = frozenset(expansion("when"))  # what any "when" stands for: no sub
 _REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|that|these|those|one|ones)\b", re.I)
 # "is it possible to ...", "is it too late to ...": an "it" that stands for nothing before it
 _DUMMY_IT = re.compile(r"\b(?:is|was|would|will|isn't|it's)\s+(?:it\s+)?(?:be\s+)?(?:possible|"
-                       r"ok|okay|alright|all right|safe|too late|too early|worth|true|normal|fine|"
+                       r"ok|okay|alright|all right|too late|too early|worth|true|normal|fine|"
                        r"allowed|likely|necessary)\b|\bdoes it matter\b", re.I)
 
 
@@ -420,6 +426,9 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
         ranked = _rank(every, question, context, asked_text, [*expansion(asked_text), *story],
                        names)
     best = ranked[0][0] if ranked else 0.0
+    if handoff and not facts and best >= _COVERAGE_NEEDED and _ROUTED.search(ranked[0][1].text):
+        reason = f"The knowledge base says people handle this: {ranked[0][1].text}"
+        return Answer(None, {"topic": "other", "reason": reason}, handoff)
     floor = max(_TOOLS_ANSWERED if facts else _COVERAGE_NEEDED, best * 0.5)
     chosen = [s for score, s in ranked[:1 if facts else 3]
               if best and score >= floor and question]
@@ -441,6 +450,14 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
     return Answer(_fit([*products, *grounded], max_words, sign_off))
 
 
+# A KB sentence that gives the question to people ("questions about pregnancy are answered
+# individually by our formulation team"): a grounded model hands over rather than answer.
+_ROUTED = re.compile(
+    r"\b(?:answered|handled|dealt with|reviewed|assessed|advised on)\s+(?:individually\s+|"
+    r"personally\s+|case by case\s+)?by\s+(?:our|the|a)\s+(?:[\w-]+\s+){0,3}?(?:team|"
+    r"specialists?|experts?|pharmacists?|vets?|department)\b|\bput you in touch with\b|"
+    r"\b(?:our|the)\s+(?:[\w-]+\s+){0,3}?team\s+(?:will|must)\s+(?:handle|assess|advise on|"
+    r"answer)\b", re.IGNORECASE)
 _HANDOFF = re.compile(r"escalat|hand_?off|human|transfer|person|agent", re.IGNORECASE)
 
 
