@@ -10,6 +10,7 @@ from harness.agent.escalation import ESCALATE_TOOL, escalate_tool
 from harness.agent.prompt import render_system_prompt
 from harness.providers.reference import answer, to_openai_message
 from harness.store.schema import Article, Catalog, Escalation, Product, Tone, Turn
+from harness.text.tokens import tokenize
 
 TONE = Tone(brand="Test Roasters", voice="friendly", max_words=120,
             sign_off="- Test Roasters team")
@@ -290,3 +291,20 @@ def test_the_records_sent_are_priced_when_the_customer_names_them_in_other_words
     assert len(both) == 2
     # near miss: price not asked, no line
     assert _product_lines([edt, edp], "orangerie edt vs edp, which lasts longer?", "") == []
+
+
+def test_a_question_about_an_offer_prefers_the_sentence_with_the_discount():
+    from harness.providers.reference.answering import _rank, _sentences
+    from harness.providers.reference.reading import read_prompt
+
+    rules = Article(id="rules", title="Returns", topic="returns", status="active",
+                    body="Treats must be unopened to be returned.")
+    sale = Article(id="sale", title="Sale", topic="sale", status="active",
+                   body="All treats are 20% off this week.")
+    every = _sentences(read_prompt(messages("hi", articles=(rules, sale))[0]["content"]))
+    question = "any discount on treats"
+    ranked = _rank(every, tokenize(question), [], question)
+    assert ranked[0][1].text == "All treats are 20% off this week."
+    # near miss: a question about returning them still gets the rule
+    asked = "can I return opened treats"
+    assert _rank(every, tokenize(asked), [], asked)[0][1].text.startswith("Treats must")

@@ -42,6 +42,8 @@ _INTENTS = (
      re.compile(r"[$\u20ac\u00a3]\s?\d|\bfree\b", re.I)),
     (re.compile(r"\b(how (long|often|many|soon)|when|until|by what date|deadline)\b", re.I),
      re.compile(r"\d|\b(day|week|month|year|hour|minute)s?\b", re.I)),
+    (re.compile(r"\b(codes?|discounts?|deals?|offers?|anything off|money off|% off)\b", re.I),
+     re.compile(r"\d\s?%|\d off\b|\b[A-Z][A-Z0-9]{3,}\d+\b")),  # "25% off", "WELCOME10"
 )
 _INTENT_BONUS = 0.3
 _NAME_WEIGHT = 0.5
