@@ -34,7 +34,7 @@ from harness.text.concepts import expansion
 from harness.text.figures import Figure, figures_in
 from harness.text.matching import normalize
 from harness.text.meaning import count_noun, figures_agree, to_digits, unit_of
-from harness.text.sentences import TABLE_ROW, sentences, strip_markup, unwrap
+from harness.text.sentences import TABLE_ROW, TABLE_RULE, sentences, strip_markup, unwrap
 from harness.text.tokens import stem, tokenize
 
 __all__ = ["Claim", "ClaimBase", "ClaimCheck", "Contradiction", "Exclusion", "Statement",
@@ -68,7 +68,6 @@ _CHECKED = ("duration", "money", "percent", "count", "temperature", "date", "tim
 _FACT_UNITS = {"days": "days", "hours": "hours", "months": "months", "minutes": "minutes",
                "percent": "percent", "pct": "percent", "usd": "USD", "eur": "EUR",
                "gbp": "GBP", "cad": "CAD", "aud": "AUD", "chf": "CHF"}
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 # Words a count reading takes for its noun that are verbs or adverbs: "100 stay", "3 left".
 _NOT_NOUNS = frozenset(("stay", "left", "remain", "back", "get", "come", "go", "ship", "work",
                         "last", "apply", "count", "cover", "run", "take", "need", "make"))
@@ -155,7 +154,7 @@ def _article_statements(article: Article, currency: str) -> tuple[Statement, ...
         elif not header:
             header = line  # a table's first row names what its columns are
             continue
-        elif _TABLE_RULE.match(line):
+        elif TABLE_RULE.match(line):
             continue
         context = _key_words(strip_markup(header)) if header else frozenset()
         for text in [_row_text(line, header)] if header else sentences(line):

@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["BOLD_LINE", "HEADING_LINE", "TABLE_ROW", "plain_text", "sentences", "strip_markup",
-           "unwrap"]
+__all__ = ["BOLD_LINE", "HEADING_LINE", "TABLE_ROW", "TABLE_RULE", "plain_text", "sentences",
+           "strip_markup", "unwrap"]
 
 _LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+\u2022\u2013\u2014]\s+|\d{1,2}[.)]\s+|"
                           r"\[[ xX]\]\s+)+")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_|`|~~)(?=\S)(.+?)(?<=\S)\1")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}.*$")
+TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}.*$")  # the line under a table's header
 _ABBREVIATIONS = ("e.g", "i.e", "etc", "approx", "vs", "st", "no", "mr", "mrs", "ms", "dr",
                   "inc", "ltd", "co", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
                   "sept", "oct", "nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat", "sun",
@@ -61,7 +61,7 @@ def strip_markup(line: str) -> str:
 def plain_text(text: str) -> str:
     """The text without Markdown, line by line (tables become spaced cells)."""
     return "\n".join(strip_markup(line) for line in text.splitlines()
-                     if not _TABLE_RULE.match(line))
+                     if not TABLE_RULE.match(line))
 
 
 def _split_line(line: str) -> list[str]:
@@ -81,7 +81,7 @@ def _split_line(line: str) -> list[str]:
 def _sentences(text: str) -> tuple[str, ...]:
     found: list[str] = []
     for line in text.splitlines():
-        if _TABLE_RULE.match(line):
+        if TABLE_RULE.match(line):
             continue
         plain = strip_markup(line)
         if plain:

@@ -22,7 +22,14 @@ from harness.providers.reference.reading import ProductRecord, Understood, read_
 from harness.providers.reference_tools import Call, next_calls, result_lines
 from harness.text.concepts import expansion
 from harness.text.questions import Question, questions
-from harness.text.sentences import BOLD_LINE, HEADING_LINE, TABLE_ROW, sentences, unwrap
+from harness.text.sentences import (
+    BOLD_LINE,
+    HEADING_LINE,
+    TABLE_ROW,
+    TABLE_RULE,
+    sentences,
+    unwrap,
+)
 from harness.text.tokens import tokenize
 
 __all__ = ["MODEL", "PROVIDER", "answer"]
@@ -83,9 +90,6 @@ class _Sentence:
     title: frozenset[str] = frozenset()  # its article's title: what the article is about
 
 
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
-
-
 def _row_text(cells: list[str], header: list[str]) -> str:
     """A table row as a sentence: "Express: $25; 1-2 business days". A row keyed by a number
     (a size chart) names every column: "UK 9, EU 43, US 10"."""
@@ -113,10 +117,10 @@ def _quotable(body: str) -> list[tuple[str, str]]:
         row = TABLE_ROW.match(line)
         if row:
             cells = [c.strip() for c in row.group(1).split("|")]
-            rule_next = number + 1 < len(lines) and _TABLE_RULE.match(lines[number + 1])
+            rule_next = number + 1 < len(lines) and TABLE_RULE.match(lines[number + 1])
             if rule_next:
                 header, header_cells = " ".join(cells), cells
-            elif not _TABLE_RULE.match(line) and cells and cells[0]:
+            elif not TABLE_RULE.match(line) and cells and cells[0]:
                 found.append((_row_text(cells, header_cells), f"{heading} {header}"))
             continue
         header = ""
@@ -148,20 +152,19 @@ def _named(records: Sequence[ProductRecord], question: str, context: str
         # found do not explain ("refill") names one more record
         explained = {w for r in exact for n in (r.name, *r.aliases) for w in tokenize(n)}
         unexplained = set(tokenize(question)) - explained
-        more = [r for r in records if r not in exact and set(tokenize(r.name)) & unexplained
-                and len(set(tokenize(r.name)) & asked) / len(set(tokenize(r.name))) >= 0.5]
-        return [*exact, *more]
-    scored = []
-    for record in records:
-        words = set(tokenize(record.name))
-        if words:
-            share = len(words & asked) / len(words)
-            if share >= 0.5:
-                scored.append((share, record))
+        return [*exact, *(r for r in records if r not in exact and _share(r, asked) >= 0.5
+                          and set(tokenize(r.name)) & unexplained)]
+    scored = [(share, r) for r in records if (share := _share(r, asked)) >= 0.5]
     best = max((s for s, _ in scored), default=0.0)
     if not scored:  # the records sent are those the customer named, in words of their own
         return [r for r in records if set(tokenize(r.name)) & asked - _LIGHT][:3]
     return [r for s, r in scored if s == best]
+
+
+def _share(record: ProductRecord, asked: set[str]) -> float:
+    """How much of a record's name the customer's words hold."""
+    words = set(tokenize(record.name))
+    return len(words & asked) / len(words) if words else 0.0
 
 
 def _product_lines(records: Sequence[ProductRecord], question: str, context: str) -> list[str]:

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from harness.text.numbers import NUMBER, number_value
+from harness.text.sentences import TABLE_ROW, TABLE_RULE, sentences
 
 __all__ = ["KbArticle", "ProductRecord", "Understood", "read_prompt"]
 
@@ -180,7 +181,7 @@ def _sign_off(text: str) -> str | None:
             else None)
         if quoted:
             return next(g for g in quoted.groups() if g).strip()
-        if _TABLE_ROW.match(line):  # | Sign-off | - Voltline Support |
+        if TABLE_ROW.match(line):  # | Sign-off | - Voltline Support |
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if len(cells) >= 2 and cells[-1]:
                 return cells[-1]
@@ -427,7 +428,6 @@ def _regions(lines: list[str]) -> tuple[_Region | None, _Region | None]:
         if not _PRODUCT_WORDS.search(text) or re.search(r"\barticles?\b", text, re.I):
             continue
         end = next((n for n, lv, _ in headers[index + 1:] if lv <= level), len(lines))
-        region = lines[number + 1:end]
         end = _asked_from(lines, number + 1, end)
         region = lines[number + 1:end]
         if _content(region) and any(_MONEY.search(x) or _PRICE_FIELD.search(x) for x in region):
@@ -464,13 +464,11 @@ _TO_THE_MODEL = re.compile(  # a sentence that tells the assistant how to write 
 def _asked_from(lines: list[str], start: int, end: int) -> int:
     """Where a KB or product region really ends: at the paragraph of the first sentence
     that tells the assistant how long or how signed its replies are, when no article heading
-    follows it.
-    Instructions written straight after the last article, with no heading of their own,
-    are not part of that article."""
+    follows it. Instructions written straight after the last article, with no heading of
+    their own, are not part of that article."""
     for number in range(start, end):
-        sentences = re.split(r"(?<=[.!?])\s+", lines[number].strip())
         if not any(_TO_THE_MODEL.match(s) and (_word_limit(s) or _SIGN_ASK.search(s))
-                   for s in sentences):
+                   for s in sentences(lines[number])):
             continue
         if any(_HEADING.match(line) for line in lines[number + 1:end]):
             return end
@@ -547,8 +545,6 @@ def _chunks(lines: list[str]) -> tuple[list[KbArticle], str]:
 
 # -- products in text ---------------------------------------------------------------------------
 
-_TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 _NAME_END = re.compile(r"\s*(?:\(|:|\s[-\u2013\u2014]\s|\bcosts?\b|\bis\b|\bsells?\b|\bpriced\b|"
                        r"\bat\b|=|,|\|)")
 _ALIASES = re.compile(r"\b(?:aliases|also (?:called|known as|sold as)|a\.?k\.?a\.?)\b[:=]?\s*"
@@ -557,7 +553,7 @@ _ALIASES = re.compile(r"\b(?:aliases|also (?:called|known as|sold as)|a\.?k\.?a\
 
 def _table_products(lines: list[str], currency: str) -> list[ProductRecord]:
     rows = [[c.strip() for c in m.group(1).split("|")] for line in lines
-            if (m := _TABLE_ROW.match(line)) and not _TABLE_RULE.match(line)]
+            if (m := TABLE_ROW.match(line)) and not TABLE_RULE.match(line)]
     if len(rows) < 2:
         return []
     header = [h.lower() for h in rows[0]]
@@ -586,7 +582,7 @@ def _line_products(lines: list[str], currency: str) -> list[ProductRecord]:
     for line in lines:
         text = re.sub(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+", "", line).strip()
         price = _money(text, currency)
-        if not price or _TABLE_ROW.match(line):
+        if not price or TABLE_ROW.match(line):
             continue
         name = _NAME_END.split(text.replace("**", ""), maxsplit=1)[0].strip()
         if not name or len(name.split()) > 10 or _MONEY.match(name):
