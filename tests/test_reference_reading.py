@@ -200,14 +200,18 @@ def test_reads_a_word_limit_written_as_a_setting(ask: str, limit: int):
     assert read_prompt(INTRO + ask + "\n").max_words == limit
 
 
+def two_articles(heading: str) -> str:
+    """A prompt with two plain-paragraph articles under `heading`, ready for what follows."""
+    return (f"You answer for The Leaf.\n\n{heading}\n\nReturns\nYou can return items within 30"
+            " days.\n\nShipping\nShipping takes 3 days.\n\n")
+
+
 @pytest.mark.parametrize("after", [
     "## How to write\n\nKeep replies under 80 words. Sign off with - The Leaf team\n",
     "---\n\nINSTRUCTIONS\n\nKeep replies under 80 words. End every reply with: - The Leaf team\n",
 ])
 def test_instructions_after_the_articles_are_read_as_asks(after: str):
-    understood = read_prompt("You answer for The Leaf.\n\n## Help articles\n\nReturns\nYou can "
-                             "return items within 30 days.\n\nShipping\nShipping takes 3 days."
-                             "\n\n" + after)
+    understood = read_prompt(two_articles("## Help articles") + after)
     assert (understood.max_words, understood.sign_off) == (80, "- The Leaf team")
     assert [a.title for a in understood.articles] == ["Returns", "Shipping"]
 
@@ -235,9 +239,7 @@ def test_reads_the_tone_given_as_settings(settings: str):
     "Rules\n- Replies stay under 80 words.\n- Always close your answers with \"- The Leaf team\"\n",
 ])
 def test_unheaded_instructions_after_the_last_article_are_asks(after: str):
-    understood = read_prompt("You answer for The Leaf.\n\nHelp articles:\n\nReturns\nYou can "
-                             "return items within 30 days.\n\nShipping\nShipping takes 3 days."
-                             "\n\n" + after)
+    understood = read_prompt(two_articles("Help articles:") + after)
     assert (understood.max_words, understood.sign_off) == (80, "- The Leaf team")
     assert [a.title for a in understood.articles] == ["Returns", "Shipping"]
     assert "80 words" not in understood.articles[-1].body
