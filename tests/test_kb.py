@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from harness.kb import retrieval
 from harness.kb.retrieval import KnowledgeBase, serve_articles
 from harness.store.schema import Article
 from harness.text.tokens import tokenize
@@ -155,6 +156,51 @@ def test_product_names_do_not_lower_confidence():
     named = search("How long does standard shipping take for a Gooseneck Kettle?")
     assert named[0].article.id == "shipping"
     assert named[0].confidence >= plain[0].confidence >= 0.8
+
+
+FAQ = article("faq", "Answers to what we are asked most.\n\n### Do you ship to Canada?\n\n"
+              "Yes, in 5-8 business days.\n\n### How long do I have to send something back?\n\n"
+              "You have 30 days from delivery. See our returns article.\n\n**Gift wrap**\n\n"
+              "Wrapping is free at checkout.\n\n### Can I change my delivery address?\n\nYes, until"
+              " your order is packed: write to us with your order number and the new address,"
+              " and we confirm the change by email.", title="Frequently asked questions")
+POLICY = article("returns", "Items must be unused and in their packaging. Sale items and"
+                 " opened coffee can be sent back for store credit only; send something back"
+                 " through our portal, and send back a gift with its gift receipt. Refunds"
+                 " take 5 business days once what you send back arrives.", title="Our policies")
+
+
+def test_an_faq_heading_that_asks_the_question_names_its_article():
+    """A long FAQ mentions "send back" once among other topics; its heading asks the question."""
+    kb = KnowledgeBase((FAQ, POLICY))
+    (best, *_) = kb.index_for(DAY).search(["how long do i have to send something back?"], 2)
+    assert best.article.id == "faq"
+
+
+@pytest.mark.parametrize(
+    ("body", "headings"),
+    [
+        ("### Do you ship to Canada?\nYes.", ["Do you ship to Canada?"]),
+        ("## Returns ##\ntext", ["Returns"]),
+        ("**Gift wrap:**\nFree.", ["Gift wrap"]),
+        ("Can I pay later?\nYes, with Klarna.", ["Can I pay later?"]),
+        # a paragraph that ends with a question is not a heading when it is long
+        ("If you ordered in November, you may wonder whether the Black Friday price still"
+         " applies to the items you bought at full price last week?", []),
+        ("Plain text. And more text.", []),
+    ],
+)
+def test_headings_inside_an_article(body, headings):
+    assert retrieval._headings(body) == headings
+
+
+def test_a_one_word_heading_does_not_name_its_article():
+    """"Returns" labels a section of the gift-set article; it does not make it the returns one."""
+    gift = article("gift-set", "Our gift set holds five minis.\n\n## Returns\n\nReturn the set"
+                   " unopened.", title="The gift set")
+    kb = KnowledgeBase((gift, POLICY))
+    index = kb.index_for(DAY)
+    assert index._title_share(0, set(tokenize("can i return this"))) == 0.0
 
 
 def test_an_empty_kb_retrieves_nothing():

@@ -28,6 +28,15 @@ __all__ = ["Hit", "Index", "KnowledgeBase", "serve_articles"]
 
 _TITLE_BOOST = 0.5  # an article whose whole title the question names scores 1.5 times
 
+# A heading inside an article: Markdown "## ...", a line in bold, or a short line that is a
+# question ("How long do I have to return a product?"): how FAQ articles name their answers.
+_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+(.+?)[ \t#]*|\*\*([^*\n]+?)\*\*:?|"
+                      r"((?:[^\s?]+[ \t]+){1,15}[^\s?]+\?))[ \t]*$", re.MULTILINE)
+
+
+def _headings(body: str) -> list[str]:
+    return [next(g for g in m.groups() if g).rstrip(":") for m in _HEADING.finditer(body)]
+
 
 def serve_articles(articles: Iterable[Article], day: dt.date) -> tuple[Article, ...]:
     """The articles a customer could be shown on `day`: active and inside their window."""
@@ -51,7 +60,11 @@ class Index:
         # the shop's own name: "a Loop & Thread gift card" is about gift cards
         self._brand = re.compile(re.escape(brand), re.IGNORECASE) if brand.strip() else None
         self._docs = [set(tokenize(f"{a.title}\n{a.topic}\n{a.body}")) for a in self.articles]
-        self._titles = [set(tokenize(a.title)) - names for a in self.articles]
+        # an article answers to its title and to each of its headings
+        # (a one-word heading, "Returns", labels a section rather than names a question)
+        self._titles = [[set(tokenize(a.title)) - names,
+                         *(h for h in (set(tokenize(h)) - names for h in _headings(a.body))
+                           if len(h) > 1)] for a in self.articles]
         self._bm25 = bm25s.BM25()
         if self.articles:
             corpus = [tokenize(f"{a.title}\n{a.title}\n{a.topic}\n{a.body}") for a in self.articles]
@@ -65,11 +78,12 @@ class Index:
         self._unknown_idf = self._idf_of(0, total)
 
     def _title_share(self, doc: int, words: set[str]) -> float:
-        """Share of the article title's words the question uses: a customer asking about
-        "a gift card" names the article "Gift cards", however often other articles mention
-        gift cards in passing."""
-        title = self._titles[doc]
-        return len(title & words) / len(title) if title else 0.0
+        """Share of the article title's (or one heading's) words the question uses: a
+        customer asking about "a gift card" names the article "Gift cards", however often
+        other articles mention gift cards in passing; "how long do I have to return a
+        product?" names the FAQ whose heading asks just that."""
+        return max((len(title & words) / len(title) for title in self._titles[doc] if title),
+                   default=0.0)
 
     @staticmethod
     def _idf_of(df: int, total: int) -> float:
