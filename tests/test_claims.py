@@ -343,6 +343,22 @@ def test_a_step_the_kb_says_is_not_needed_asked_for_anyway_is_contradicted():
         assert check.contradictions(reply, asked=asked) == [], reply
 
 
+def test_what_a_needless_step_is_done_for_is_not_part_of_the_step():
+    """"You won't need to send it again for every order": the step is sending the prescription
+    again; a reply naming an order in another step ("return it unopened") does not take it."""
+    check = _check(article("vet", "A prescription stays on file for 12 months, so you won't"
+                           " need to send it again for every order in that time."),
+                   article("orders", "If the wrong food arrived, return it unopened within"
+                           " 30 days of delivery."))
+    asked = "I ordered the wrong food, can I still change my order?"
+    reply = "You can cancel the whole order. Return it unopened within 30 days of delivery."
+    assert check.contradictions(reply, asked=asked) == []
+    # near miss: the step itself, asked for anyway
+    found = check.contradictions("Please send your prescription again with every order.",
+                                 asked="Do I need to send my dog's prescription?")
+    assert len(found) == 1 and "not needed" in found[0].reason
+
+
 # -- facts by meaning --------------------------------------------------------------------------
 
 def test_facts_match_numbers_in_words_hyphenated_units_ranges_and_unit_changes():

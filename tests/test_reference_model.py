@@ -308,3 +308,50 @@ def test_a_question_about_an_offer_prefers_the_sentence_with_the_discount():
     # near miss: a question about returning them still gets the rule
     asked = "can I return opened treats"
     assert _rank(every, tokenize(asked), [], asked)[0][1].text.startswith("Treats must")
+
+
+REFUND_TIMING = Article(
+    id="refunds", title="Refunds", topic="refunds", status="active",
+    body="Your refund is processed within 10 business days of the return arriving with us.\n"
+         "Your bank may take a further 3-5 business days to show the refund.")
+OPENED = Article(
+    id="returns", title="Returns and exchanges", topic="returns", status="active",
+    body="Opened products may be returned within 30 days of delivery, provided that at least"
+         " 80% of the product remains.\nGift sets are wrapped for free.")
+
+
+def test_a_customer_giving_a_share_asks_the_rule_with_that_kind_of_limit():
+    """"85-90% is left, can I still send it back?": the rule is the 80% one, not the refund's
+    timing, though "refund" is the word both share."""
+    text = reply("I used the cream a few times and 85-90% is left. Can I still send it back"
+                 " and get a refund?", articles=(REFUND_TIMING, OPENED))
+    assert "at least 80%" in text
+    # near miss: the same question with no share given and no "still" gets the timing
+    plain = reply("When do I get a refund?", articles=(REFUND_TIMING, OPENED))
+    assert "10 business days" in plain and "80%" not in plain
+
+
+def test_a_figure_that_is_not_a_limit_is_not_favoured_for_the_customers_figure():
+    from harness.providers.reference.answering import _sentences, _told
+    from harness.providers.reference.reading import read_prompt
+
+    subs = Article(id="subs", title="Subscriptions", topic="subscriptions", status="active",
+                   body="Choose a delivery every 2, 4 or 6 weeks.\n"
+                        "You can pause for up to 3 deliveries in a row.")
+    every = _sentences(read_prompt(messages("hi", articles=(subs,))[0]["content"]))
+    assert _told("we're away for 6 weeks") == {"span"}
+    assert [s.kinds for s in every] == [frozenset(), frozenset()]  # a frequency, a count
+    assert _sentences(read_prompt(messages("hi", articles=(OPENED,))[0]["content"]))[0].kinds \
+        == {"span", "percent:%"}
+
+
+def test_support_words_for_what_is_left_and_whether_it_was_opened():
+    from harness.text.concepts import expansion
+
+    assert "remain" in expansion("about half of it is left")
+    assert "open" in expansion("I used it twice")
+    assert "unopen" in expansion("they're still sealed")
+    assert "unopen" in expansion("still in the box")
+    # near misses: "left" as a direction or a past tense, "open" as a shop's hours
+    assert "remain" not in expansion("turn left at the gate")
+    assert "remain" not in expansion("I left it at the door")

@@ -295,6 +295,8 @@ _INSTRUCTS = re.compile(
     r"\bmake sure (?:you )?)\s*(?:(?:please|just|also|then|simply)\s+)*(?P<v>[a-z]+)",
     re.IGNORECASE)
 _CONDITION = re.compile(r"\b(?:if|unless|only when|in case)\b", re.IGNORECASE)
+_STEP_ENDS = re.compile(r"\b(?:for|with|within|during|after|before|until|each|every|in that)\b",
+                        re.IGNORECASE)
 
 
 def _needless(article: Article, text: str) -> Needless | None:
@@ -302,7 +304,12 @@ def _needless(article: Article, text: str) -> Needless | None:
     if not match:
         return None
     step = _REASON.split(re.split(r"\bunless\b|\bif\b", match["x"])[0])[0]
+    # the step is its verb and object: "send it again for every order" is sending it again,
+    # and "order" names no part of it
+    step = _STEP_ENDS.split(step)[0]
     words = [w for w in tokenize(step) if not w[0].isdigit()]
+    if re.match(r"\s*\w+\s+(?:it|them)\b", step):  # "it" is what the sentence is about
+        words += tokenize(normalize(text)[:match.start()])[:1]  # "A prescription stays..."
     if len(words) < 2:
         return None
     verb = _SAME_VERB.get(words[0], words[0])

@@ -45,6 +45,13 @@ _CONCEPTS: tuple[tuple[str, str], ...] = (
      "declined payment"),
     (r"\b(password|log ?in|sign ?in|account)\b", "account password"),
     (r"\b(when|how long|how soon|how quickly)\b", "days time"),
+    (r"\b(is|are|'s) left\b|\bleft over\b|\bleftover\b|\bremaining\b|\bstill (full|has|have)\b",
+     "remains remaining"),
+    (r"\b(used|tried|opened|wore|worn) (it|them|this|that|once|twice)\b|\bopened\b|"
+     r"\b(\w+|a few|couple of) times\b", "opened used"),
+    (r"\b(still )?sealed\b|\bunopened\b|\bunused\b|\bnever (been )?(used|opened|worn)\b|"
+     r"\b(still )?in (the|its|their) (box|packaging|wrapping|cellophane)\b|\bwith tags\b",
+     "unopened unused"),
     (r"\b(xmas|christmas)\b", "christmas holiday"),
     (r"\b(austria|belgium|bulgaria|croatia|cyprus|czechia|czech republic|denmark|estonia|"
      r"finland|france|germany|greece|hungary|italy|latvia|lithuania|luxembourg|malta|"

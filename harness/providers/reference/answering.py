@@ -21,6 +21,8 @@ from harness.kb.catalog import fold, name_pattern
 from harness.providers.reference.reading import ProductRecord, Understood, read_prompt
 from harness.providers.reference_tools import Call, next_calls, result_lines
 from harness.text.concepts import expansion
+from harness.text.figures import figures_in
+from harness.text.meaning import unit_of
 from harness.text.questions import Question, questions
 from harness.text.sentences import (
     BOLD_LINE,
@@ -43,6 +45,9 @@ _ASKS_PRICE_OR_STOCK = re.compile(
     r"restock\w*|back in stock|sold out|out of stock)\b|[$\u00a3\u20ac]",
     re.IGNORECASE,
 )
+# the words of a limit or condition: "within 30 days", "at least 80%", "over $150"
+_LIMIT = re.compile(r"\b(within|up to|until|no later than|at least|at most|over|under|more than|"
+                    r"less than|minimum|maximum|provided( that)?|as long as|only if)\b", re.I)
 # What kind of answer the question asks for, and what a sentence giving it contains.
 _INTENTS = (
     (re.compile(r"\b(how much|cost|costs|price|fee|charge|pay)\b", re.I),
@@ -51,8 +56,14 @@ _INTENTS = (
      re.compile(r"\d|\b(day|week|month|year|hour|minute)s?\b", re.I)),
     (re.compile(r"\b(codes?|discounts?|deals?|offers?|anything off|money off|% off)\b", re.I),
      re.compile(r"\d\s?%|\d off\b|\b[A-Z][A-Z0-9]{3,}\d+\b")),  # "25% off", "WELCOME10"
+    # "can I still send it back?", "is it too late?": the limit or condition that decides it
+    (re.compile(r"\b(can|could|may) (i|we) still\b|\bstill (able|eligible|possible|in time|"
+                r"allowed|ok|okay)\b|\btoo late\b|\b(am|are) (i|we) (still )?(within|in time|"
+                r"eligible)\b", re.I),
+     _LIMIT),
 )
 _INTENT_BONUS = 0.3
+_TOLD_BONUS = 0.2  # a sentence with a figure of the kind the customer gave (see _told)
 _NAME_WEIGHT = 0.5
 _ARTICLE_WEIGHT = 0.5  # a sentence of the article about the question beats a stray match
 _SUBJECT_WEIGHT = 1.0  # a sentence of the article whose title names the question's subject
@@ -88,6 +99,15 @@ class _Sentence:
     around: frozenset[str] = frozenset()  # its article's title, section heading, table header
     section: str = ""  # the heading it stands under
     title: frozenset[str] = frozenset()  # its article's title: what the article is about
+    kinds: frozenset[str] = frozenset()  # the kinds of threshold it states (_told, _LIMIT)
+
+
+def _told(text: str) -> frozenset[str]:
+    """The kinds of figure a text states (a share, a span of time, an amount of money...).
+    A customer who gives one ("85-90% is left", "I ordered 5 weeks ago", "my basket is $60")
+    asks about the rule with a threshold of that kind ("provided that at least 80% remains")."""
+    return frozenset(unit_of(f) for f in figures_in(text) if f.kind not in ("code", "count"))
+
 
 
 def _row_text(cells: list[str], header: list[str]) -> str:
@@ -136,7 +156,8 @@ def _sentences(understood: Understood) -> list[_Sentence]:
             words = frozenset(tokenize(text))
             around = frozenset(tokenize(f"{article.title} {under}")) - words
             found.append(_Sentence(text, rank, len(found), words, around, under,
-                                   frozenset(tokenize(article.title))))
+                                   frozenset(tokenize(article.title)),
+                                   _told(text) if _LIMIT.search(text) else frozenset()))
     return found
 
 
@@ -183,6 +204,7 @@ def _product_lines(records: Sequence[ProductRecord], question: str, context: str
 def _rank(
     sentences: Sequence[_Sentence], question: list[str], context: list[str], asked_text: str,
     related: Sequence[str] = (), names: set[str] | frozenset[str] = frozenset(),
+    told: frozenset[str] = frozenset(),
 ) -> list[tuple[float, _Sentence]]:
     total = len(sentences) or 1
     frequency: dict[str, int] = {}
@@ -225,6 +247,8 @@ def _rank(
         if (direct or meant) and any(q.search(asked_text) and a.search(sentence.text)
                                      for q, a in _INTENTS):
             score += _INTENT_BONUS
+        if sentence.kinds & told:
+            score += _TOLD_BONUS
         if not asked or not (direct or meant):
             continue  # no word of the question in the articles: bonuses make no answer
         scored.append((score, sentence))
@@ -429,7 +453,7 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
         ranked: list[tuple[float, _Sentence]] = []
     else:
         ranked = _rank(every, question, context, asked_text, [*expansion(asked_text), *story],
-                       names)
+                       names, _told(last))
     best = ranked[0][0] if ranked else 0.0
     if handoff and not facts and best >= _COVERAGE_NEEDED and _ROUTED.search(ranked[0][1].text):
         reason = f"The knowledge base says people handle this: {ranked[0][1].text}"
