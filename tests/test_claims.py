@@ -645,3 +645,23 @@ def test_the_story_belongs_to_no_one_question():
     _, second = questions("got the hoodie in the sale and it's too big. can i still return "
                           "it or is it too late for sale stuff?")
     assert "sale" in second.words  # the story's "sale" does not take it from the second
+
+
+def test_delivery_to_a_place_the_kb_says_the_shop_cannot_deliver_to_is_contradicted():
+    check = _check(article("intl", "We ship to all 27 EU countries for £9.95. We can't deliver"
+                           " anywhere else yet, so that includes Norway, Switzerland and"
+                           " Canada for now."),
+                   article("pets", "We can't send orders to Great Britain or anywhere else"
+                           " outside the EU."))
+    asked = "do u deliver to norway? my sister lives in oslo"
+    for reply, place in (("Yes! Norway gets our European rate: £9.95, tracked all the way.",
+                          "Norway"),
+                         ("We can post it to your cousin in Great Britain.", "Great Britain")):
+        found = check.contradictions(reply, asked=asked)
+        assert len(found) == 1 and f"delivers to {place}" in found[0].reason, reply
+    # near misses: the place denied, a place the rules name as the exception ("outside the
+    # EU"), and a place not on the list
+    for reply in ("Sorry, not yet! Norway isn't in the EU so it's not on the list.",
+                  "We deliver across the EU for £9.95.",
+                  "Sweden is in the EU, so it's £9.95 and 4-7 working days."):
+        assert check.contradictions(reply, asked=asked) == [], reply

@@ -35,7 +35,7 @@ from harness.text.figures import Figure, figures_in
 from harness.text.matching import normalize
 from harness.text.meaning import count_noun, figures_agree, to_digits, unit_of
 from harness.text.sentences import TABLE_ROW, TABLE_RULE, sentences, strip_markup, unwrap
-from harness.text.tokens import stem, tokenize
+from harness.text.tokens import STOPWORDS, stem, tokenize
 
 __all__ = ["Claim", "ClaimBase", "ClaimCheck", "Contradiction", "Exclusion", "Statement",
            "Verdict", "clause_of", "denied", "key_words"]
@@ -337,6 +337,46 @@ def _instructs(needless: Needless, sentence: str, about: frozenset[str]) -> bool
     return False
 
 
+@dataclass(frozen=True)
+class NoDelivery:
+    """A KB sentence naming places the shop does not deliver to: "We can't deliver anywhere
+    else yet, so that includes Norway, Switzerland, Canada and Australia"."""
+
+    source: str
+    text: str
+    places: tuple[str, ...]  # as written, capitalized ("Norway", "Great Britain")
+
+
+_NO_DELIVERY = re.compile(
+    r"\b(?:can't|cannot|can not|don't|do not|won't|will not|are unable to|are not able to|"
+    r"aren't able to)\s+(?:currently\s+|yet\s+)?(?:deliver|ship|send|post)\b(?P<rest>[^.;!?]*)",
+    re.IGNORECASE)
+_PLACE = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
+_NOT_A_PLACE = re.compile(r"\b(?:outside|except|apart from|other than|beyond)\s+(?:the\s+)?"
+                          r"[A-Z][A-Za-z]*(?:\s+[A-Z][a-z]+)*", re.IGNORECASE)
+
+
+def _no_delivery(article: Article, text: str) -> NoDelivery | None:
+    plain = normalize(text)
+    match = _NO_DELIVERY.search(plain)
+    if not match or re.match(r"\s*(?:if|when|unless|once)\b", plain, re.IGNORECASE):
+        return None
+    rest = _NOT_A_PLACE.sub(" ", match["rest"])  # "anywhere outside the EU" names the EU in
+    places = tuple(dict.fromkeys(p for p in _PLACE.findall(rest) if p.lower() not in STOPWORDS))
+    return NoDelivery(article.id, text, places) if places else None
+
+
+def _delivers_to(rule: NoDelivery, sentence: str, asked: str) -> str:
+    """The place of `rule` the reply's sentence says the shop delivers to (a sentence that
+    names it, negates nothing, and is about delivery or answers a question that is)."""
+    plain = normalize(sentence)
+    if _ANY_NEGATION.search(plain) or not (_SHIPPING.search(plain) or _SHIPPING.search(asked)
+                                           or figures_in(plain)):
+        return ""
+    return next((p for p in rule.places
+                 if re.search(rf"\b{re.escape(p)}\b", plain, re.IGNORECASE)), "")
+
+
 def _exclusion(article: Article, text: str) -> Exclusion | None:
     plain = normalize(text)
     match = _EXCLUDES.match(plain) or _NOT_COVERED.match(plain)
@@ -379,9 +419,10 @@ class ClaimCheck:
                  catalog: Catalog, day: dt.date | None,
                  exclusions: Sequence[Exclusion] = (),
                  articles: Sequence[Article] = (),
-                 needless: Sequence[Needless] = ()) -> None:
+                 needless: Sequence[Needless] = (),
+                 no_delivery: Sequence[NoDelivery] = ()) -> None:
         self.served, self.unserved = tuple(served), tuple(unserved)
-        self.needless = tuple(needless)
+        self.needless, self.no_delivery = tuple(needless), tuple(no_delivery)
         self.articles = tuple(articles) or tuple(
             {s.article.id: s.article for s in served if s.article is not None}.values())
         self.exclusions = tuple(exclusions)
@@ -504,6 +545,10 @@ class ClaimCheck:
             found += [Contradiction(sentence, f"asks for a step article {n.source} says is not"
                                               f" needed: {n.text!r}", n.source)
                       for n in self.needless if _instructs(n, sentence, about)]
+            found += [Contradiction(sentence, f"says the shop delivers to {place}, which"
+                                              f" article {r.source} rules out: {r.text!r}",
+                                    r.source)
+                      for r in self.no_delivery if (place := _delivers_to(r, sentence, asked))]
         return found[:1]
 
     def _scoped(self, claim: Claim, plain: str, products: Sequence[Mention]) -> Claim:
@@ -676,6 +721,9 @@ class ClaimBase:
         self._needless = {a.id: tuple(n for text in sentences("\n".join(unwrap(a.body)))
                                       if (n := _needless(a, text)))
                           for a in articles}
+        self._no_delivery = {a.id: tuple(n for text in sentences("\n".join(unwrap(a.body)))
+                                         if (n := _no_delivery(a, text)))
+                             for a in articles}
         self._cache: dict[tuple[str, ...], ClaimCheck] = {}
 
     def check_for(self, day: dt.date | None, served: Iterable[str] | None = None) -> ClaimCheck:
@@ -689,7 +737,8 @@ class ClaimBase:
             self._cache[ids] = ClaimCheck(inside, outside, self.catalog, day, [
                 e for a in ids for e in self._exclusions.get(a, ())],
                 [a for a in self._articles if a.id in ids],
-                [n for a in ids for n in self._needless.get(a, ())])
+                [n for a in ids for n in self._needless.get(a, ())],
+                [n for a in ids for n in self._no_delivery.get(a, ())])
         return self._cache[ids]
 
 
