@@ -355,3 +355,13 @@ def test_support_words_for_what_is_left_and_whether_it_was_opened():
     # near misses: "left" as a direction or a past tense, "open" as a shop's hours
     assert "remain" not in expansion("turn left at the gate")
     assert "remain" not in expansion("I left it at the door")
+
+
+def test_a_point_in_time_is_not_loyalty_points_and_complimentary_is_free():
+    from harness.text.concepts import expansion
+
+    assert "loyalt" not in expansion("is there a point where it becomes free")
+    assert "loyalt" in expansion("how many points do I have")
+    assert "loyalt" in expansion("do I earn 1 point per dollar")
+    assert "complimentar" in expansion("is shipping free over $100?")
+    assert "free" in expansion("is shipping complimentary?")

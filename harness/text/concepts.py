@@ -35,7 +35,10 @@ _CONCEPTS: tuple[tuple[str, str], ...] = (
     (r"\b(expire|expires|expiry|expiration|expired|run out|valid|validity)\b",
      "expire valid"),
     (r"\b(voucher|coupon|promo|promotional|discount code|code)\b", "code discount"),
-    (r"\b(points?|rewards?|loyalty)\b", "points rewards loyalty"),
+    # "points", "1 point", "my point balance"; not "is there a point where it becomes free"
+    (r"\bpoints\b|\b(\d+|one|a single|my|your) point\b|\bpoint balance\b|\brewards?\b|"
+     r"\bloyalty\b", "points rewards loyalty"),
+    (r"\b(free|complimentary|no charge|at no cost|on the house|on us)\b", "free complimentary"),
     (r"\b(cancel\w*|stop (the|my) order|change (my|the) order|amend\w*|edit (my|the) order)\b",
      "cancel change order"),
     (r"\b(where is|where's|track\w*|not (arrived|here|come|turned up)|has ?n[o']?t "
