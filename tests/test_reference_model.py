@@ -365,3 +365,13 @@ def test_a_point_in_time_is_not_loyalty_points_and_complimentary_is_free():
     assert "loyalt" in expansion("do I earn 1 point per dollar")
     assert "complimentar" in expansion("is shipping free over $100?")
     assert "free" in expansion("is shipping complimentary?")
+
+
+def test_a_sentence_that_only_points_to_another_article_is_not_quoted():
+    from harness.providers.reference.answering import _quotable
+
+    body = ("Standard shipping is free over $150. See *Shipping and delivery*.\n"
+            "See your order confirmation email for the tracking link.")
+    assert [text for text, _ in _quotable(body)] == [
+        "Standard shipping is free over $150.",
+        "See your order confirmation email for the tracking link."]  # near miss: a step

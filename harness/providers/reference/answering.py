@@ -144,9 +144,18 @@ def _quotable(body: str) -> list[tuple[str, str]]:
                 found.append((_row_text(cells, header_cells), f"{heading} {header}"))
             continue
         header = ""
-        for text in sentences(line):
-            found.append((text, heading))
+        found += [(text, heading) for text in sentences(_NAMED_POINTER.sub(" ", line))
+                  if not _POINTER.match(text)]
     return found
+
+
+# A sentence that only points to another article ("See *Returns and exchanges*.", "See our
+# returns page."): it answers nothing on its own, so a grounded model does not quote it.
+_LEAD = r"(?:for (?:more|full) (?:details|information),?\s+)?see\s+(?:our\s+|the\s+)?"
+_NAMED_POINTER = re.compile(rf"(?:^|(?<=[.!?]))\s*{_LEAD}(?:\*[^*\n]+\*|_[^_\n]+_|\"[^\"\n]+\")"
+                            r"\s*\.", re.IGNORECASE)
+_POINTER = re.compile(rf"^\s*{_LEAD}[^.\d]{{0,60}}\b(?:article|page|section|guide|policy)\s*\.?$",
+                      re.IGNORECASE)
 
 
 def _sentences(understood: Understood) -> list[_Sentence]:
