@@ -457,6 +457,16 @@ def test_a_turn_is_split_into_its_questions_and_each_needs_an_answer():
     assert not answers("It takes a week.", bare[1])
 
 
+def test_a_question_after_the_story_starts_at_its_question_word():
+    asked = questions("im a US 10 in mens, what UK size should i get in the loop runner 2?")
+    assert [q.asks for q in asked] == ["what UK size should i get in the loop runner 2"]
+    which = questions("my dog is 20kg, which bag size would you recommend?")
+    assert [q.asks for q in which] == ["which bag size would you recommend"]
+    # near miss: a "which" of the story asks nothing; the question is the one that follows
+    told = questions("the one which arrived yesterday is torn, can you replace it?")
+    assert [q.asks for q in told] == ["can you replace it"]
+
+
 def test_a_question_is_answered_by_the_figure_it_asks_for_or_its_support_words():
     when = questions("sweet. when do they actually show up? order came yesterday")
     assert answers("They usually appear within 24 hours of delivery.", when[0])

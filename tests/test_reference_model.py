@@ -372,6 +372,22 @@ def test_a_sentence_that_only_points_to_another_article_is_not_quoted():
 
     body = ("Standard shipping is free over $150. See *Shipping and delivery*.\n"
             "See your order confirmation email for the tracking link.")
-    assert [text for text, _ in _quotable(body)] == [
+    assert [text for text, *_ in _quotable(body)] == [
         "Standard shipping is free over $150.",
         "See your order confirmation email for the tracking link."]  # near miss: a step
+
+
+def test_the_row_of_a_chart_keyed_by_what_the_customer_gave_answers():
+    feeding = Article(id="feeding", title="Feeding guide", topic="feeding", status="active",
+                      body="Puppies need 3-4 small meals a day.\n\n"
+                           "| Your dog's weight | Grams per day |\n| --- | --- |\n"
+                           "| 10 kg | 150-180 g |\n| 20 kg | 250-300 g |\n")
+    assert "250-300 g" in reply("how many grams a day should my lab get? she's 20kg",
+                                articles=(feeding,))
+    sizes = Article(id="sizes", title="Size guide", topic="sizing", status="active",
+                    body="Our sneakers are true to size.\n\n| UK | EU | US Men |\n"
+                         "| --- | --- | --- |\n| 8 | 42 | 9 |\n| 9 | 43 | 10 |\n")
+    text = reply("im a US 10 in mens, what UK size should i get?", articles=(sizes,))
+    assert "UK 9, EU 43" in text and "UK 8," not in text
+    # near miss: a weight no row gives picks no row over the sentence that answers
+    assert "meals" in reply("how many meals a day for a puppy of 7kg?", articles=(feeding,))

@@ -29,6 +29,8 @@ _ASKED_INSIDE = re.compile(
     r"(?:^|[\s,;:.!)]+)((?:how|what|what's|whats|when|where|which|who|why)\s+(?:is|are|was|"
     r"were|do|does|did|can|could|will|would|should|long|much|many|soon|often|fast|quickly|"
     r"time|day|date|kind|sort|size|happens|about|if)\b.*|"
+    r"(?:what|which)\s+(?:[\w'-]+\s+){1,3}?(?:should|do|does|did|is|are|can|could|will|would)"
+    r"\s+(?:i|you|we|it|they|she|he)\b.*|"  # "..., what UK size should i get"
     r"(?:can|could|do|does|did|is|are|will|would|should)\s+(?:i|you|we|it|they|she|he|there|"
     r"this|that|my|your)\b.*)$", re.IGNORECASE)
 _JOINED = re.compile(r"^\s*(?:and|or|also|plus|but|so)\s+", re.IGNORECASE)

@@ -21,8 +21,8 @@ from harness.kb.catalog import fold, name_pattern
 from harness.providers.reference.reading import ProductRecord, Understood, read_prompt
 from harness.providers.reference_tools import Call, next_calls, result_lines
 from harness.text.concepts import expansion
-from harness.text.figures import figures_in
-from harness.text.meaning import unit_of
+from harness.text.figures import Figure, figures_in
+from harness.text.meaning import same_claim, unit_of
 from harness.text.questions import Question, questions
 from harness.text.sentences import (
     BOLD_LINE,
@@ -64,6 +64,7 @@ _INTENTS = (
 )
 _INTENT_BONUS = 0.3
 _TOLD_BONUS = 0.2  # a sentence with a figure of the kind the customer gave (see _told)
+_KEYED_BONUS = 1.0  # a table row keyed by a figure the customer gave: the row asked for
 _NAME_WEIGHT = 0.5
 _ARTICLE_WEIGHT = 0.5  # a sentence of the article about the question beats a stray match
 _SUBJECT_WEIGHT = 1.0  # a sentence of the article whose title names the question's subject
@@ -100,6 +101,8 @@ class _Sentence:
     section: str = ""  # the heading it stands under
     title: frozenset[str] = frozenset()  # its article's title: what the article is about
     kinds: frozenset[str] = frozenset()  # the kinds of threshold it states (_told, _LIMIT)
+    key: tuple[Figure, ...] = ()  # the figures of its table row's first cell ("20 kg")
+    labels: frozenset[str] = frozenset()  # a chart row's "uk 9", "us 10" (_row_keys)
 
 
 def _told(text: str) -> frozenset[str]:
@@ -108,6 +111,15 @@ def _told(text: str) -> frozenset[str]:
     asks about the rule with a threshold of that kind ("provided that at least 80% remains")."""
     return frozenset(unit_of(f) for f in figures_in(text) if f.kind not in ("code", "count"))
 
+
+
+def _row_keys(cells: list[str], header: list[str]) -> tuple[str, ...]:
+    """What names a table row: its first cell, then, in a chart of numbers (a size chart),
+    each column's first label word with its value: "uk 9", "eu 43", "us 10"."""
+    if not (header and re.fullmatch(r"[\d.,/ -]+", cells[0])):
+        return (cells[0],)
+    return (cells[0], *(f"{h.split()[0]} {c}" for h, c in zip(header, cells, strict=False)
+                        if h.strip() and c))
 
 
 def _row_text(cells: list[str], header: list[str]) -> str:
@@ -122,11 +134,12 @@ def _row_text(cells: list[str], header: list[str]) -> str:
     return text if text[-1] in ".!?:" else text + "."  # a sentence of the reply
 
 
-def _quotable(body: str) -> list[tuple[str, str]]:
-    """(sentence, what it stands under) of an article body written in Markdown: a heading is
-    context, not an answer; a table row is read as "Express: $25; 1-2 business days" under
-    its header."""
-    found: list[tuple[str, str]] = []
+def _quotable(body: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(sentence, what it stands under, its row's key cell) of an article body written in
+    Markdown: a heading is context, not an answer; a table row is read as "Express: $25; 1-2
+    business days" under its header, keyed by its first cell ("20 kg") or, in a chart of
+    numbers, by each column's label and value ("UK 9", "US 10")."""
+    found: list[tuple[str, str, tuple[str, ...]]] = []
     heading, header = "", ""
     header_cells: list[str] = []
     lines = unwrap(body)
@@ -141,10 +154,11 @@ def _quotable(body: str) -> list[tuple[str, str]]:
             if rule_next:
                 header, header_cells = " ".join(cells), cells
             elif not TABLE_RULE.match(line) and cells and cells[0]:
-                found.append((_row_text(cells, header_cells), f"{heading} {header}"))
+                found.append((_row_text(cells, header_cells), f"{heading} {header}",
+                              _row_keys(cells, header_cells)))
             continue
         header = ""
-        found += [(text, heading) for text in sentences(_NAMED_POINTER.sub(" ", line))
+        found += [(text, heading, ()) for text in sentences(_NAMED_POINTER.sub(" ", line))
                   if not _POINTER.match(text)]
     return found
 
@@ -161,12 +175,14 @@ _POINTER = re.compile(rf"^\s*{_LEAD}[^.\d]{{0,60}}\b(?:article|page|section|guid
 def _sentences(understood: Understood) -> list[_Sentence]:
     found = []
     for rank, article in enumerate(understood.articles):
-        for text, under in _quotable(article.body):
+        for text, under, keys in _quotable(article.body):
             words = frozenset(tokenize(text))
             around = frozenset(tokenize(f"{article.title} {under}")) - words
             found.append(_Sentence(text, rank, len(found), words, around, under,
                                    frozenset(tokenize(article.title)),
-                                   _told(text) if _LIMIT.search(text) else frozenset()))
+                                   _told(text) if _LIMIT.search(text) else frozenset(),
+                                   tuple(f for k in keys[:1] for f in figures_in(k)),
+                                   frozenset(k.lower() for k in keys[1:])))
     return found
 
 
@@ -213,7 +229,7 @@ def _product_lines(records: Sequence[ProductRecord], question: str, context: str
 def _rank(
     sentences: Sequence[_Sentence], question: list[str], context: list[str], asked_text: str,
     related: Sequence[str] = (), names: set[str] | frozenset[str] = frozenset(),
-    told: frozenset[str] = frozenset(),
+    told: frozenset[str] = frozenset(), said: str = "",
 ) -> list[tuple[float, _Sentence]]:
     total = len(sentences) or 1
     frequency: dict[str, int] = {}
@@ -244,21 +260,39 @@ def _rank(
     subject = {s.article_rank: (sum(idf(w) for w in asked & s.title)
                                 + 0.5 * sum(idf(w) for w in meant_only & s.title)) / subject_mass
                for s in sentences}  # how much its title names what is asked
+    given = figures_in(said) if said else ()
+    spoken = " ".join(re.findall(r"[a-z]+|\d+(?:\.\d+)?", said.lower()))  # "us 10 in mens"
+
+    def keys_match(sentence: _Sentence) -> bool:
+        return (any(same_claim(f, k) for f in given for k in sentence.key)
+                or any(re.search(rf"\b{re.escape(label)}\b", spoken)
+                       for label in sentence.labels))
+
+    # a chart with the customer's row: its other rows are not theirs ("she's 20kg")
+    charted = {(s.article_rank, s.section) for s in sentences
+               if (s.key or s.labels) and keys_match(s)}
     scored = []
     for sentence in sentences:
+        if (sentence.article_rank, sentence.section) in charted and not keys_match(sentence):
+            continue
         direct = sum(idf(w) for w in asked & sentence.words) / mass
         nearby = sum(idf(w) for w in (set(context) - asked) & sentence.words) / mass
         under = sum(idf(w) for w in asked & sentence.around) / mass
         meant = sum(idf(w) for w in (set(related) - asked) & sentence.words) / mass
+        # the row of a chart keyed by what the customer gave: "she's 20kg" and "20 kg: 250-300 g"
+        keyed = bool(direct or meant or under) and (sentence.article_rank,
+                                                    sentence.section) in charted
+        matched = bool(direct or meant or keyed)
         score = (direct + 0.5 * meant + 0.25 * (nearby + under) - 0.06 * sentence.article_rank
                  + (_ARTICLE_WEIGHT * topical[sentence.article_rank]
-                    + _SUBJECT_WEIGHT * subject[sentence.article_rank]) * bool(direct or meant))
-        if (direct or meant) and any(q.search(asked_text) and a.search(sentence.text)
-                                     for q, a in _INTENTS):
+                    + _SUBJECT_WEIGHT * subject[sentence.article_rank]) * matched
+                 + _KEYED_BONUS * keyed)
+        if matched and any(q.search(asked_text) and a.search(sentence.text)
+                           for q, a in _INTENTS):
             score += _INTENT_BONUS
         if sentence.kinds & told:
             score += _TOLD_BONUS
-        if not asked or not (direct or meant):
+        if not asked or not matched:
             continue  # no word of the question in the articles: bonuses make no answer
         scored.append((score, sentence))
     scored.sort(key=lambda pair: (-pair[0], pair[1].position))
@@ -462,7 +496,7 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
         ranked: list[tuple[float, _Sentence]] = []
     else:
         ranked = _rank(every, question, context, asked_text, [*expansion(asked_text), *story],
-                       names, _told(last))
+                       names, _told(last), last)
     best = ranked[0][0] if ranked else 0.0
     if handoff and not facts and best >= _COVERAGE_NEEDED and _ROUTED.search(ranked[0][1].text):
         reason = f"The knowledge base says people handle this: {ranked[0][1].text}"
