@@ -391,3 +391,19 @@ def test_the_row_of_a_chart_keyed_by_what_the_customer_gave_answers():
     assert "UK 9, EU 43" in text and "UK 8," not in text
     # near miss: a weight no row gives picks no row over the sentence that answers
     assert "meals" in reply("how many meals a day for a puppy of 7kg?", articles=(feeding,))
+
+
+def test_a_short_lead_in_after_the_chosen_sentence_brings_its_list():
+    credit = Article(id="set", title="The discovery set", topic="sets", status="active",
+                     body="Each set holds a personal code worth $35 toward a full bottle. The"
+                          " code:\n\n- is valid for 90 days from delivery;\n- applies to 100 ml"
+                          " bottles.\n\nThe set comes in a linen pouch.")
+    text = reply("do i get anything off a full bottle if i buy the set?", articles=(credit,))
+    assert "$35" in text and "90 days" in text
+    # near miss: a lead-in elsewhere in the article does not come along
+    plain = Article(id="set", title="The discovery set", topic="sets", status="active",
+                    body="Each set holds a personal code worth $35 toward a full bottle.\n\n"
+                         "Pouches are made in Lyon. Our pouches:\n\n- are linen;\n"
+                         "- are washable.")
+    assert "washable" not in reply("do i get anything off a full bottle if i buy the set?",
+                                   articles=(plain,))

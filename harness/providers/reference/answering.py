@@ -428,9 +428,16 @@ def _by_priority(chosen: list[_Sentence], max_words: int | None, sign_off: str |
 
 def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence]) -> list[_Sentence]:
     """A sentence that ends with a colon ("one of these usually fixes it:") is answered by what
-    follows it: the first two items under it come along."""
+    follows it: the first two items under it come along; so do those of a short lead-in right
+    after a chosen sentence ("... a personal code worth $35. The code:")."""
     found = list(chosen)
     for sentence in chosen:
+        after = every[sentence.position + 1] if sentence.position + 1 < len(every) else None
+        if (after is not None and after.article_rank == sentence.article_rank
+                and after.section == sentence.section and after.text.rstrip().endswith(":")
+                and len(after.text.split()) <= 5):
+            sentence = after  # "... a code worth $35. The code:" and what the code is
+            found.append(sentence)
         if sentence.text.rstrip().endswith(":"):
             found += [s for s in every[sentence.position + 1:sentence.position + 3]
                       if s.article_rank == sentence.article_rank
