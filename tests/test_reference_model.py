@@ -372,7 +372,7 @@ def test_a_sentence_that_only_points_to_another_article_is_not_quoted():
 
     body = ("Standard shipping is free over $150. See *Shipping and delivery*.\n"
             "See your order confirmation email for the tracking link.")
-    assert [text for text, *_ in _quotable(body)] == [
+    assert [quote.text for quote in _quotable(body)] == [
         "Standard shipping is free over $150.",
         "See your order confirmation email for the tracking link."]  # near miss: a step
 
@@ -407,3 +407,16 @@ def test_a_short_lead_in_after_the_chosen_sentence_brings_its_list():
                          "- are washable.")
     assert "washable" not in reply("do i get anything off a full bottle if i buy the set?",
                                    articles=(plain,))
+
+
+def test_a_numbered_step_brings_the_steps_before_it():
+    changes = Article(id="changes", title="Changing an order", topic="orders", status="active",
+                      body="Orders can be changed within 1 hour.\n\n## How\n\n"
+                           "1. Sign in and open Order history.\n2. Select the order.\n"
+                           "3. Change the delivery address or cancel the order.\n\n"
+                           "## Later\n\n1. Gift wrap is added at packing.")
+    text = reply("just realised i put my old delivery address, can i still change it",
+                 articles=(changes,))
+    assert "Order history" in text and "Select the order" in text
+    # near miss: a step 1 of another list does not come along
+    assert "Gift wrap" not in text

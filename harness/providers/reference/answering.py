@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness.kb.catalog import fold, name_pattern
 from harness.providers.reference.reading import ProductRecord, Understood, read_prompt
@@ -103,6 +103,7 @@ class _Sentence:
     kinds: frozenset[str] = frozenset()  # the kinds of threshold it states (_told, _LIMIT)
     key: tuple[Figure, ...] = ()  # the figures of its table row's first cell ("20 kg")
     labels: frozenset[str] = frozenset()  # a chart row's "uk 9", "us 10" (_row_keys)
+    step: int = 0  # its number in a numbered list of steps
 
 
 def _told(text: str) -> frozenset[str]:
@@ -134,12 +135,22 @@ def _row_text(cells: list[str], header: list[str]) -> str:
     return text if text[-1] in ".!?:" else text + "."  # a sentence of the reply
 
 
-def _quotable(body: str) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(sentence, what it stands under, its row's key cell) of an article body written in
-    Markdown: a heading is context, not an answer; a table row is read as "Express: $25; 1-2
-    business days" under its header, keyed by its first cell ("20 kg") or, in a chart of
-    numbers, by each column's label and value ("UK 9", "US 10")."""
-    found: list[tuple[str, str, tuple[str, ...]]] = []
+class _Quote(NamedTuple):
+    text: str
+    under: str  # the heading (and table header) it stands under
+    keys: tuple[str, ...] = ()  # a table row's key cell, then a chart's labels (_row_keys)
+    step: int = 0  # its number in a numbered list of steps
+
+
+_STEP = re.compile(r"^\s*(\d{1,2})[.)]\s+")
+
+
+def _quotable(body: str) -> list[_Quote]:
+    """The sentences of an article body written in Markdown: a heading is context, not an
+    answer; a table row is read as "Express: $25; 1-2 business days" under its header, keyed
+    by its first cell ("20 kg") or, in a chart of numbers, by each column's label and value
+    ("UK 9", "US 10"); a numbered step keeps its number."""
+    found: list[_Quote] = []
     heading, header = "", ""
     header_cells: list[str] = []
     lines = unwrap(body)
@@ -154,11 +165,13 @@ def _quotable(body: str) -> list[tuple[str, str, tuple[str, ...]]]:
             if rule_next:
                 header, header_cells = " ".join(cells), cells
             elif not TABLE_RULE.match(line) and cells and cells[0]:
-                found.append((_row_text(cells, header_cells), f"{heading} {header}",
-                              _row_keys(cells, header_cells)))
+                found.append(_Quote(_row_text(cells, header_cells), f"{heading} {header}",
+                                    _row_keys(cells, header_cells)))
             continue
         header = ""
-        found += [(text, heading, ()) for text in sentences(_NAMED_POINTER.sub(" ", line))
+        step = int(numbered.group(1)) if (numbered := _STEP.match(line)) else 0
+        found += [_Quote(text, heading, step=step)
+                  for text in sentences(_NAMED_POINTER.sub(" ", line))
                   if not _POINTER.match(text)]
     return found
 
@@ -175,14 +188,15 @@ _POINTER = re.compile(rf"^\s*{_LEAD}[^.\d]{{0,60}}\b(?:article|page|section|guid
 def _sentences(understood: Understood) -> list[_Sentence]:
     found = []
     for rank, article in enumerate(understood.articles):
-        for text, under, keys in _quotable(article.body):
+        for quote in _quotable(article.body):
+            text, keys = quote.text, quote.keys
             words = frozenset(tokenize(text))
-            around = frozenset(tokenize(f"{article.title} {under}")) - words
-            found.append(_Sentence(text, rank, len(found), words, around, under,
+            around = frozenset(tokenize(f"{article.title} {quote.under}")) - words
+            found.append(_Sentence(text, rank, len(found), words, around, quote.under,
                                    frozenset(tokenize(article.title)),
                                    _told(text) if _LIMIT.search(text) else frozenset(),
                                    tuple(f for k in keys[:1] for f in figures_in(k)),
-                                   frozenset(k.lower() for k in keys[1:])))
+                                   frozenset(k.lower() for k in keys[1:]), quote.step))
     return found
 
 
@@ -429,7 +443,8 @@ def _by_priority(chosen: list[_Sentence], max_words: int | None, sign_off: str |
 def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence]) -> list[_Sentence]:
     """A sentence that ends with a colon ("one of these usually fixes it:") is answered by what
     follows it: the first two items under it come along; so do those of a short lead-in right
-    after a chosen sentence ("... a personal code worth $35. The code:")."""
+    after a chosen sentence ("... a personal code worth $35. The code:"); a numbered step
+    brings the steps before it."""
     found = list(chosen)
     for sentence in chosen:
         after = every[sentence.position + 1] if sentence.position + 1 < len(every) else None
@@ -442,6 +457,12 @@ def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence]) -> list[_Se
             found += [s for s in every[sentence.position + 1:sentence.position + 3]
                       if s.article_rank == sentence.article_rank
                       and s.section == sentence.section]
+    for sentence in chosen:  # step 3 of a procedure needs steps 1 and 2 ("open Order history")
+        if sentence.step > 1:
+            found += [s for s in every[max(0, sentence.position - 2 * sentence.step):
+                                       sentence.position]
+                      if s.article_rank == sentence.article_rank
+                      and s.section == sentence.section and 0 < s.step < sentence.step]
     return list(dict.fromkeys(found))
 
 
