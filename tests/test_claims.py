@@ -467,6 +467,18 @@ def test_a_question_after_the_story_starts_at_its_question_word():
     assert [q.asks for q in told] == ["can you replace it"]
 
 
+def test_is_there_a_fee_is_answered_by_saying_it_is_free():
+    asked = questions("do you offer skin consultations? how long are they and is there a fee?")
+    fee = asked[-1]
+    assert answers("We offer a complimentary 30-minute consultation by video.", fee)
+    assert answers("There's no charge for it.", fee)
+    assert not answers("Consultations run Monday to Saturday.", fee)
+    # near misses: "fragrance-free" is not a price, and the minimum order is not a yes/no
+    assert not answers("Our fragrance-free cream suits sensitive skin.", fee)
+    minimum = questions("Do you offer free shipping? What's the minimum order?")[-1]
+    assert not answers("Yes, we offer free standard shipping on US orders!", minimum)
+
+
 def test_a_question_is_answered_by_the_figure_it_asks_for_or_its_support_words():
     when = questions("sweet. when do they actually show up? order came yesterday")
     assert answers("They usually appear within 24 hours of delivery.", when[0])

@@ -420,3 +420,13 @@ def test_a_numbered_step_brings_the_steps_before_it():
     assert "Order history" in text and "Select the order" in text
     # near miss: a step 1 of another list does not come along
     assert "Gift wrap" not in text
+
+
+def test_support_words_for_a_fee_and_for_getting_something_back():
+    from harness.text.concepts import expansion
+
+    assert {"free", "complimentar"} <= set(expansion("is there a fee?"))
+    assert "point" in expansion("do i get anything for them?")
+    # near misses: the price asked, and a discount asked, are neither
+    assert "free" not in expansion("how much does it cost?")
+    assert "point" not in expansion("do i get anything off the full bottle?")

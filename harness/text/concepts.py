@@ -39,6 +39,12 @@ _CONCEPTS: tuple[tuple[str, str], ...] = (
     (r"\bpoints\b|\b(\d+|one|a single|my|your) point\b|\bpoint balance\b|\brewards?\b|"
      r"\bloyalty\b", "points rewards loyalty"),
     (r"\b(free|complimentary|no charge|at no cost|on the house|on us)\b", "free complimentary"),
+    # whether something costs: the answer may be that it is free
+    (r"\bis there (a|any) (fee|charge|cost)\b|(?<!much )\b(do|does|will) (you|it|they|that) "
+     r"(charge|cost)( (anything|extra))?\b|\bdo i (have to|need to) pay\b",
+     "fee cost free complimentary"),
+    (r"\b(get|earn|receive) (anything|something)\b(?! (off|back))|\bwhat do i get\b|"
+     r"\bis there (a|any) (reward|incentive|bonus)\b", "earn reward points"),
     (r"\b(cancel\w*|stop (the|my) order|change (my|the) order|amend\w*|edit (my|the) order)\b",
      "cancel change order"),
     (r"\b(where is|where's|track\w*|not (arrived|here|come|turned up)|has ?n[o']?t "

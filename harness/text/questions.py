@@ -47,6 +47,16 @@ _FIGURE_ASKED: tuple[tuple[re.Pattern[str], frozenset[Kind]], ...] = (
 )
 
 
+_NO_COST = re.compile(r"(?<![\w-])(?:free|complimentary)\b|\bno (?:fee|charge|cost)s?\b|"
+                      r"\bat no (?:extra )?(?:cost|charge)\b|\bdoes ?n[o']?t cost\b", re.I)
+
+
+# asking whether something costs at all (not how much, nor the minimum for it to be free)
+_IF_PAID = re.compile(r"\b(?:is there|are there|any) (?:a |any )?(?:fee|charge|cost)s?\b|"
+                      r"(?<!much )\b(?:do|does|will) (?:you|it|they|that|i) (?:charge|cost|"
+                      r"(?:have|need) to pay)\b|\bis (?:it|that|this) free\b", re.I)
+
+
 @dataclass(frozen=True)
 class Question:
     text: str  # the question with the story it opens with ("if I buy it now, is it discounted")
@@ -113,6 +123,8 @@ def answers(reply: str, question: Question, currency: str = "USD") -> bool:
         shared = (question.words | question.concepts) & (said | set(expansion(reply)))
     gives = bool(question.figures) and any(
         f.kind in question.figures for f in figures_in(to_digits(reply), currency))
+    # "is there a fee?" is answered by "a complimentary consultation", "it's free"
+    gives = gives or bool(_IF_PAID.search(question.text) and _NO_COST.search(reply))
     if question.figures and question.sub and len(shared) < 2:
         # a sub-question ("... and what's the minimum order?") wants its figure; a vague
         # answer to a lone question is still about it (accuracy says it is vague)
