@@ -177,6 +177,19 @@ def test_an_faq_heading_that_asks_the_question_names_its_article():
     assert best.article.id == "faq"
 
 
+def test_an_faq_heading_that_is_the_customers_question_outranks_a_mere_title_match():
+    """The FAQ asks "How long do I have to send something back?"; another article is titled
+    for sending back but does not ask it. Near miss: a question of the FAQ nobody asked."""
+    titled = article("send-back", "Items must be unused. Send something back through our"
+                     " portal; send back a gift with its receipt. Refunds take 5 days once what"
+                     " you send back arrives.", title="Sending something back")
+    kb = KnowledgeBase((FAQ, titled))
+    (best, *_) = kb.index_for(DAY).search(["how long do i have to send something back?"], 2)
+    assert best.article.id == "faq"
+    (best, *_) = kb.index_for(DAY).search(["can i send a gift back?"], 2)
+    assert best.article.id == "send-back"
+
+
 @pytest.mark.parametrize(
     ("body", "headings"),
     [

@@ -430,3 +430,27 @@ def test_support_words_for_a_fee_and_for_getting_something_back():
     # near misses: the price asked, and a discount asked, are neither
     assert "free" not in expansion("how much does it cost?")
     assert "point" not in expansion("do i get anything off the full bottle?")
+
+
+def test_an_faq_answer_to_the_customers_own_question_is_the_answer():
+    """A planted bug is seen as a real model sees it: the FAQ's stale answer to the very
+    question asked is what gets quoted, not the dedicated article's."""
+    policy = Article(id="guarantee", title="The Happy Plant Guarantee", topic="guarantee",
+                     status="active", body="Every plant comes with our guarantee for 30 days"
+                     " after delivery. The guarantee covers the plant, not the pot.")
+    faq = Article(id="faq", title="Frequently asked questions", topic="faq", status="active",
+                  body="Do you sell gift cards? Yes, from $25.\n\nHow long is the plant"
+                       " guarantee? Our guarantee covers your plant for 60 days.")
+    assert "60 days" in reply("How long is the plant guarantee?", articles=(policy, faq))
+    # near miss: another question of the FAQ does not pull its answer in
+    assert "60 days" not in reply("Does the guarantee cover the pot?", articles=(policy, faq))
+
+
+def test_the_articles_own_question_is_not_quoted_as_an_answer():
+    from harness.providers.reference.answering import _quotable
+
+    quotes = _quotable("Off on holiday, or still have half a bag left? Skip a delivery in your"
+                       " account.\n\nHow long do I have?\n\nYou have 30 days.")
+    assert [(q.text, q.asked) for q in quotes] == [
+        ("Skip a delivery in your account.", "Off on holiday, or still have half a bag left?"),
+        ("You have 30 days.", "How long do I have?")]

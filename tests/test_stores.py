@@ -43,16 +43,6 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {  # each: what the gate got wrong
         "gate pass, expected fail; not reported worse: client-care/shipping-threshold",
     ("maison-aurele", "holiday-event-start-moved"):
         "not reported worse: client-care/holiday-gift-offer",
-    ("maison-aurele", "faq-return-window-corrected"):
-        "not reported better: client-care/returns-window-faq",
-    ("maison-aurele", "faq-returns-answer-rewritten"):
-        "not reported better: client-care/returns-window-faq",
-    ("maison-aurele", "faq-archived"):
-        "not reported worse: client-care/retailer-return; not reported better: "
-        "client-care/returns-window-faq",
-    ("maison-aurele", "faq-trimmed-with-fix"):
-        "gate pass, expected fail; not reported worse: client-care/retailer-return; not "
-        "reported better: client-care/returns-window-faq",
 }
 
 STORES = store_dirs()

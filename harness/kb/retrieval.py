@@ -21,12 +21,13 @@ import bm25s
 
 from harness.store.schema import Article
 from harness.text.concepts import expansion
-from harness.text.questions import questions
+from harness.text.questions import questions, same_question
 from harness.text.tokens import tokenize
 
 __all__ = ["Hit", "Index", "KnowledgeBase", "serve_articles"]
 
 _TITLE_BOOST = 0.5  # an article whose whole title the question names scores 1.5 times
+_QUESTION_BOOST = 0.5  # and once more when one of its headings asks the customer's question
 
 # A heading inside an article: Markdown "## ...", a line in bold, or a short line that is a
 # question ("How long do I have to return a product?"): how FAQ articles name their answers.
@@ -65,6 +66,8 @@ class Index:
         self._titles = [[set(tokenize(a.title)) - names,
                          *(h for h in (set(tokenize(h)) - names for h in _headings(a.body))
                            if len(h) > 1)] for a in self.articles]
+        self._asked = [[frozenset(tokenize(h)) - names for h in _headings(a.body)
+                        if h.endswith("?")] for a in self.articles]  # an FAQ's questions
         self._bm25 = bm25s.BM25()
         if self.articles:
             corpus = [tokenize(f"{a.title}\n{a.title}\n{a.topic}\n{a.body}") for a in self.articles]
@@ -121,11 +124,13 @@ class Index:
         weighted = known + [w for w in known if w not in self._names]  # topic words count twice
         # what the last turn asks counts once more than the story around it ("I sent it back
         # Monday and tracking says you got it. When do I get my money back?")
-        weighted += [w for w in tokenize(" ".join(q.asks for q in questions(texts[0])))
-                     if w in self._idf and w not in self._names]
+        asks = frozenset(tokenize(" ".join(q.asks for q in questions(texts[0])))) - self._names
+        weighted += [w for w in asks if w in self._idf]
         own = self._bm25.get_scores(weighted)
         weighted += [w for extra in related for w in dict.fromkeys(extra) if w in self._idf]
-        scores = [float(score) * (1 + _TITLE_BOOST * self._title_share(doc, set(words)))
+        scores = [float(score) * (1 + _TITLE_BOOST * self._title_share(doc, set(words))
+                                  + _QUESTION_BOOST * any(same_question(q, asks)
+                                                          for q in self._asked[doc]))
                   for doc, score in enumerate(self._bm25.get_scores(weighted))]
         ranked = sorted(range(len(self.articles)), key=lambda i: (-scores[i], self.articles[i].id))
         hits = []

@@ -16,7 +16,7 @@ from harness.text.meaning import to_digits
 from harness.text.sentences import sentences
 from harness.text.tokens import tokenize
 
-__all__ = ["Question", "answers", "questions"]
+__all__ = ["Question", "answers", "questions", "same_question"]
 
 _ASKS = re.compile(
     r"^\s*(?:how|what|what's|whats|when|where|which|who|why|can|could|do|does|did|is|are|"
@@ -132,3 +132,10 @@ def answers(reply: str, question: Question, currency: str = "USD") -> bool:
     # the figure asked for answers in other words too ("when do they show up?": "they
     # appear within 24 hours")
     return bool(shared) or not question.words or gives
+
+
+def same_question(theirs: frozenset[str] | set[str], asked: frozenset[str] | set[str]) -> bool:
+    """Whether a question an article asks (an FAQ's "How long is the plant guarantee?") is the
+    customer's: most key words of each are the other's."""
+    shared = len(theirs & asked)
+    return shared >= 2 and shared >= 0.6 * len(theirs) and shared >= 0.6 * len(asked)

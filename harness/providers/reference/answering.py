@@ -23,7 +23,7 @@ from harness.providers.reference_tools import Call, next_calls, result_lines
 from harness.text.concepts import expansion
 from harness.text.figures import Figure, figures_in
 from harness.text.meaning import same_claim, unit_of
-from harness.text.questions import Question, questions
+from harness.text.questions import Question, questions, same_question
 from harness.text.sentences import (
     BOLD_LINE,
     HEADING_LINE,
@@ -64,6 +64,7 @@ _INTENTS = (
 )
 _INTENT_BONUS = 0.3
 _TOLD_BONUS = 0.2  # a sentence with a figure of the kind the customer gave (see _told)
+_FAQ_BONUS = 1.0  # the answer to an FAQ question that is the customer's question
 _KEYED_BONUS = 1.0  # a table row keyed by a figure the customer gave: the row asked for
 _NAME_WEIGHT = 0.5
 _ARTICLE_WEIGHT = 0.5  # a sentence of the article about the question beats a stray match
@@ -104,6 +105,7 @@ class _Sentence:
     key: tuple[Figure, ...] = ()  # the figures of its table row's first cell ("20 kg")
     labels: frozenset[str] = frozenset()  # a chart row's "uk 9", "us 10" (_row_keys)
     step: int = 0  # its number in a numbered list of steps
+    faq: frozenset[str] = frozenset()  # the words of the article's question it answers
 
 
 def _told(text: str) -> frozenset[str]:
@@ -140,6 +142,7 @@ class _Quote(NamedTuple):
     under: str  # the heading (and table header) it stands under
     keys: tuple[str, ...] = ()  # a table row's key cell, then a chart's labels (_row_keys)
     step: int = 0  # its number in a numbered list of steps
+    asked: str = ""  # the article's question it answers, right before it ("How long is ...?")
 
 
 _STEP = re.compile(r"^\s*(\d{1,2})[.)]\s+")
@@ -149,14 +152,16 @@ def _quotable(body: str) -> list[_Quote]:
     """The sentences of an article body written in Markdown: a heading is context, not an
     answer; a table row is read as "Express: $25; 1-2 business days" under its header, keyed
     by its first cell ("20 kg") or, in a chart of numbers, by each column's label and value
-    ("UK 9", "US 10"); a numbered step keeps its number."""
+    ("UK 9", "US 10"); a numbered step keeps its number. A question of the article is what
+    the sentences after it answer, not an answer itself."""
     found: list[_Quote] = []
-    heading, header = "", ""
+    heading, header, asking = "", "", ""
     header_cells: list[str] = []
     lines = unwrap(body)
     for number, line in enumerate(lines):
         if title := (HEADING_LINE.match(line) or BOLD_LINE.match(line)):
             heading, header = title.group(1), ""
+            asking = heading if heading.rstrip().endswith("?") else ""
             continue
         row = TABLE_ROW.match(line)
         if row:
@@ -170,9 +175,16 @@ def _quotable(body: str) -> list[_Quote]:
             continue
         header = ""
         step = int(numbered.group(1)) if (numbered := _STEP.match(line)) else 0
-        found += [_Quote(text, heading, step=step)
-                  for text in sentences(_NAMED_POINTER.sub(" ", line))
-                  if not _POINTER.match(text)]
+        said = [t for t in sentences(_NAMED_POINTER.sub(" ", line)) if not _POINTER.match(t)]
+        if len(said) == 1 and said[0].endswith("?") and not step:
+            heading = asking = said[0]  # "How long do I have?" on its own line heads its answer
+            continue
+        for text in said:
+            if text.endswith("?"):  # the KB's own question ("How long is the guarantee?")
+                asking = text  # is not an answer; the sentence after it is
+                continue
+            found.append(_Quote(text, heading, step=step, asked=asking))
+            asking = ""
     return found
 
 
@@ -190,13 +202,14 @@ def _sentences(understood: Understood) -> list[_Sentence]:
     for rank, article in enumerate(understood.articles):
         for quote in _quotable(article.body):
             text, keys = quote.text, quote.keys
-            words = frozenset(tokenize(text))
+            words = frozenset(tokenize(f"{quote.asked} {text}"))  # an FAQ's answer: Q and A
+            faq = frozenset(tokenize(quote.asked))
             around = frozenset(tokenize(f"{article.title} {quote.under}")) - words
             found.append(_Sentence(text, rank, len(found), words, around, quote.under,
                                    frozenset(tokenize(article.title)),
                                    _told(text) if _LIMIT.search(text) else frozenset(),
                                    tuple(f for k in keys[:1] for f in figures_in(k)),
-                                   frozenset(k.lower() for k in keys[1:]), quote.step))
+                                   frozenset(k.lower() for k in keys[1:]), quote.step, faq))
     return found
 
 
@@ -306,6 +319,8 @@ def _rank(
             score += _INTENT_BONUS
         if sentence.kinds & told:
             score += _TOLD_BONUS
+        if sentence.faq and same_question(sentence.faq, asked):
+            score += _FAQ_BONUS  # the KB asks the customer's question and answers it here
         if not asked or not matched:
             continue  # no word of the question in the articles: bonuses make no answer
         scored.append((score, sentence))
