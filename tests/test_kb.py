@@ -241,3 +241,10 @@ def test_a_french_elision_keeps_the_name():
     assert tokenize("Nuit d'Orangerie") == tokenize("nuit orangerie")
     assert tokenize("L\u2019Atelier") == tokenize("atelier")
     assert tokenize("don't the customer's") == tokenize("customer")  # near miss: English
+
+
+def test_a_sale_days_name_is_one_word():
+    assert "blackfriday" in tokenize("Are you doing anything for Black Friday?")
+    assert "cybermonday" in tokenize("cyber-monday deals")
+    # near miss: a weekday is still a weekday
+    assert tokenize("Open Monday to Friday") == ["open", "monday", "friday"]

@@ -454,3 +454,27 @@ def test_the_articles_own_question_is_not_quoted_as_an_answer():
     assert [(q.text, q.asked) for q in quotes] == [
         ("Skip a delivery in your account.", "Off on holiday, or still have half a bag left?"),
         ("You have 30 days.", "How long do I have?")]
+
+
+def test_a_question_about_the_sale_is_not_answered_by_opening_days():
+    hours = Article(id="contact", title="Contact us", topic="contact", status="active",
+                    body="Our team answers Monday to Friday, 9am to 5pm.")
+    event = Article(id="event", title="The Holiday Gift-Set Event", topic="promotions",
+                    status="active", body="From November 25, enjoy a holiday promotion: enter"
+                    " FETES15 for 15% off our gift sets.")
+    text = reply("are you doing anything for black friday?", articles=(hours, event))
+    assert "FETES15" in text and "Monday to Friday" not in text
+
+
+def test_a_sub_question_is_answered_in_the_light_of_the_turn():
+    """"... and will there be anything off treats?" in a turn about the sale: the sale's
+    treats discount, not the subscription's saving that also names treats."""
+    sale = Article(id="sale", title="Black Week 2026", topic="sale", status="active",
+                   body="Our Black Week sale runs from 23 to 30 November.\n\n"
+                        "- 20% off all dog and cat treats\n- 15% off beds")
+    subs = Article(id="subs", title="Food subscriptions", topic="subscriptions",
+                   status="active", body="A subscription sends your pet's food or treats on"
+                   " a schedule, and you save 10% on every delivery.")
+    text = reply("are ye doing a black friday sale this year? when does it start and will"
+                 " there be anything off treats", articles=(sale, subs))
+    assert "20% off all dog and cat treats" in text

@@ -62,6 +62,9 @@ _CONCEPTS: tuple[tuple[str, str], ...] = (
      r"\b(still )?in (the|its|their) (box|packaging|wrapping|cellophane)\b|\bwith tags\b",
      "unopened unused"),
     (r"\b(xmas|christmas)\b", "christmas holiday"),
+    # the season's sale days, whatever the shop calls its event
+    (r"\b(black friday|cyber monday|black week|bfcm|boxing day)\b",
+     "sale event offer promotion black friday black week cyber monday"),
     (r"\b(austria|belgium|bulgaria|croatia|cyprus|czechia|czech republic|denmark|estonia|"
      r"finland|france|germany|greece|hungary|italy|latvia|lithuania|luxembourg|malta|"
      r"netherlands|holland|poland|portugal|romania|slovakia|slovenia|spain|sweden)\b",

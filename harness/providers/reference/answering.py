@@ -54,7 +54,8 @@ _INTENTS = (
      re.compile(r"[$\u20ac\u00a3]\s?\d|\bfree\b", re.I)),
     (re.compile(r"\b(how (long|often|many|soon)|when|until|by what date|deadline)\b", re.I),
      re.compile(r"\d|\b(day|week|month|year|hour|minute)s?\b", re.I)),
-    (re.compile(r"\b(codes?|discounts?|deals?|offers?|anything off|money off|% off)\b", re.I),
+    (re.compile(r"\b(codes?|discounts?|deals?|offers?|anything off|money off|% off|promo\w*|"
+                r"black friday|cyber monday|black week)\b", re.I),
      re.compile(r"\d\s?%|\d off\b|\b[A-Z][A-Z0-9]{3,}\d+\b")),  # "25% off", "WELCOME10"
     # "can I still send it back?", "is it too late?": the limit or condition that decides it
     (re.compile(r"\b(can|could|may) (i|we) still\b|\bstill (able|eligible|possible|in time|"
@@ -80,7 +81,8 @@ _LIGHT = frozenset(tokenize(
     "give given gave giving take took taken taking come came coming comes turn turned turning "
     "find found finding put putting keep kept look looked looking seem seemed happen happened "
     "happy unhappy massive tbh rn lol honestly literally basically actually anywhere somewhere "
-    "ever thing things stuff bit lot guess hope hoping try tried trying use used back"))
+    "ever thing things stuff bit lot guess hope hoping try tried trying use used back "
+    "anything something"))
 _LIGHT_WEIGHT = 0.3
 
 
@@ -403,10 +405,10 @@ def _speaks_of(text: str, known: set[str], names: set[str]) -> bool:
     own = {w for w in words if w not in _LIGHT and w not in names and not w.isdigit()}
     if not own or words & names:  # a question about a product the records answer
         return True
-    if len(own & known) / len(own) >= _KNOWN_NEEDED:
-        return True
-    # "when do I get my money back?" to a KB saying "refund": a lone word the KB says otherwise
-    return len(own) == 1 and bool((set(expansion(text)) - _TIME_WORDS) & known)
+    # "when do I get my money back?" to a KB saying "refund", "Black Friday" to one saying
+    # "Black Week": a word the KB says otherwise counts once as known
+    otherwise = bool((set(expansion(text)) - _TIME_WORDS) & known) and bool(own - known)
+    return (len(own & known) + otherwise) / len(own) >= _KNOWN_NEEDED
 
 
 def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]],
@@ -430,12 +432,12 @@ def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]]
             words, meant = [*tokenize(subject), *words], [*expansion(subject), *meant]
         else:
             subject = part.asks
-        for score, sentence in _rank(every, words, turn, part.asks, meant, names)[:3]:
-            if sentence in firsts:  # the answer to an earlier question: look further
-                continue
-            if score >= _COVERAGE_NEEDED and on_topic.get(sentence, 0.0) >= needed:
-                firsts.append(sentence)
-                break
+        fitting = [(score + 0.5 * on_topic.get(sentence, 0.0), sentence)
+                   for score, sentence in _rank(every, words, turn, part.asks, meant, names)[:3]
+                   if sentence not in firsts  # the answer to an earlier question: look further
+                   and score >= _COVERAGE_NEEDED and on_topic.get(sentence, 0.0) >= needed]
+        if fitting:  # the best for the question, in the turn's light ("... any off treats?")
+            firsts.append(max(fitting, key=lambda pair: pair[0])[1])
     return list(dict.fromkeys([*firsts, *chosen]))
 
 
