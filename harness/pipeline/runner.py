@@ -1,5 +1,6 @@
 """Run many cases concurrently: short loops over `Agent.run` and `judge_run`, bounded by a
-semaphore. Progress, grading and reporting consume the results; none of them lives here.
+semaphore. Progress and reporting consume the results; grading is handed in by the pipeline
+(`run_and_grade`), so that forked workers grade what they ran. None of them lives here.
 """
 
 from __future__ import annotations
