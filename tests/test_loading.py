@@ -482,3 +482,31 @@ def test_a_collected_fixture_is_parsed_once_for_the_run_s_case_ids(tmp_path, mon
     ids = harness.fixture_ids(root, "core")
     assert parsed == [*files[1:], files[0]]
     assert {f"core/{p.stem}" for p in files} <= ids
+
+
+def test_fixtures_share_one_set_of_written_field_names_and_keep_their_values(
+        make_store, monkeypatch):
+    """Fixtures that write the same keys share pydantic's set of field names (a copy of one
+    gets its own); what each model says it was given, and every value, is unchanged."""
+    import harness.store.loading
+
+    other = GOOD_CASE.replace("How many days", "How long")
+    root = make_store(suites={"core": {"one": GOOD_CASE, "two": other}})
+    store = load_store(root)
+    one, two = (load_case(root / "suites" / "core" / f"{stem}.yaml", store)
+                for stem in ("one", "two"))
+    monkeypatch.setattr(harness.store.loading, "_share_fields_sets", lambda model: None)
+    fresh = load_case(root / "suites" / "core" / "one.yaml", store)
+    assert one == fresh and one.model_fields_set == fresh.model_fields_set
+    assert one.model_fields_set is not fresh.model_fields_set
+    assert one.expect.model_fields_set == fresh.expect.model_fields_set
+    assert one.conversation[0].model_fields_set == {"role", "text"}
+    assert one.model_fields_set is two.model_fields_set
+    assert one.expect.model_fields_set is two.expect.model_fields_set
+    assert one.conversation[0].model_fields_set is two.conversation[0].model_fields_set
+
+    copied = one.model_copy(update={"topic": "shipping"})
+    assert copied.model_fields_set is not one.model_fields_set
+    assert two.topic == "returns" and "topic" in two.model_fields_set
+    with pytest.raises(ValidationError):
+        one.topic = "shipping"  # frozen: no model can change the shared set

@@ -1,5 +1,6 @@
 """run_cases(processes=N): the cases shared among N forked processes give the
-same runs, in case order, with the call counters and the response cache of one process."""
+same runs, in case order, with the call counters and the response cache of one process; and
+run_and_grade's workers grade the cases they ran, as one process would."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from storekit import write_store
 
 from harness.agent.loop import Agent
 from harness.agent.run import Run
-from harness.pipeline.runner import run_cases
+from harness.pipeline.pipeline import Pipeline
+from harness.pipeline.runner import run_and_grade, run_cases
+from harness.pipeline.settings import Settings
 from harness.providers.cache import ResponseCache
 from harness.providers.client import CallPolicy, ModelClient
 from harness.store.loading import Store, load_store, load_suites
@@ -107,6 +110,41 @@ def test_the_counters_of_forked_processes_add_up_to_those_of_one(reference_store
     assert one.client.stats.requests == len(MODEL_FIXTURES)  # the reference model is not cached
     assert (two.client.stats.requests, two.client.stats.cache_hits, two.client.stats.retries) == (
         len(MODEL_FIXTURES), 0, 0)
+
+
+def test_forked_workers_grade_every_sample_of_the_cases_they_ran(reference_store):
+    store, cases = reference_store
+
+    def grade(case: Case, runs: tuple[Run, ...]) -> tuple[int, str, tuple[int, ...]]:
+        return os.getpid(), case.case_id, tuple(run.sample for run in runs)
+
+    done = run_and_grade(Agent(store, today=TODAY), cases, grade, processes=2, repeat=3)
+    assert list(done) == [case.case_id for case in cases]
+    for case_id, (runs, (pid, graded_id, samples)) in done.items():
+        assert graded_id == case_id and samples == (0, 1, 2)  # a case's samples stay together
+        assert [run.sample for run in runs] == [0, 1, 2]
+        assert pid != os.getpid()  # graded in the worker that ran it, not here
+    assert len({pid for _, (pid, _, _) in done.values()}) == 2
+
+    alone = run_and_grade(Agent(store, today=TODAY), cases, grade, processes=1, repeat=3)
+    assert {pid for _, (pid, _, _) in alone.values()} == {os.getpid()}
+    assert {cid: g[1:] for cid, (_, g) in alone.items()} == {
+        cid: g[1:] for cid, (_, g) in done.items()}
+
+
+@pytest.mark.parametrize("repeat", [1, 2])
+def test_grading_in_forked_workers_gives_the_grades_of_one_process(reference_store, repeat):
+    store, cases = reference_store
+
+    def evaluate(processes: int) -> dict[str, Any]:
+        settings = Settings(today=TODAY, cache="off", processes=processes, repeat=repeat)
+        return {done.case.case_id: (done.graded, [essentials(r) for r in done.runs])
+                for done in Pipeline(settings).evaluate(store, cases)}
+
+    one, two = evaluate(1), evaluate(2)
+    assert list(two) == list(one) == [case.case_id for case in cases]
+    assert two == one
+    assert any(graded.grades for graded, _ in one.values())
 
 
 # -- a provider (the fake OpenAI server) ---------------------------------------------------------

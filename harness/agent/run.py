@@ -11,14 +11,14 @@ __all__ = ["Outcome", "Retrieved", "Run", "ToolUse"]
 Outcome = Literal["resolve", "escalate"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Retrieved:
     id: str
     confidence: float
     score: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolUse:
     """One tool call of the model and what the fixture's back end answered (JSON text)."""
 
@@ -29,7 +29,7 @@ class ToolUse:
     call_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Run:
     """What the agent did on one case: the raw material of grading."""
 

@@ -18,14 +18,14 @@ DIMENSIONS = ("accuracy", "relevance", "tone", "resolution")
 VALUES: dict[str, float] = {"pass": 1.0, "partial": 0.5, "fail": 0.0}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dimension:
     grade: Grade
     reason: str
     excerpt: str = ""  # the part of the reply that the reason is about
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Graded:
     case_id: str
     grades: Mapping[str, Dimension] = field(default_factory=dict)

@@ -23,7 +23,7 @@ from harness.grading.judge import Judged
 from harness.grading.rubric import Graded
 from harness.grading.samples import combine_samples
 from harness.pipeline.record import CaseResult, RunRecord
-from harness.pipeline.runner import judge_runs, run_cases
+from harness.pipeline.runner import judge_runs, run_and_grade, run_cases
 from harness.pipeline.settings import Settings
 from harness.providers.cache import ResponseCache
 from harness.providers.client import CallPolicy, CallStats, ModelClient
@@ -192,6 +192,8 @@ class Pipeline:
         `Interrupted` with the cases whose every sample had finished, graded (not judged)."""
         finished: list[Run] = []
         try:
+            if not store.agent.judge.model:  # graded where run: in forked workers, if any
+                return self._run_and_grade(store, cases, progress, finished)
             runs = self.run(store, cases, progress, finished)
         except KeyboardInterrupt:
             raise Interrupted(self._finished(store, cases, finished)) from None
@@ -201,6 +203,27 @@ class Pipeline:
             samples = runs[case.case_id]
             graded, verdicts = self.grade(store, case, samples, judged)
             evaluated.append(Evaluated(case, samples, verdicts, graded))
+        return evaluated
+
+    def _run_and_grade(self, store: Store, cases: Sequence[Case], progress: Progress | None,
+                       finished: list[Run]) -> list[Evaluated]:
+        """Without a judge, each case is graded as soon as its runs are in, by the process that
+        ran it: a forked worker sends back graded cases, and what grading allocates is freed
+        with the worker instead of staying in the parent."""
+        concurrency = self.concurrency(store)
+
+        def grade(case: Case, runs: tuple[Run, ...]) -> Graded:
+            return self.grade(store, case, runs, {})[0]
+
+        done = run_and_grade(self.agent(store), cases, grade, concurrency=concurrency,
+                             repeat=self.settings.repeat, progress=progress,
+                             processes=self._processes(concurrency,
+                                                       len(cases) * self.settings.repeat),
+                             loop=self.loop, sink=finished)
+        evaluated = []
+        for case in cases:
+            runs, graded = done[case.case_id]
+            evaluated.append(Evaluated(case, runs, (), graded))
         return evaluated
 
     def _finished(self, store: Store, cases: Sequence[Case], finished: list[Run]

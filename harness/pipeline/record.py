@@ -32,7 +32,7 @@ _RUN_ORDER = tuple(f.name for f in fields(Run) if f.name != "messages")
 _RUN_FIELDS = set(_RUN_ORDER)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseResult:
     case_id: str
     suite: str

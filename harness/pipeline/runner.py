@@ -1,5 +1,6 @@
 """Run many cases concurrently: short loops over `Agent.run` and `judge_run`, bounded by a
-semaphore. Progress, grading and reporting consume the results; none of them lives here.
+semaphore. Progress and reporting consume the results; grading is handed in by the pipeline
+(`run_and_grade`), so that forked workers grade what they ran. None of them lives here.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from harness.providers.client import CallStats, ModelClient, quiesce_background_
 from harness.store.loading import Store
 from harness.store.schema import Case
 
-__all__ = ["judge_runs", "run_cases", "share_prompts"]
+__all__ = ["judge_runs", "run_and_grade", "run_cases", "share_prompts"]
 
 Progress = Callable[[int, int, int], None]  # (runs done, runs in all, errors so far)
 T = TypeVar("T")
+G = TypeVar("G")
 
 
 async def _bounded(jobs: Sequence[Callable[[], Awaitable[T]]], concurrency: int,
@@ -83,10 +85,19 @@ def share_prompts(runs: Sequence[Run]) -> list[Run]:
 _FORKED: dict[str, Any] = {}
 
 
-def _forked_worker(index: int) -> tuple[list[Run], CallStats]:
-    agent, shares, concurrency, done, errors = (
+def _by_case(cases: Sequence[Case], runs: Sequence[Run]) -> dict[str, tuple[Run, ...]]:
+    """Each case's runs in the order of `cases`, its samples in sample order."""
+    by_case: dict[str, list[Run]] = {case.case_id: [] for case in cases}
+    for run in runs:
+        by_case[run.case_id].append(run)
+    return {case_id: tuple(sorted(samples, key=lambda r: r.sample))
+            for case_id, samples in by_case.items()}
+
+
+def _forked_worker(index: int) -> tuple[list[Run], list[Any] | None, CallStats]:
+    agent, shares, concurrency, done, errors, grade = (
         _FORKED["agent"], _FORKED["shares"], _FORKED["concurrency"], _FORKED["done"],
-        _FORKED["errors"])
+        _FORKED["errors"], _FORKED["grade"])
 
     agent.client.stats = CallStats()  # count this process's calls only: the parent adds them
     # the parent's SIGTERM handler (a cancelled run reports what finished) is not this
@@ -100,21 +111,34 @@ def _forked_worker(index: int) -> tuple[list[Run], CallStats]:
             with errors.get_lock():
                 errors.value += 1
 
-    runs = share_prompts(_run_pairs(agent, shares[index], concurrency, tick))
-    return runs, agent.client.stats  # pickled once: each shared prompt is sent once
+    cases, pairs = shares[index]
+    runs = share_prompts(_run_pairs(agent, pairs, concurrency, tick))
+    # graded here, the parent never holds what grading allocates (its memory is freed when
+    # this process exits) and every worker's core grades its own share
+    graded = None if grade is None else [
+        grade(case, samples) for case, samples in zip(cases, _by_case(cases, runs).values(),
+                                                      strict=True)]
+    return runs, graded, agent.client.stats  # pickled once: each shared prompt is sent once
 
 
-def _run_in_processes(agent: Agent, pairs: Sequence[tuple[Case, int]], concurrency: int,
-                      processes: int, progress: Progress | None) -> list[Run]:
+def _run_in_processes(agent: Agent, cases: Sequence[Case], repeat: int, concurrency: int,
+                      processes: int, progress: Progress | None,
+                      grade: Callable[[Case, tuple[Run, ...]], Any] | None,
+                      ) -> tuple[list[Run], dict[str, Any]]:
     """Share the cases among forked processes, one event loop each, to use every core:
     litellm spends milliseconds of CPU per call, so one process saturates well before the
-    provider does."""
+    provider does. Every sample of a case goes to one process, which grades the case when
+    `grade` is given."""
     quiesce_background_logging()  # no litellm thread mid-task when the workers are forked
     context = multiprocessing.get_context("fork")
     done, errors = context.Value("i", 0), context.Value("i", 0)
-    shares = [list(pairs[i::processes]) for i in range(processes)]
-    _FORKED.update(agent=agent, shares=shares, done=done, errors=errors,
+    shares = []
+    for i in range(processes):
+        mine = list(cases[i::processes])
+        shares.append((mine, [(case, sample) for case in mine for sample in range(repeat)]))
+    _FORKED.update(agent=agent, shares=shares, done=done, errors=errors, grade=grade,
                    concurrency=max(1, concurrency // processes))
+    calls = len(cases) * repeat
     try:
         with context.Pool(processes) as pool:
             pending = pool.map_async(_forked_worker, range(processes))
@@ -123,15 +147,45 @@ def _run_in_processes(agent: Agent, pairs: Sequence[tuple[Case, int]], concurren
                 pending.wait(0.5)
                 if progress and done.value != reported:
                     reported = done.value
-                    progress(reported, len(pairs), errors.value)
+                    progress(reported, calls, errors.value)
             parts = pending.get()
     finally:
         _FORKED.clear()
-    for _, stats in parts:
+    graded: dict[str, Any] = {}
+    for (mine, _), (_, found, stats) in zip(shares, parts, strict=True):
         agent.client.stats.requests += stats.requests
         agent.client.stats.cache_hits += stats.cache_hits
         agent.client.stats.retries += stats.retries
-    return [run for runs, _ in parts for run in runs]
+        if found is not None:
+            graded.update(zip((case.case_id for case in mine), found, strict=True))
+    return [run for runs, _, _ in parts for run in runs], graded
+
+
+def _run(agent: Agent, cases: Sequence[Case], grade: Callable[[Case, tuple[Run, ...]], Any]
+         | None, *, concurrency: int, repeat: int, progress: Progress | None, processes: int,
+         loop: asyncio.AbstractEventLoop | None, sink: list[Run] | None,
+         ) -> tuple[dict[str, tuple[Run, ...]], dict[str, Any]]:
+    repeat = max(1, repeat)
+    calls = len(cases) * repeat
+    if processes > 1 and calls >= 2 * processes and hasattr(os, "fork"):
+        runs, graded = _run_in_processes(agent, cases, repeat, concurrency, processes,
+                                         progress, grade)
+        return _by_case(cases, runs), graded
+    failed = 0
+
+    def report(run: Run, finished: int) -> None:
+        nonlocal failed
+        failed += run.error is not None
+        if sink is not None:
+            sink.append(run)
+        if progress:
+            progress(finished, calls, failed)
+
+    pairs = [(case, sample) for case in cases for sample in range(repeat)]
+    by_case = _by_case(cases, share_prompts(_run_pairs(agent, pairs, concurrency, report, loop)))
+    graded = {} if grade is None else {
+        case.case_id: grade(case, by_case[case.case_id]) for case in cases}
+    return by_case, graded
 
 
 def run_cases(
@@ -145,25 +199,22 @@ def run_cases(
     `sink` collects each run as it ends, so that a run stopped by Ctrl-C still knows what it
     finished (in one process; forked workers keep theirs in the response cache).
     """
-    pairs = [(case, sample) for case in cases for sample in range(max(1, repeat))]
-    if processes > 1 and len(pairs) >= 2 * processes and hasattr(os, "fork"):
-        runs = _run_in_processes(agent, pairs, concurrency, processes, progress)
-    else:
-        failed = 0
+    runs, _ = _run(agent, cases, None, concurrency=concurrency, repeat=repeat,
+                   progress=progress, processes=processes, loop=loop, sink=sink)
+    return runs
 
-        def report(run: Run, finished: int) -> None:
-            nonlocal failed
-            failed += run.error is not None
-            if sink is not None:
-                sink.append(run)
-            if progress:
-                progress(finished, len(pairs), failed)
 
-        runs = share_prompts(_run_pairs(agent, pairs, concurrency, report, loop))
-    by_case: dict[str, list[Run]] = {case.case_id: [] for case in cases}
-    for run in runs:
-        by_case[run.case_id].append(run)
-    return {case_id: tuple(samples) for case_id, samples in by_case.items()}
+def run_and_grade(
+    agent: Agent, cases: Sequence[Case], grade: Callable[[Case, tuple[Run, ...]], G], *,
+    concurrency: int = 8, repeat: int = 1, progress: Progress | None = None,
+    processes: int = 1, loop: asyncio.AbstractEventLoop | None = None,
+    sink: list[Run] | None = None,
+) -> dict[str, tuple[tuple[Run, ...], G]]:
+    """As `run_cases`, each case's runs with `grade(case, runs)`; forked processes grade the
+    cases they ran, so the parent receives graded cases and never grades them itself."""
+    runs, graded = _run(agent, cases, grade, concurrency=concurrency, repeat=repeat,
+                        progress=progress, processes=processes, loop=loop, sink=sink)
+    return {case_id: (samples, graded[case_id]) for case_id, samples in runs.items()}
 
 
 def judge_runs(

@@ -31,7 +31,7 @@ SCHEMA_VERSION = 1
 FILE_NAME = "baseline.json"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A case's graded result, as kept in a baseline (nothing volatile: no latency, no tokens)."""
 

@@ -18,7 +18,7 @@ from harness.store.schema import Article
 __all__ = ["CalendarNote", "calendar_notes"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CalendarNote:
     """A dated article that a case now retrieves (or no longer retrieves)."""
 

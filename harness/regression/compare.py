@@ -33,7 +33,7 @@ Change = Literal["better", "worse", "same", "new", "removed"]
 _VOLATILE = [r"latency", r"tokens", r"cost"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """One dimension (or the score) moving between the baseline and this run."""
 
@@ -42,7 +42,7 @@ class Step:
     new: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Comparison:
     case_id: str
     change: Change

@@ -18,7 +18,7 @@ __all__ = ["GateResult", "Verdict", "decide", "judge_case"]
 Status = Literal["ok", "fail", "known-failure", "calendar"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     case_id: str
     status: Status

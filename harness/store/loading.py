@@ -308,6 +308,7 @@ def load_case(path: Path, store: Store, taken: dict[str, Path] | None = None) ->
     case = _validate(
         Case, data, lines, path, suite=suite_of(path, store.root), path=path, lines=flat
     )
+    _share_fields_sets(case)
     if taken is not None:
         other = taken.setdefault(case.id, path)
         if other != path:
@@ -324,6 +325,26 @@ def load_case(path: Path, store: Store, taken: dict[str, Path] | None = None) ->
             )
     _check_tools(case, store, path, lines)
     return case
+
+
+# one set of written field names per distinct set, shared by every frozen model that has it
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+
+
+def _share_fields_sets(model: BaseModel) -> None:
+    """Give a fixture's models (the case, its turns, its expectations) the one shared set of
+    the field names they were given. pydantic keeps such a set in each model, a few hundred
+    bytes, most of a kilobyte for a case; fixtures write the same keys, and a frozen model
+    never changes its set (a copy gets its own), so 10,000 fixtures need a handful, not
+    30,000. The models' values and `model_fields_set` are unchanged."""
+    names = model.__pydantic_fields_set__
+    shared = _FIELDS_SETS.setdefault(frozenset(names), names)
+    if shared is not names:
+        object.__setattr__(model, "__pydantic_fields_set__", shared)
+    for value in model.__dict__.values():
+        for inner in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(inner, BaseModel) and inner.model_config.get("frozen"):
+                _share_fields_sets(inner)
 
 
 def _check_tools(case: Case, store: Store, path: Path, lines: dict[LinePath, int]) -> None:
