@@ -687,3 +687,20 @@ def test_delivery_to_a_place_the_kb_says_the_shop_cannot_deliver_to_is_contradic
                   "We deliver across the EU for £9.95.",
                   "Sweden is in the EU, so it's £9.95 and 4-7 working days."):
         assert check.contradictions(reply, asked=asked) == [], reply
+
+
+def test_a_figure_in_a_clause_with_its_own_subject_is_not_read_with_the_other_clause():
+    """"Your return should reach us in 2-3 working days, then we process refunds within 5-10":
+    the 2-3 days are the parcel's, backed by nothing, not a wrong return window."""
+    check = _check(article("returns", "You can return most items within 30 days of delivery"
+                           " for a full refund."),
+                   article("refunds", "When it arrives we check it and process your refund"
+                           " within 5-10 working days."))
+    said = [(c.figure.shown(), c.verdict) for c in check.claims(
+        "Your return should reach us in 2-3 working days, then we process refunds within five"
+        " to ten working days of it arriving.")]
+    assert ("2-3 working days", "contradicted") not in said
+    assert ("5-10 working days", "supported") in said
+    # near miss: a clause naming no subject of its own is read with the sentence
+    wrong = check.claims("You can return most items, and you have 14 days of delivery to do it.")
+    assert [c.verdict for c in wrong] == ["contradicted"]

@@ -598,9 +598,14 @@ class ClaimCheck:
         minutes ... then 24 hours") is another step's, not a contradiction, when a statement
         backs this one too ("4 payments, or 3 payments" backed by nothing stays contradicted)."""
         words = _key_words(plain) | context
-        local = _key_words(clause_of(plain, figure.start, figure.end))
-        if len(local) < 3:  # too short a clause to name a subject: the sentence does
-            local = words
+        own = clause_of(plain, figure.start, figure.end)
+        local = _key_words(own)
+        if len(local) < 3:  # too short a clause to name a subject: the sentence does ("...
+            # and takes 3-7 days"); when it names one ("your return should reach us in 2-3
+            # days, then we process refunds ..."), less the clauses of the other figures
+            theirs = {w for c in companions if (clause := clause_of(plain, c.start, c.end))
+                      != own for w in _key_words(clause)} if len(local) == 2 else set()
+            local = (words - theirs) | local
         unit = unit_of(figure)
         if figure.kind == "code":
             return self._code(figure, sentence)
