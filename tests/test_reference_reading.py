@@ -265,3 +265,18 @@ def test_an_article_speaking_of_words_or_endings_stays_whole(body: str):
                              f"\n\nGifts\n{body}\n")
     assert understood.articles[-1].body == body
     assert understood.max_words == 80
+
+
+def test_an_articles_own_headings_of_the_title_level_do_not_split_it():
+    """Titles carry ids ("### Returns FAQ (faq-returns)"); the FAQ's questions are headings
+    of the same level without one, and stay inside their article."""
+    faq = "### Can I return sale items?\n\nYes, within 14 days.\n\n### Do I pay?\n\nNo."
+    understood = read_prompt(INTRO + "## Help-centre articles\n\n### Returns FAQ (faq-returns)"
+                             f"\n\n{faq}\n\n### Shipping (shipping)\n\n{SHIPPING}\n")
+    assert [(a.title, a.id) for a in understood.articles] == [
+        ("Returns FAQ", "faq-returns"), ("Shipping", "shipping")]
+    assert "within 14 days" in understood.articles[0].body
+    # near miss: titles without ids still split at every heading of their level
+    plain = read_prompt(INTRO + "## Help-centre articles\n\n### Returns\n\nWithin 30 days.\n\n"
+                        "### Shipping\n\n3 days.\n")
+    assert [a.title for a in plain.articles] == ["Returns", "Shipping"]

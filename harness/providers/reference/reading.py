@@ -513,6 +513,9 @@ def _chunks(lines: list[str]) -> tuple[list[KbArticle], str]:
         level, layout = len(heading.group(1)), "headings"
         starts = [(n, h.group(2)) for n, line in enumerate(body_lines)
                   if (h := _HEADING.match(line)) and len(h.group(1)) == level]
+        if _split_title(heading.group(2))[1]:  # "### Returns FAQ (faq-returns)": a heading
+            # of the same level without an id is the article's own ("### Can I return it?")
+            starts = [(n, title) for n, title in starts if _split_title(title)[1]]
     elif (numbered := _NUMBERED.match(first)) and _title_like(numbered.group(2)):
         layout, expected = "numbered list", int(numbered.group(1))
         for n, line in enumerate(body_lines):
