@@ -478,3 +478,20 @@ def test_a_sub_question_is_answered_in_the_light_of_the_turn():
     text = reply("are ye doing a black friday sale this year? when does it start and will"
                  " there be anything off treats", articles=(sale, subs))
     assert "20% off all dog and cat treats" in text
+
+
+def test_a_numbered_step_brings_the_rest_of_its_procedure():
+    student = Article(id="discounts", title="Student discount", topic="discounts",
+                      status="active", body="Students get 15% off.\n\n"
+                      "1. Verify on our Student Hub with your uni email.\n2. Sign in.\n"
+                      "3. Enter the code LOOPSTU15 at checkout.\n\n"
+                      "## Other codes\n\n1. WELCOME10 is for your first order.")
+    text = reply("do u do student discount? how do i verify", articles=(student,))
+    assert "LOOPSTU15" in text
+    assert "WELCOME10" not in text  # near miss: step 1 of another list
+    recall = Article(id="recall", title="Product recall", topic="recall", status="active",
+                     body="We withdrew the Sole Whitener Pen. If you have one:\n\n"
+                          "1. Stop using it.\n2. Note the batch code.\n"
+                          "3. Send us your order number and we'll refund the pen in full.")
+    assert "refund the pen" in reply("ive got the whitener pen, what do i do?",
+                                     articles=(recall,))

@@ -461,7 +461,7 @@ def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence]) -> list[_Se
     """A sentence that ends with a colon ("one of these usually fixes it:") is answered by what
     follows it: the first two items under it come along; so do those of a short lead-in right
     after a chosen sentence ("... a personal code worth $35. The code:"); a numbered step
-    brings the steps before it."""
+    brings the rest of its procedure (up to five steps)."""
     found = list(chosen)
     for sentence in chosen:
         after = every[sentence.position + 1] if sentence.position + 1 < len(every) else None
@@ -471,16 +471,31 @@ def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence]) -> list[_Se
             sentence = after  # "... a code worth $35. The code:" and what the code is
             found.append(sentence)
         if sentence.text.rstrip().endswith(":"):
-            found += [s for s in every[sentence.position + 1:sentence.position + 3]
-                      if s.article_rank == sentence.article_rank
-                      and s.section == sentence.section]
-    for sentence in chosen:  # step 3 of a procedure needs steps 1 and 2 ("open Order history")
-        if sentence.step > 1:
-            found += [s for s in every[max(0, sentence.position - 2 * sentence.step):
-                                       sentence.position]
-                      if s.article_rank == sentence.article_rank
-                      and s.section == sentence.section and 0 < s.step < sentence.step]
+            items = [s for s in every[sentence.position + 1:sentence.position + 3]
+                     if s.article_rank == sentence.article_rank
+                     and s.section == sentence.section]
+            found += items + _procedure(items[0], every) if items and items[0].step else items
+    for sentence in chosen:
+        if sentence.step:
+            found += _procedure(sentence, every)
     return list(dict.fromkeys(found))
+
+
+def _procedure(step: _Sentence, every: Sequence[_Sentence]) -> list[_Sentence]:
+    """The numbered steps a step belongs to, in order: step 3 of a procedure needs steps 1
+    and 2 ("open Order history"), step 1 the steps after it ("enter the code LOOPSTU15")."""
+    near = every[max(0, step.position - 8):step.position + 9]
+    same = [s for s in near if s.article_rank == step.article_rank and s.section == step.section
+            and s.step]
+    steps, last = [], 0
+    for s in same:  # the one list around the step: its numbers go up without a break
+        if s.step < last or s.step > last + 1:
+            if step in steps:
+                break
+            steps = []
+        steps.append(s)
+        last = s.step
+    return [s for s in steps if s.step <= 5] if step in steps else []
 
 
 def _budget(max_words: int | None, sign_off: str | None) -> int:
