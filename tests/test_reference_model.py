@@ -495,3 +495,19 @@ def test_a_numbered_step_brings_the_rest_of_its_procedure():
                           "3. Send us your order number and we'll refund the pen in full.")
     assert "refund the pen" in reply("ive got the whitener pen, what do i do?",
                                      articles=(recall,))
+
+
+def test_the_row_the_question_names_in_the_table_under_the_chosen_sentence_comes_along():
+    dates = Article(id="xmas", title="Christmas delivery dates", topic="christmas",
+                    status="active", body="Here are the last days to order for delivery before"
+                    " Christmas.\n\n| Delivering to | Order by |\n| --- | --- |\n"
+                    "| Rest of the EU | Monday 14 December |\n| Ireland | Friday 18 December |\n")
+    text = reply("ordering a present for my mam in spain, will it get there before christmas?",
+                 articles=(dates,))
+    assert "14 December" in text and "18 December" not in text
+    plan = Article(id="switch", title="Switching food", topic="feeding", status="active",
+                   body="Mix the new food in gradually over 7 days.\n\n## The plan\n\n"
+                        "| Days | Old food | New food |\n| --- | --- | --- |\n"
+                        "| Days 1-2 | 75% | 25% |\n| Days 3-4 | 50% | 50% |\n")
+    text = reply("how do i switch my dog to the new food?", articles=(plan,))
+    assert "25%" in text and "50%" in text  # a how-to: the table is the how

@@ -23,7 +23,7 @@ BASELINE_PASSING = 0.8  # share of a store's fixtures the reference model must p
 KNOWN_BELOW_80: dict[str, str] = {
     "loop-and-thread": "30/40 pass at baseline; the reference model quotes article sentences",
     "maison-aurele": "28/40 pass at baseline; the reference model quotes article sentences",
-    "pawsome-pantry": "24/40 pass at baseline; the reference model quotes article sentences",
+    "pawsome-pantry": "26/40 pass at baseline; the reference model quotes article sentences",
 }
 KNOWN_WRONG: dict[tuple[str, str], str] = {  # each: what the gate got wrong
     ("loop-and-thread", "shorter-return-window"):

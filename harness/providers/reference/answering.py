@@ -108,6 +108,7 @@ class _Sentence:
     labels: frozenset[str] = frozenset()  # a chart row's "uk 9", "us 10" (_row_keys)
     step: int = 0  # its number in a numbered list of steps
     faq: frozenset[str] = frozenset()  # the words of the article's question it answers
+    row: bool = False  # a table row
 
 
 def _told(text: str) -> frozenset[str]:
@@ -211,7 +212,8 @@ def _sentences(understood: Understood) -> list[_Sentence]:
                                    frozenset(tokenize(article.title)),
                                    _told(text) if _LIMIT.search(text) else frozenset(),
                                    tuple(f for k in keys[:1] for f in figures_in(k)),
-                                   frozenset(k.lower() for k in keys[1:]), quote.step, faq))
+                                   frozenset(k.lower() for k in keys[1:]), quote.step, faq,
+                                   bool(keys)))
     return found
 
 
@@ -457,7 +459,8 @@ def _by_priority(chosen: list[_Sentence], max_words: int | None, sign_off: str |
     return sorted(kept, key=lambda s: s.position)
 
 
-def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence]) -> list[_Sentence]:
+def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence],
+                wanted: frozenset[str] = frozenset(), how_to: bool = False) -> list[_Sentence]:
     """A sentence that ends with a colon ("one of these usually fixes it:") is answered by what
     follows it: the first two items under it come along; so do those of a short lead-in right
     after a chosen sentence ("... a personal code worth $35. The code:"); a numbered step
@@ -478,7 +481,27 @@ def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence]) -> list[_Se
     for sentence in chosen:
         if sentence.step:
             found += _procedure(sentence, every)
+        found += _table_under(sentence, every, wanted, chosen, how_to)
     return list(dict.fromkeys(found))
+
+
+def _table_under(sentence: _Sentence, every: Sequence[_Sentence], wanted: frozenset[str],
+                 chosen: Sequence[_Sentence], how_to: bool = False) -> list[_Sentence]:
+    """The rows, of the table right under a sentence, that the question names by a word the
+    other rows lack: "Here are the last days to order for delivery before Christmas." and the
+    row for the EU, asked about Spain; for a how-to, the table is the how (a 7-day plan).
+    None when a row of it is chosen already."""
+    rows = []
+    for s in every[sentence.position + 1:sentence.position + 13]:
+        if s.article_rank != sentence.article_rank or not s.row:
+            break
+        rows.append(s)
+    if not rows or any(s in chosen for s in rows):
+        return []
+    if how_to:
+        return rows[:4]
+    every_row = frozenset.intersection(*(s.words for s in rows))  # "uk", "eu" of a size chart
+    return [s for s in rows if (s.words - every_row) & wanted][:2]
 
 
 def _procedure(step: _Sentence, every: Sequence[_Sentence]) -> list[_Sentence]:
@@ -570,7 +593,9 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
         follow = chosen[0].position + 1
         if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:
             chosen = list(dict.fromkeys([*chosen, every[follow]]))
-    chosen = _with_figures(_with_lists(chosen, every), every, last)
+    wanted = frozenset([*question, *expansion(asked_text)])
+    chosen = _with_figures(_with_lists(chosen, every, wanted, bool(_HOW_TO.search(last))),
+                           every, last)
     grounded = [s.text for s in _by_priority(chosen, max_words, sign_off, products)]
     if not products and not grounded:
         reason = ("The knowledge base in my instructions does not cover this question."
