@@ -511,3 +511,19 @@ def test_the_row_the_question_names_in_the_table_under_the_chosen_sentence_comes
                         "| Days 1-2 | 75% | 25% |\n| Days 3-4 | 50% | 50% |\n")
     text = reply("how do i switch my dog to the new food?", articles=(plan,))
     assert "25%" in text and "50%" in text  # a how-to: the table is the how
+
+
+def test_a_question_with_no_words_of_its_own_asks_about_the_one_before_it():
+    from harness.providers.reference.answering import _per_question, _rank, _sentences
+    from harness.providers.reference.reading import read_prompt
+    from harness.text.questions import questions
+
+    points = Article(id="points", title="Paw Points", topic="loyalty", status="active",
+                     body="You earn 1 Paw Point for every €1 you spend.\nBonus points come"
+                          " on your pet's birthday.\nCoffee beans are roasted weekly.")
+    every = _sentences(read_prompt(messages("hi", articles=(points,))[0]["content"]))
+    turn = "how do the paw points work? how many do i get"
+    ranked = _rank(every, tokenize(turn), [], turn)
+    chosen = _per_question([], ranked, every, turn, questions(turn), [], set())
+    assert [s.text for s in chosen] == ["You earn 1 Paw Point for every €1 you spend.",
+                                        "Bonus points come on your pet's birthday."]

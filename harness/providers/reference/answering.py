@@ -429,8 +429,9 @@ def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]]
     subject = ""  # the last question that named what it asks about
     for part in asked:
         words, meant = tokenize(part.asks), expansion(part.asks)
-        if subject and _points_back(part.asks) and len(set(words) - _LIGHT) < 2:
-            # "do you ship to Germany? how much is it, and how long does it take?"
+        if subject and (_points_back(part.asks) or not words) and len(set(words) - _LIGHT) < 2:
+            # "do you ship to Germany? how much is it, and how long does it take?"; "how do
+            # the paw points work? how many do I get": of the points
             words, meant = [*tokenize(subject), *words], [*expansion(subject), *meant]
         else:
             subject = part.asks
