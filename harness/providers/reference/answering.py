@@ -118,7 +118,6 @@ def _told(text: str) -> frozenset[str]:
     return frozenset(unit_of(f) for f in figures_in(text) if f.kind not in ("code", "count"))
 
 
-
 def _row_keys(cells: list[str], header: list[str]) -> tuple[str, ...]:
     """What names a table row: its first cell, then, in a chart of numbers (a size chart),
     each column's first label word with its value: "uk 9", "eu 43", "us 10"."""
