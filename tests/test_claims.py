@@ -112,6 +112,21 @@ def test_a_figure_the_customer_stated_or_the_reply_denies_is_not_a_claim():
                     customer="It arrived 12 days ago.") == []
 
 
+def test_the_customers_bare_number_given_back_with_its_unit_is_theirs():
+    steps = ClaimBase((article("points", "Points are redeemed in steps of 100 points: every"
+                               " 100 points gives a $5 reward."),), Catalog(currency="USD"))
+
+    def said(customer: str) -> list[tuple[str, str]]:
+        return [(c.figure.shown(), c.verdict) for c in steps.check_for(DAY).claims(
+            "Your 740 points give a $35 reward.", customer_said=customer)]
+
+    # "I have 740" and "your 740 points": the customer's figure, not a points rule
+    assert ("740 points", "contradicted") not in said("What are my points worth? I have 740")
+    # a near miss: a number the customer did not write is still checked
+    assert ("740 points", "contradicted") in said("What are my points worth? I have 640")
+    assert ("740 points", "contradicted") in said("What are my 740g of beans worth?")
+
+
 def test_two_served_articles_that_disagree_are_a_conflict_the_newer_review_decides():
     newer = BASE.check_for(DAY).claims("Orders over $49 ship free.")
     older = BASE.check_for(DAY).claims("Orders over $59 ship free.")

@@ -527,3 +527,17 @@ def test_a_question_with_no_words_of_its_own_asks_about_the_one_before_it():
     chosen = _per_question([], ranked, every, turn, questions(turn), [], set())
     assert [s.text for s in chosen] == ["You earn 1 Paw Point for every €1 you spend.",
                                         "Bonus points come on your pet's birthday."]
+
+
+def test_works_out_what_the_customers_points_are_worth_from_the_kbs_rate():
+    points = Article(id="points", title="Loyalty points", topic="loyalty", status="active",
+                     body="You earn 1 point for every £1 you spend. 100 points = £5 off your"
+                          " next order, spent in steps of 100.")
+    assert "740 points give £35 (7 x 100 points)." in reply(
+        "how much are my loyalty points worth? i have 740", articles=(points,))
+    # no number, or the number is not of points: no sum
+    assert " give £" not in reply("how much are my loyalty points worth?", articles=(points,))
+    assert " give £" not in reply("i spent £740, how many loyalty points is that?",
+                                  articles=(points,))
+    # fewer points than one step: nothing to work out
+    assert " give £" not in reply("what are my 60 loyalty points worth?", articles=(points,))

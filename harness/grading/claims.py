@@ -440,6 +440,7 @@ class ClaimCheck:
         currency = self.catalog.currency
         said = to_digits(customer_said)
         theirs = _checkable(figures_in(said, currency))
+        bare = _bare_numbers(said)
         fixture = [Statement("fixture", fact, _key_words(fact), tuple(
             _checkable(figures_in(to_digits(fact), currency)))) for fact in expected]
         named = {round(m.product.price, 2)  # names as written: "Crema One", not "Crema 1"
@@ -454,7 +455,8 @@ class ClaimCheck:
             figures = _split_pairs(_checkable(figures_in(plain, currency)))
             for figure in figures:
                 echoed = any(figures_agree(figure, t) or figures_agree(t, figure)
-                             or _same_count(figure, t, said) for t in theirs)
+                             or _same_count(figure, t, said) for t in theirs) or (
+                    figure.kind == "count" and figure.value in bare)
                 if denied(plain, figure.start, figure.end) or self._not_a_claim(figure, plain):
                     continue
                 if figure.kind == "money" and (products or figure.value in named):
@@ -774,6 +776,16 @@ def _compound_counts(figures: list[Figure], text: str) -> list[Figure]:
         if figure.kind == "count" and after and tokenize(after.group(1)):
             found.append(replace(figure, unit=after.group(1)))
     return found
+
+
+_BARE = re.compile(r"(?<![\d.,$\u00a3\u20ac#])\b(\d{1,3}(?:,\d{3})+|\d+)\b(?![\d.,%]|\s*[a-z])",
+                   re.I)
+
+
+def _bare_numbers(said: str) -> set[float]:
+    """The numbers the customer wrote with no unit ("I have 740"): a reply saying "740
+    points" gives their figure back."""
+    return {float(m.group(1).replace(",", "")) for m in _BARE.finditer(said)}
 
 
 def _same_count(figure: Figure, theirs: Figure, said: str) -> bool:

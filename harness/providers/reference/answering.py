@@ -355,6 +355,37 @@ def _with_figures(chosen: list[_Sentence], every: Sequence[_Sentence], asked: st
     return chosen
 
 
+# "every 100 points gives a $5 reward", "100 points = £5 off", "100 points take $5 off"
+_RATE = re.compile(r"\b(?:every\s+)?(\d[\d,]*)\s+(?:[\w-]+\s+)?(points?)\s+(?:=|equals?|"
+                   r"(?:is|are|will(?: still)? be) worth|gives?(?: you)?|takes?|gets? you|"
+                   r"converts? to)\s+(?:a\s+|an\s+)?([$\u00a3\u20ac])\s?(\d+(?:\.\d{2})?)", re.I)
+_HELD = re.compile(r"(?<![$\u00a3\u20ac\d.,])\b(\d{1,3}(?:,\d{3})+|\d+)\b(?!\s*(?:[$\u00a3\u20ac%]|"
+                   r"days?|weeks?|months?|years?|hours?|minutes?|am|pm|kg|g|ml|cm))", re.I)
+
+
+def _worked_out(last: str, chosen: Sequence[_Sentence]) -> list[str]:
+    """What the customer's points are worth, worked out from the KB's rate as a grounded
+    model does ("I have 740" and "every 100 points gives a $5 reward": $35): points are
+    spent in whole steps of the rate. Only when one number is given and a chosen sentence
+    states the rate."""
+    if not re.search(r"\bpoints?\b", last, re.I):
+        return []
+    held = [int(m.group(1).replace(",", "")) for m in _HELD.finditer(last)]
+    for sentence in chosen:
+        rate = _RATE.search(sentence.text)
+        if not rate or len(held) != 1:
+            continue
+        step, sign, value = int(rate.group(1).replace(",", "")), rate.group(3), float(rate.group(4))
+        points = held[0]
+        if not step or points < step or points % 1:
+            continue
+        steps = points // step
+        worth = steps * value
+        amount = f"{worth:,.0f}" if worth == int(worth) else f"{worth:,.2f}"
+        return [f"{points:,} points give {sign}{amount} ({steps} x {step} points)."]
+    return []
+
+
 _TIME_WORDS = frozenset(expansion("when"))  # what any "when" stands for: no subject
 _REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|that|these|those|one|ones)\b", re.I)
 # "is it possible to ...", "is it too late to ...": an "it" that stands for nothing before it
@@ -596,6 +627,7 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
     wanted = frozenset([*question, *expansion(asked_text)])
     chosen = _with_figures(_with_lists(chosen, every, wanted, bool(_HOW_TO.search(last))),
                            every, last)
+    products = [*products, *_worked_out(last, chosen)]
     grounded = [s.text for s in _by_priority(chosen, max_words, sign_off, products)]
     if not products and not grounded:
         reason = ("The knowledge base in my instructions does not cover this question."
