@@ -541,3 +541,13 @@ def test_works_out_what_the_customers_points_are_worth_from_the_kbs_rate():
                                   articles=(points,))
     # fewer points than one step: nothing to work out
     assert " give £" not in reply("what are my 60 loyalty points worth?", articles=(points,))
+
+
+def test_a_customer_who_cannot_find_a_product_is_told_its_status():
+    for asked in ("where did the burr grinder s1 go? i need to reorder",
+                  "the burr grinder s1 isn't showing up on the site, can't find it"):
+        text = reply(asked, products=(S1,))
+        assert "The Burr Grinder S1 has been discontinued" in text, asked
+    # a question about the product that is not about finding or buying it: no status line
+    assert "has been discontinued" not in reply("how do i return the burr grinder s1?",
+                                                products=(S1,))

@@ -42,7 +42,9 @@ MODEL = f"{PROVIDER}/kb-grounded"
 _ASKS_PRICE_OR_STOCK = re.compile(
     r"\b(price|prices|priced|cost|costs|how much|expensive|cheap|available|availability|stock|"
     r"sell|selling|buy|discontinued|still (make|sell|carry|have)|carry|coming back|come back|"
-    r"restock\w*|back in stock|sold out|out of stock)\b|[$\u00a3\u20ac]",
+    r"restock\w*|back in stock|sold out|out of stock|re-?order\w*|order (it|them|more|another)"
+    r"( again)?|not (showing|there|listed)|can'?t find|cannot find|disappeared|gone)\b|"
+    r"\bwhere (did|has|have) (it|they|the|my|your)\b.*\bgo(ne)?\b|[$\u00a3\u20ac]",
     re.IGNORECASE,
 )
 # the words of a limit or condition: "within 30 days", "at least 80%", "over $150"
