@@ -551,3 +551,18 @@ def test_a_customer_who_cannot_find_a_product_is_told_its_status():
     # a question about the product that is not about finding or buying it: no status line
     assert "has been discontinued" not in reply("how do i return the burr grinder s1?",
                                                 products=(S1,))
+
+
+def test_the_opening_of_the_section_the_question_names_goes_on_to_its_next_sentence():
+    pay = Article(id="pay", title="Payments", topic="payments", status="active",
+                  body="We take cards and PayPal.\n\n## Paying in instalments\n\nOn orders over"
+                       " €60 you can choose Pay in 3 at checkout. You pay a third today and the"
+                       " rest in two more payments, with no interest.\n\nGift cards can't be"
+                       " split.\n\n## Adult dogs: dry food\n\nThis applies to the chicken"
+                       " recipe. The amounts are per day.")
+    assert "with no interest" in reply("can i pay for the dog bed in instalments?",
+                                       articles=(pay,))
+    # a heading the question names only in part ("dog" of four words): no more
+    text = reply("is the chicken recipe for dogs?", articles=(pay,))
+    assert "This applies to the chicken recipe." in text
+    assert "The amounts are per day" not in text

@@ -554,6 +554,20 @@ def _procedure(step: _Sentence, every: Sequence[_Sentence]) -> list[_Sentence]:
     return [s for s in steps if s.step <= 5] if step in steps else []
 
 
+def _opens_the_section(sentence: _Sentence, every: Sequence[_Sentence],
+                       question: Sequence[str]) -> bool:
+    """The first sentence of a section whose heading names what is asked, with more of the
+    section after it: its next sentence goes on with the same answer."""
+    before = every[sentence.position - 1] if sentence.position else None
+    after = every[sentence.position + 1] if sentence.position + 1 < len(every) else None
+    heading = set(tokenize(sentence.section))
+    return (bool(heading) and len(heading & set(question)) * 2 >= len(heading)
+            and (before is None or before.section != sentence.section
+                 or before.article_rank != sentence.article_rank)
+            and after is not None and after.section == sentence.section
+            and after.article_rank == sentence.article_rank and not after.row and not after.step)
+
+
 def _budget(max_words: int | None, sign_off: str | None) -> int:
     """The words a reply's body may take: the limit less the sign-off's."""
     return (max_words or 10_000) - len((sign_off or "").split())
@@ -626,6 +640,12 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
         follow = chosen[0].position + 1
         if follow < len(every) and every[follow].article_rank == chosen[0].article_rank:
             chosen = list(dict.fromkeys([*chosen, every[follow]]))
+    # the opening of the section the question names goes on to its next sentence ("... Pay
+    # in 3 at checkout. You pay a third today and the rest in two more payments, with no
+    # interest and no fees.")
+    chosen = list(dict.fromkeys(
+        [x for s in chosen for x in ([s, every[s.position + 1]]
+                                     if _opens_the_section(s, every, question) else [s])]))
     wanted = frozenset([*question, *expansion(asked_text)])
     chosen = _with_figures(_with_lists(chosen, every, wanted, bool(_HOW_TO.search(last))),
                            every, last)
