@@ -225,6 +225,9 @@ def test_tokenize_stems_and_drops_stop_and_chat_words():
     assert "ship" in words and "item" in words and "3" in words and "30" in words
     assert not {"hi", "how", "does", "it", "to", "please"} & set(words)
     assert tokenize("Shipping") == tokenize("shipped") == tokenize("SHIPS")
+    # a stop word without its apostrophe, or inflected, is one too; a topic word is kept
+    assert tokenize("whats the code, hows it getting there") == ["code"]
+    assert tokenize("the uses of it") == ["use"]
 
 
 def test_a_words_derived_forms_are_one_word():

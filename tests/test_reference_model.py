@@ -566,3 +566,10 @@ def test_the_opening_of_the_section_the_question_names_goes_on_to_its_next_sente
     text = reply("is the chicken recipe for dogs?", articles=(pay,))
     assert "This applies to the chicken recipe." in text
     assert "The amounts are per day" not in text
+
+
+def test_a_list_item_quoted_is_a_sentence_of_the_reply():
+    sale = Article(id="sale", title="Black Friday sale", topic="offers", status="active",
+                   body="This year's deals:\n\n- **25% off all beds**\n- 20% off treats\n")
+    text = reply("what are the black friday deals on beds and treats?", articles=(sale,))
+    assert "25% off all beds." in text and "20% off treats." in text

@@ -68,4 +68,6 @@ def _tokens(text: str) -> tuple[str, ...]:
     lowered = _SALE_DAYS.sub(lambda m: m.group(1) + m.group(2),
                              fold(text.lower().replace("\u2019", "'")))
     words = (_ELIDED.sub("", w).split("'")[0] for w in _WORD.findall(lowered))
-    return tuple(stem(w) for w in words if (w not in STOPWORDS and len(w) > 1) or w.isdigit())
+    stems = (stem(w) for w in words if (w not in STOPWORDS and len(w) > 1) or w.isdigit())
+    # a stop word spelled without its apostrophe or inflected ("whats", "getting") is one
+    return tuple(s for s in stems if s not in STOPWORDS or s.isdigit())

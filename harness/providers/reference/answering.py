@@ -187,6 +187,8 @@ def _quotable(body: str) -> list[_Quote]:
             if text.endswith("?"):  # the KB's own question ("How long is the guarantee?")
                 asking = text  # is not an answer; the sentence after it is
                 continue
+            if text[-1] not in ".!?:;)\"'":  # a list item is a sentence of the reply
+                text += "."
             found.append(_Quote(text, heading, step=step, asked=asking))
             asking = ""
     return found
