@@ -539,6 +539,12 @@ def test_works_out_what_the_customers_points_are_worth_from_the_kbs_rate():
     assert " give £" not in reply("how much are my loyalty points worth?", articles=(points,))
     assert " give £" not in reply("i spent £740, how many loyalty points is that?",
                                   articles=(points,))
+    # the rate from another sentence of the article the answer comes from
+    scheme = Article(id="scheme", title="Loyalty points", topic="loyalty", status="active",
+                     body="Loyalty points are our free rewards scheme. Members hear about sales"
+                          " first.\n\n## Spending\n\nAt checkout, 100 points take £5 off.")
+    assert "340 points give £15 (3 x 100 points)." in reply(
+        "ive got 340 loyalty points, what are they worth?", articles=(scheme,))
     # fewer points than one step: nothing to work out
     assert " give £" not in reply("what are my 60 loyalty points worth?", articles=(points,))
 

@@ -370,8 +370,8 @@ _HELD = re.compile(r"(?<![$\u00a3\u20ac\d.,])\b(\d{1,3}(?:,\d{3})+|\d+)\b(?!\s*(
 def _worked_out(last: str, chosen: Sequence[_Sentence]) -> list[str]:
     """What the customer's points are worth, worked out from the KB's rate as a grounded
     model does ("I have 740" and "every 100 points gives a $5 reward": $35): points are
-    spent in whole steps of the rate. Only when one number is given and a chosen sentence
-    states the rate."""
+    spent in whole steps of the rate. Only when one number is given and a chosen sentence,
+    or one of the chosen sentences' articles, states the rate."""
     if not re.search(r"\bpoints?\b", last, re.I):
         return []
     held = [int(m.group(1).replace(",", "")) for m in _HELD.finditer(last)]
@@ -651,7 +651,9 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
     wanted = frozenset([*question, *expansion(asked_text)])
     chosen = _with_figures(_with_lists(chosen, every, wanted, bool(_HOW_TO.search(last))),
                            every, last)
-    products = [*products, *_worked_out(last, chosen)]
+    ranks = {s.article_rank for s in chosen}
+    products = [*products, *_worked_out(last, [*chosen, *(s for s in every
+                                                         if s.article_rank in ranks)])]
     grounded = [s.text for s in _by_priority(chosen, max_words, sign_off, products)]
     if not products and not grounded:
         reason = ("The knowledge base in my instructions does not cover this question."
