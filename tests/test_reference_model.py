@@ -579,3 +579,21 @@ def test_a_list_item_quoted_is_a_sentence_of_the_reply():
                    body="This year's deals:\n\n- **25% off all beds**\n- 20% off treats\n")
     text = reply("what are the black friday deals on beds and treats?", articles=(sale,))
     assert "25% off all beds." in text and "20% off treats." in text
+
+
+def test_a_complaint_gets_the_procedure_its_article_leads_into():
+    damaged = Article(id="damaged", title="Damaged or faulty items", topic="faults",
+                      status="active",
+                      body="## Arrived damaged?\n\nSorry about that. Tell us within 7 days of"
+                           " delivery and we'll sort it.\n\n1. Open My orders and choose Report"
+                           " a problem.\n2. Add photos of the damage.\n\n## Faults later\n\n"
+                           "Tees are covered for 90 days.")
+    care = Article(id="care", title="Caring for tees", topic="care", status="active",
+                   body="Turn them inside out and wash at 30°C.")
+    text = reply("my tee turned up today with a massive hole in the sleeve. not happy",
+                 articles=(damaged, care))
+    # an apology answers nothing: the article's question carries on to the next sentence,
+    # and that sentence brings the steps it leads into
+    assert "within 7 days" in text and "Add photos of the damage." in text
+    # an everyday verb alone ("turned") makes no sentence about the question
+    assert "inside out" not in text

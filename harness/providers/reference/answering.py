@@ -190,7 +190,8 @@ def _quotable(body: str) -> list[_Quote]:
             if text[-1] not in ".!?:;)\"'":  # a list item is a sentence of the reply
                 text += "."
             found.append(_Quote(text, heading, step=step, asked=asking))
-            asking = ""
+            if len(tokenize(text)) > 1:  # "Sorry about that." answers nothing: read on
+                asking = ""
     return found
 
 
@@ -316,7 +317,9 @@ def _rank(
         # the row of a chart keyed by what the customer gave: "she's 20kg" and "20 kg: 250-300 g"
         keyed = bool(direct or meant or under) and (sentence.article_rank,
                                                     sentence.section) in charted
-        matched = bool(direct or meant or keyed)
+        # an everyday verb alone ("turn" of "it turned up") does not make the sentence one
+        # about the question: no article bonus for it
+        matched = bool((asked & sentence.words) - _LIGHT or meant or keyed)
         score = (direct + 0.5 * meant + 0.25 * (nearby + under) - 0.06 * sentence.article_rank
                  + (_ARTICLE_WEIGHT * topical[sentence.article_rank]
                     + _SUBJECT_WEIGHT * subject[sentence.article_rank]) * matched
@@ -513,6 +516,10 @@ def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence],
                      if s.article_rank == sentence.article_rank
                      and s.section == sentence.section]
             found += items + _procedure(items[0], every) if items and items[0].step else items
+        elif (after is not None and after.step == 1 and not sentence.step
+              and after.article_rank == sentence.article_rank
+              and after.section == sentence.section):
+            found += _procedure(after, every)  # "Let us know within 7 days." and how
     for sentence in chosen:
         if sentence.step:
             found += _procedure(sentence, every)
