@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.grading.catalog_check import catalog_claims
-from harness.kb.catalog import find_products
+from harness.kb.catalog import find_products, variants_named
 from harness.store.schema import Catalog, Product
 
 CATALOG = Catalog(products=(
@@ -151,3 +151,22 @@ def test_the_price_a_discount_starts_from_is_the_products_catalog_price():
     assert catalog_claims("The Crema One is 25% off, $336.75 instead of $449.00.", CATALOG) == []
     assert catalog_claims("With 10% off, the Barista's Choice Blend comes to $16.20.",
                           CATALOG) == []
+
+
+def test_another_size_or_version_of_a_named_product_asked_for_by_its_one_different_word():
+    beds = Catalog(products=(
+        Product(sku="M", name="Cloud Donut Bed Medium", price=44.9),
+        Product(sku="L", name="Cloud Donut Bed Large", price=59.9),
+        Product(sku="R", name="Crema One Refill", price=9.0),
+        *CATALOG.products,
+    ))
+
+    def variants(text: str) -> list[str]:
+        named = tuple(m.product for m in find_products(text, beds))
+        return [p.sku for p in variants_named(text, named, beds)]
+
+    assert variants("got the Cloud Donut Bed Medium, how much is the large one?") == ["L"]
+    assert variants("my Crema One needs a refill") == ["R"]
+    # near misses: no other word of a sibling's name; a sibling differing by two words
+    assert variants("got the Cloud Donut Bed Medium, it is lovely") == []
+    assert variants("the Burr Grinder S2, or is the Crema One Plus better?") == []

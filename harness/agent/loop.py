@@ -14,7 +14,7 @@ from harness.agent.prompt import render_system_prompt
 from harness.agent.run import Retrieved, Run, ToolUse
 from harness.agent.tools import execute, key_patterns, offered_tools, result_text
 from harness.errors import HarnessError
-from harness.kb.catalog import find_products
+from harness.kb.catalog import find_products, variants_named
 from harness.kb.retrieval import Hit, KnowledgeBase
 from harness.providers.client import ModelClient
 from harness.store.loading import Store
@@ -120,8 +120,10 @@ class Agent:
     def _products_named(self, case: Case) -> list[Product]:
         """The catalog records of the products the conversation names, each once."""
         text = "\n".join(t.text for t in case.conversation)
-        return list({m.product.sku: m.product
-                     for m in find_products(text, self.store.catalog)}.values())
+        named = tuple({m.product.sku: m.product
+                       for m in find_products(text, self.store.catalog)}.values())
+        customer = "\n".join(t.text for t in case.conversation if t.role == "customer")
+        return [*named, *variants_named(customer, named, self.store.catalog)]
 
     def messages_for(self, case: Case, hits: tuple[Hit, ...],
                      products: list[Product] | None = None) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from harness.store.schema import Catalog, Product
 from harness.text.tokens import fold
 
-__all__ = ["Mention", "find_products", "fold", "name_pattern"]
+__all__ = ["Mention", "find_products", "fold", "name_pattern", "variants_named"]
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _NAME_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -86,3 +86,30 @@ def find_products(text: str, catalog: Catalog) -> tuple[Mention, ...]:
             continue
         chosen.append(mention)
     return tuple(chosen)
+
+
+def _name_words(name: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(fold(name).lower().replace("'", "")))
+
+
+def variants_named(text: str, named: tuple[Product, ...], catalog: Catalog) -> tuple[Product, ...]:
+    """The other sizes or versions of a named product that the text asks about by their one
+    different word: "bought the medium donut bed ... how much is the large?" names the Cloud
+    Donut Bed Large too, as a shop assistant hears it."""
+    words = set(_TOKEN.findall(fold(text).lower().replace("'", "")))
+    skus = {p.sku for p in named}
+    found: dict[str, Product] = {}
+    for product in named:
+        own = _name_words(product.name)
+        for other in catalog.products:
+            if other.sku in skus or other.sku in found:
+                continue
+            theirs = _name_words(other.name)
+            extra = [w for w in theirs if w not in own]
+            missing = [w for w in own if w not in theirs]
+            swapped = len(theirs) == len(own) and len(missing) == 1  # Medium / Large
+            added = len(theirs) == len(own) + 1 and not missing  # Serum / Serum Refill
+            if (len(extra) == 1 and (swapped or added) and extra[0] in words
+                    and not extra[0].isdigit()):
+                found[other.sku] = other
+    return tuple(found.values())
