@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.text.matching import find_phrase, is_regex, normalize, phrase_in
+from harness.text.meaning import stated
 
 
 def test_normalize_collapses_white_space_and_typography():
@@ -62,3 +63,11 @@ def test_find_phrase_returns_the_match():
     assert match.group(1) == "45"
     assert find_phrase("chargeback", "I filed a Chargeback").group(0) == "Chargeback"
     assert find_phrase("chargeback", "no dispute here") is None
+
+
+def test_a_one_letter_prefix_is_part_of_the_fact():
+    # "e-gift card" is not any gift card: "gift cards can't be returned" does not state it
+    assert not stated("e-gift card", "Some things can't be returned: socks. Gift cards.")
+    assert stated("e-gift card", "We'll refund you with an e-gift card.")
+    assert stated("e-gift card", "We'll refund you with an eGift card.")
+    assert stated("e-gift card", "We'll refund you with an E-Gift Card.")

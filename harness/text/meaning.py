@@ -158,12 +158,19 @@ def _strip_figures(text: str, found: Iterable[Figure]) -> str:
     return text
 
 
+# "e-gift card", "e-mail": a one-letter prefix the tokens drop, yet it names another thing
+_PREFIXED = re.compile(r"\b([a-z])-([a-z]+)", re.IGNORECASE)
+
+
 def _words_stated(phrase: str, text: str) -> bool:
-    words = set(tokenize(phrase))
-    if not words:
+    prefixed = [re.compile(rf"\b{a}[-\u2010\u2011 ]?{b}", re.IGNORECASE)
+                for a, b in _PREFIXED.findall(phrase)]
+    words = set(tokenize(_PREFIXED.sub(" ", phrase)))
+    if not words and not prefixed:
         return False
     negative = negated(phrase)
     return any(words <= set(tokenize(s)) and (not negative or _negates(s, words))
+               and all(p.search(s) for p in prefixed)
                for s in sentences(text) or [text])
 
 
