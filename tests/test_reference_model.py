@@ -597,3 +597,19 @@ def test_a_complaint_gets_the_procedure_its_article_leads_into():
     assert "within 7 days" in text and "Add photos of the damage." in text
     # an everyday verb alone ("turned") makes no sentence about the question
     assert "inside out" not in text
+
+
+def test_a_sentence_pointing_below_brings_the_table_it_points_to():
+    dates = Article(id="xmas", title="Holiday delivery dates", topic="christmas",
+                    status="active", body="Please place your order by the dates below. Orders"
+                    " placed by then arrive by December 24.\n\n| Service | Order by |\n"
+                    "| --- | --- |\n| Standard | December 16 |\n| Express | December 21 |\n")
+    text = reply("if i order today with regular shipping will it arrive before christmas?",
+                 articles=(dates,))
+    assert "December 16" in text and "December 21" in text
+    # a near miss: a sentence that does not point to the table brings none of its rows
+    plain = Article(id="xmas", title="Holiday delivery dates", topic="christmas",
+                    status="active", body="Please place your order early. Orders placed by"
+                    " then arrive by December 24.\n\n| Service | Order by |\n"
+                    "| --- | --- |\n| Standard | December 16 |\n| Express | December 21 |\n")
+    assert "December 21" not in reply("when should i place my order?", articles=(plain,))

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import dropwhile
 from typing import Any, NamedTuple
 
 from harness.kb.catalog import fold, name_pattern
@@ -527,6 +528,9 @@ def _with_lists(chosen: list[_Sentence], every: Sequence[_Sentence],
     return list(dict.fromkeys(found))
 
 
+_BELOW = re.compile(r"\b(?:below|the following|as follows)\b", re.I)
+
+
 def _table_under(sentence: _Sentence, every: Sequence[_Sentence], wanted: frozenset[str],
                  chosen: Sequence[_Sentence], how_to: bool = False) -> list[_Sentence]:
     """The rows, of the table right under a sentence, that the question names by a word the
@@ -534,14 +538,18 @@ def _table_under(sentence: _Sentence, every: Sequence[_Sentence], wanted: frozen
     row for the EU, asked about Spain; for a how-to, the table is the how (a 7-day plan).
     None when a row of it is chosen already."""
     rows = []
-    for s in every[sentence.position + 1:sentence.position + 13]:
+    pointing = bool(_BELOW.search(sentence.text))  # "... by the dates below."
+    ahead = every[sentence.position + 1:sentence.position + 15]
+    if pointing:  # the table may come a sentence or two further on
+        ahead = list(dropwhile(lambda s: not s.row, ahead[:3])) + ahead[3:]
+    for s in ahead:
         if s.article_rank != sentence.article_rank or not s.row:
             break
         rows.append(s)
     if not rows or any(s in chosen for s in rows):
         return []
-    if how_to:
-        return rows[:4]
+    if how_to or pointing:
+        return rows[:4 if how_to else 3]
     every_row = frozenset.intersection(*(s.words for s in rows))  # "uk", "eu" of a size chart
     return [s for s in rows if (s.words - every_row) & wanted][:2]
 
