@@ -613,3 +613,17 @@ def test_a_sentence_pointing_below_brings_the_table_it_points_to():
                     " then arrive by December 24.\n\n| Service | Order by |\n"
                     "| --- | --- |\n| Standard | December 16 |\n| Express | December 21 |\n")
     assert "December 21" not in reply("when should i place my order?", articles=(plain,))
+
+
+def test_using_points_is_spending_them():
+    from harness.text.concepts import expansion
+
+    assert "spend" in expansion("how do i actually use them")
+    assert "redeem" in expansion("can I use my loyalty points on a sale item?")
+    # near miss: using a product is not spending points
+    assert "spend" not in expansion("how do i use the protector spray?")
+    points = Article(id="points", title="Loyalty points", topic="loyalty", status="active",
+                     body="You earn 1 point for every £1. Points arrive after dispatch.\n\n"
+                          "## Spending points\n\nEvery 100 points takes £5 off your order.")
+    assert "£5 off" in reply("how do the loyalty points work? how do i use them",
+                             articles=(points,))

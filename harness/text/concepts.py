@@ -43,6 +43,9 @@ _CONCEPTS: tuple[tuple[str, str], ...] = (
     (r"\bis there (a|any) (fee|charge|cost)\b|(?<!much )\b(do|does|will) (you|it|they|that) "
      r"(charge|cost)( (anything|extra))?\b|\bdo i (have to|need to) pay\b",
      "fee cost free complimentary"),
+    # using points is spending or redeeming them, whichever word the shop's KB uses
+    (r"\b(use|using|spend|spending|redeem\w*|cash in) (them|my points|the points|points|my "
+     r"(paw |loyalty |reward |rewards )?points)\b", "spend redeem use"),
     (r"\b(get|earn|receive) (anything|something)\b(?! (off|back))|\bwhat do i get\b|"
      r"\bis there (a|any) (reward|incentive|bonus)\b", "earn reward points"),
     (r"\b(cancel\w*|stop (the|my) order|change (my|the) order|amend\w*|edit (my|the) order)\b",
