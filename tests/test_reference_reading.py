@@ -28,6 +28,11 @@ LAYOUTS = {
              + RETURNS.replace("\n", "\n    ") + "\n- title: Shipping\n  body: " + SHIPPING
              + "\n```\n"),
     "paragraphs": f"Reference material:\nReturns\n{RETURNS}\n\nShipping\n{SHIPPING}\n",
+    # capitals for the section, "Article:" before each title
+    "labelled": f"KNOWLEDGE BASE\n\nArticle: Returns\n{RETURNS}\n\nArticle: Shipping\n{SHIPPING}\n",
+    # articles between horizontal rules, their own sections at the same level as titles
+    "ruled": (f"## Reference articles\n\n## Returns\n\n{RETURNS}\n\n## Exceptions\n\nNone.\n\n"
+              f"---\n\n## Shipping\n\n{SHIPPING}\n\n---\n"),
 }
 
 
@@ -280,3 +285,35 @@ def test_an_articles_own_headings_of_the_title_level_do_not_split_it():
     plain = read_prompt(INTRO + "## Help-centre articles\n\n### Returns\n\nWithin 30 days.\n\n"
                         "### Shipping\n\n3 days.\n")
     assert [a.title for a in plain.articles] == ["Returns", "Shipping"]
+
+
+def test_a_title_with_a_label_may_be_a_question():
+    understood = read_prompt(INTRO + "KNOWLEDGE BASE\n\nArticle: When will I get my refund?\n"
+                             "Refunds arrive within 5 days.\n\nArticle: Shipping\n" + SHIPPING)
+    assert [a.title for a in understood.articles] == ["When will I get my refund?", "Shipping"]
+
+
+@pytest.mark.parametrize("shelf", [
+    'PRODUCT LIST (EUR)\n- Salmon Kibble 12kg | 62.50 | active\n',
+    '<products currency="EUR">\n<product name="Salmon Kibble 12kg" price="62.50" status="active"/>'
+    '\n</products>\n',
+    "## Catalogue (EUR)\n\n| Name | Price | Availability |\n| --- | --- | --- |\n"
+    "| Salmon Kibble 12kg | 62.50 | active |\n",
+])
+def test_a_bare_price_takes_the_currency_the_prompt_names(shelf: str):
+    understood = read_prompt(INTRO + LAYOUTS["tags"] + "\n" + shelf)
+    assert [(p.name, p.price) for p in understood.products] == [
+        ("Salmon Kibble 12kg", "\u20ac62.50")]
+    # near miss: no currency named anywhere, the amount stays as written
+    bare = read_prompt(INTRO + LAYOUTS["tags"]
+                       + '\n<product name="Salmon Kibble 12kg" price="62.50"/>')
+    assert bare.products[0].price == "62.50"
+
+
+@pytest.mark.parametrize("intro", [
+    "You help customers of Loop & Thread by chat.",
+    "You answer customer messages for Loop & Thread. Be friendly.",
+    "You are the support assistant for Loop & Thread, a streetwear shop.",
+])
+def test_reads_the_shops_name_however_the_role_is_written(intro: str):
+    assert read_prompt(intro + "\n" + LAYOUTS["tags"]).brand == "Loop & Thread"

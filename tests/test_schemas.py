@@ -39,7 +39,8 @@ from harness.store.schemas import DRAFT, LOADER_ONLY
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMAS = REPO / "docs" / "schemas"
-TEST_STORES = sorted(p for p in (REPO / "tests" / "stores").iterdir() if p.is_dir())
+TEST_STORES = sorted(p for p in (REPO / "tests" / "stores").iterdir()
+                     if (p / "edits.yaml").is_file())  # layouts/ holds prompts, not a store
 REGENERATE = "harness schemas --out docs/schemas"
 
 

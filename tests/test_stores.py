@@ -9,7 +9,9 @@ prints.
 
 from __future__ import annotations
 
+import shutil
 from functools import cache
+from pathlib import Path
 
 import pytest
 from storegate import StoreRun, edits_of, run_store, store_dirs
@@ -84,3 +86,19 @@ def test_scripted_edit_gets_its_verdict(name: str, edit: str):
     outcome = next(o for o in _run(name).edits if o.name == edit)
     assert not outcome.problems, (f"{name}/{edit} ({outcome.kind}): {outcome.problems};"
                                   f" gate objections: {list(outcome.why)}")
+
+
+LAYOUTS = sorted((Path(__file__).parent / "stores" / "layouts").glob("*.j2"))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=[p.stem.split(".")[0] for p in LAYOUTS])
+@pytest.mark.parametrize("name", [p.name for p in STORES])
+def test_another_prompt_layout_passes_the_same_fixtures(name: str, layout: Path,
+                                                        tmp_path: Path):
+    store = next(p for p in STORES if p.name == name)
+    copy = tmp_path / name
+    shutil.copytree(store, copy)
+    shutil.copy(layout, copy / "prompts" / "system.md.j2")
+    own = {cid for cid, e in _run(name).baseline.items() if e.passed}
+    now = {cid for cid, e in run_store(copy, only=()).baseline.items() if e.passed}
+    assert now == own, f"lost {sorted(own - now)}, gained {sorted(now - own)}"

@@ -106,9 +106,12 @@ _SIGN_ASK = re.compile(
     r"|\bsign (?=[\"'\u201c`])"
     r"|\bat the (?:end|bottom) of (?:every|each|all|your|any)\b[^\n]{0,25}?"
     r"\b(?:repl(?:y|ies)|responses?|messages?|answers?|emails?)\b", re.IGNORECASE)
-_BRAND = re.compile(r"\b(?:assistant|agent|concierge|representative|advisor|adviser|bot|team)"
-                    r"\s+(?:for|of|at)\s+(?:the\s+)?([A-Z][^,.;:()\n]{1,40}?)"
-                    r"(?=\s*[,.;:(\n]|\s+(?:a|an|the|who|which)\b)")
+_BRAND = re.compile(r"(?:\b(?:assistant|agent|concierge|representative|advisor|adviser|bot|team)"
+                    r"\s+(?:for|of|at)|\b(?:customers|shoppers|clients)\s+of|\bon behalf of|"
+                    r"\b(?:work|working|answer|answering|support)\s+(?:for|at)|"
+                    r"\b(?:messages|questions|emails|chats|enquiries|inquiries)\s+for)"
+                    r"\s+(?:the\s+)?([A-Z][^,.;:()\n]{1,40}?)"
+                    r"(?=\s*[,.;:(\n]|\s+(?:a|an|the|who|which|by|in|with|on|through|via)\b)")
 
 
 def _brand(text: str) -> str:
@@ -321,7 +324,10 @@ _MONEY = re.compile(
 _CURRENCY_CODES = {"USD", "GBP", "EUR", "CAD", "AUD", "NZD", "CHF", "JPY", "SEK", "DKK", "NOK"}
 _DISCONTINUED = re.compile(r"\b(discontinued|no longer (available|sold|made|stocked|offered)|"
                            r"retired|withdrawn|recalled|not sold any ?more|end of line)\b", re.I)
-_CURRENCY_IN_TEXT = re.compile(r"\b(?:prices?|amounts?)\b[^.\n]{0,30}\bin\s+([A-Z]{3})\b")
+_CURRENCY_IN_TEXT = re.compile(  # "prices in EUR", 'currency="EUR"', "PRODUCT LIST (EUR)"
+    r"\b(?:prices?|amounts?)\b[^.\n]{0,30}\bin\s+([A-Z]{3})\b|\bcurrency\b\"?\s*[=:]\s*[\"']?"
+    r"([A-Z]{3})\b|\b(?:products?|prices?|price list|catalog(?:ue)?)\b[^.\n]{0,30}?[(\[]\s*"
+    r"([A-Z]{3})\s*[)\]]", re.IGNORECASE)
 
 
 def _money(text: str, currency: str) -> str:
@@ -398,11 +404,12 @@ def _headers(lines: list[str]) -> list[tuple[int, int, str]]:
             found.append((number, len(heading.group(1)), heading.group(2)))
         elif (label := _LABEL.match(line)) and len(label.group(1).split()) <= 8:
             found.append((number, 7, label.group(1)))
-        elif (_title_like(line) and len(line.split()) <= 6 and (number == 0 or not lines[
-                number - 1].strip()) and (_KB_WORDS.search(line) or _PRODUCT_WORDS.search(line)
-                                          or _INSTRUCTION_WORDS.search(line))
+        elif (_title_like(line) and len(line.split()) <= 6
+                and (number == 0 or not lines[number - 1].strip() or _shouted(line))
+                and (_KB_WORDS.search(line) or _PRODUCT_WORDS.search(line)
+                     or _INSTRUCTION_WORDS.search(line))
                 and (number + 1 == len(lines) or not lines[number + 1].strip()
-                     or _HEADING.match(lines[number + 1]))):
+                     or _HEADING.match(lines[number + 1]) or _shouted(line))):
             found.append((number, 7, line.strip()))  # "Help articles" standing alone
     return found
 
@@ -417,7 +424,7 @@ def _starts_an_article(lines: list[str], after: int) -> bool:
                 or first.lstrip().startswith(("[", "{", "```", "<")))
 
 
-def _regions(lines: list[str]) -> tuple[_Region | None, _Region | None]:
+def _regions(lines: list[str], currency: str = "") -> tuple[_Region | None, _Region | None]:
     """The KB region and the product region. The KB runs from the first heading or label
     naming it that opens an article to the product heading (article bodies have headings of
     their own, so no other heading ends it); the products run from the last product heading
@@ -430,7 +437,8 @@ def _regions(lines: list[str]) -> tuple[_Region | None, _Region | None]:
         end = next((n for n, lv, _ in headers[index + 1:] if lv <= level), len(lines))
         end = _asked_from(lines, number + 1, end)
         region = lines[number + 1:end]
-        if _content(region) and any(_MONEY.search(x) or _PRICE_FIELD.search(x) for x in region):
+        if _content(region) and any(_MONEY.search(x) or _PRICE_FIELD.search(x)
+                                    or (currency and _AMOUNT.search(x)) for x in region):
             shelf = _Region("products", number + 1, end, level)
             break
     named = [(n, lv) for n, lv, text in headers if _KB_WORDS.search(text)
@@ -495,12 +503,27 @@ def _title_like(line: str) -> bool:
             and text[-1] not in ".!?,;" and not _LABEL.match(line))
 
 
+def _shouted(line: str) -> bool:
+    """A heading in capitals ("PRODUCT LIST (EUR)"): a heading even with its list right under."""
+    letters = [c for c in line if c.isalpha()]
+    return len(letters) >= 4 and all(c.isupper() for c in letters)
+
+
+# "Article: Returns policy", "Title - Returns policy": the label is the layout, not the title
+_TITLE_LABEL = re.compile(r"^\s*(?:article|title|topic|doc(?:ument)?|page|faq)\s*(?:\d+\s*)?"
+                          r"[:\u2013\u2014-]\s+(?=\S)", re.IGNORECASE)
+
+
 def _split_title(title: str) -> tuple[str, str]:
     """"Returns policy (returns-policy)" -> ("Returns policy", "returns-policy")."""
+    title = _TITLE_LABEL.sub("", title)
     found = _TITLE_WITH_ID.match(title.strip())
     if found and found.group(1) and ("-" in found.group(2) or found.group(2).islower()):
         return found.group(1).strip(), found.group(2)
     return title.strip(), ""
+
+
+_RULE = re.compile(r"^\s{0,3}(?:-{3,}|\*{3,}|_{3,})\s*$")
 
 
 def _chunks(lines: list[str]) -> tuple[list[KbArticle], str]:
@@ -516,6 +539,12 @@ def _chunks(lines: list[str]) -> tuple[list[KbArticle], str]:
         if _split_title(heading.group(2))[1]:  # "### Returns FAQ (faq-returns)": a heading
             # of the same level without an id is the article's own ("### Can I return it?")
             starts = [(n, title) for n, title in starts if _split_title(title)[1]]
+        elif ruled := [n for n, line in enumerate(body_lines) if _RULE.match(line)]:
+            # articles between horizontal rules: the first heading after a rule opens one,
+            # the others of its level are the article's own sections
+            starts = [start for start in starts if start[0] == starts[0][0] or any(
+                r < start[0] and not any(r < n < start[0] for n, _ in starts)
+                for r in ruled)]
     elif (numbered := _NUMBERED.match(first)) and _title_like(numbered.group(2)):
         layout, expected = "numbered list", int(numbered.group(1))
         for n, line in enumerate(body_lines):
@@ -530,7 +559,7 @@ def _chunks(lines: list[str]) -> tuple[list[KbArticle], str]:
                   if (b := _BOLD_TITLE.match(line)) and (n == 0 or not body_lines[n - 1].strip())]
     else:
         starts = [(n, line.strip()) for n, line in enumerate(body_lines)
-                  if _title_like(line) and not _HEADING.match(line)
+                  if (_title_like(line) or _TITLE_LABEL.match(line)) and not _HEADING.match(line)
                   and (n == 0 or not body_lines[n - 1].strip())
                   and n + 1 < len(body_lines)]
     if not starts:
@@ -539,7 +568,8 @@ def _chunks(lines: list[str]) -> tuple[list[KbArticle], str]:
     articles = []
     for index, (number, title) in enumerate(starts):
         end = starts[index + 1][0] if index + 1 < len(starts) else len(body_lines)
-        body = "\n".join(body_lines[number + 1:end]).strip()
+        body = "\n".join(line for line in body_lines[number + 1:end]
+                         if not _RULE.match(line)).strip()  # a rule is layout, not text
         if body and not (len(body) < 80 and _NONE_FOUND.search(body)):
             name, article_id = _split_title(title)
             articles.append(KbArticle(name, body, article_id))
@@ -573,7 +603,7 @@ def _table_products(lines: list[str], currency: str) -> list[ProductRecord]:
         if len(row) <= max(name, price) or not row[name]:
             continue
         found.append(ProductRecord(
-            row[name], _money(row[price], currency) or row[price],
+            row[name], _amount(row[price], currency),
             _status(row[status] if status is not None and status < len(row) else " ".join(row)),
             tuple(a.strip() for a in re.split(r"[|,;]", row[aliases]) if a.strip())
             if aliases is not None and aliases < len(row) else ()))
@@ -585,6 +615,8 @@ def _line_products(lines: list[str], currency: str) -> list[ProductRecord]:
     for line in lines:
         text = re.sub(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+", "", line).strip()
         price = _money(text, currency)
+        if not price and currency and (bare := _AMOUNT.search(text)):
+            price = _price(bare.group(0), currency)  # "- Salmon Kibble | 62.50 | active"
         if not price or TABLE_ROW.match(line):
             continue
         name = _NAME_END.split(text.replace("**", ""), maxsplit=1)[0].strip()
@@ -597,6 +629,7 @@ def _line_products(lines: list[str], currency: str) -> list[ProductRecord]:
     return found
 
 
+_AMOUNT = re.compile(r"(?<![\d.,])\d{1,6}\.\d{2}(?![\d.,%])")  # a price written bare: "62.50"
 _PRICE_FIELD = re.compile(r"\"?\bprice\"?\s*[:=]", re.IGNORECASE)
 _TAG_ARTICLE = re.compile(r"<(article|document|doc|kb_article|entry)\b([^>]*)>(.*?)</\1>",
                           re.DOTALL | re.IGNORECASE)
@@ -609,8 +642,20 @@ def _attrs(text: str) -> dict[str, str]:
 
 
 def _currency(text: str) -> str:
-    found = _CURRENCY_IN_TEXT.search(text)
-    return found.group(1) if found and found.group(1) in _CURRENCY_CODES else ""
+    for found in _CURRENCY_IN_TEXT.finditer(text):
+        code = next(g for g in found.groups() if g)
+        if code in _CURRENCY_CODES:  # a code, not a word ("in all" of "prices in all ...")
+            return code
+    return ""
+
+
+def _amount(price: str, currency: str) -> str:
+    """A price as the model reads it: "62.50" in a store whose prices are in EUR is €62.50."""
+    if found := _money(price, currency):
+        return found
+    if currency and re.fullmatch(r"\s*\d[\d,]*(?:\.\d{1,2})?\s*", price):
+        return _price(price, currency)
+    return price
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -620,7 +665,7 @@ def read_prompt(system: str) -> Understood:
     """Everything the reference model understands of a system prompt."""
     currency = _currency(system)
     lines = system.splitlines()
-    kb, shelf = _regions(lines)
+    kb, shelf = _regions(lines, currency)
 
     articles: list[KbArticle] = []
     products: list[ProductRecord] = []
@@ -633,7 +678,7 @@ def read_prompt(system: str) -> Understood:
         attrs = _attrs(attributes)
         if attrs.get("name"):
             products.append(ProductRecord(
-                attrs["name"], _money(attrs.get("price", ""), currency) or attrs.get("price", ""),
+                attrs["name"], _amount(attrs.get("price", ""), currency),
                 _status(attrs.get("status", "")),
                 tuple(a for a in attrs.get("aliases", "").split("|") if a)))
 
