@@ -291,6 +291,16 @@ def test_a_title_with_a_label_may_be_a_question():
     understood = read_prompt(INTRO + "KNOWLEDGE BASE\n\nArticle: When will I get my refund?\n"
                              "Refunds arrive within 5 days.\n\nArticle: Shipping\n" + SHIPPING)
     assert [a.title for a in understood.articles] == ["When will I get my refund?", "Shipping"]
+    rag = read_prompt(INTRO + "Context:\n\n[1] Returns\n" + RETURNS + "\n\n[2] Shipping\n"
+                      + SHIPPING + "\n\nProducts mentioned:\nProduct: Salmon Kibble 12kg \u2014"
+                      " Price: 62.50 USD \u2014 Status: active\n")
+    assert [a.title for a in rag.articles] == ["Returns", "Shipping"]
+    assert [(p.name, p.price) for p in rag.products] == [("Salmon Kibble 12kg", "$62.50")]
+
+
+def test_an_empty_data_block_is_no_article():
+    understood = read_prompt(INTRO + "Help articles:\n```yaml\narticles:\n```\n")
+    assert understood.articles == ()
 
 
 @pytest.mark.parametrize("shelf", [
@@ -304,9 +314,13 @@ def test_a_bare_price_takes_the_currency_the_prompt_names(shelf: str):
     understood = read_prompt(INTRO + LAYOUTS["tags"] + "\n" + shelf)
     assert [(p.name, p.price) for p in understood.products] == [
         ("Salmon Kibble 12kg", "\u20ac62.50")]
-    # near miss: no currency named anywhere, the amount stays as written
-    bare = read_prompt(INTRO + LAYOUTS["tags"]
-                       + '\n<product name="Salmon Kibble 12kg" price="62.50"/>')
+    # no currency named: the one the prompt's amounts are written in ("$4.95" of shipping)
+    shipping = read_prompt(INTRO + LAYOUTS["tags"]
+                           + '\n<product name="Salmon Kibble 12kg" price="62.50"/>')
+    assert shipping.products[0].price == "$62.50"
+    # near miss: no currency anywhere, the amount stays as written
+    bare = read_prompt(INTRO + f'<article id="returns" title="Returns">\n{RETURNS}\n</article>\n'
+                       '<product name="Salmon Kibble 12kg" price="62.50"/>')
     assert bare.products[0].price == "62.50"
 
 
@@ -314,6 +328,8 @@ def test_a_bare_price_takes_the_currency_the_prompt_names(shelf: str):
     "You help customers of Loop & Thread by chat.",
     "You answer customer messages for Loop & Thread. Be friendly.",
     "You are the support assistant for Loop & Thread, a streetwear shop.",
+    "You work for Loop & Thread customer care. Be kind.",
+    "System: You are Loop & Thread's virtual assistant.",
 ])
 def test_reads_the_shops_name_however_the_role_is_written(intro: str):
     assert read_prompt(intro + "\n" + LAYOUTS["tags"]).brand == "Loop & Thread"

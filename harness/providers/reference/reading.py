@@ -114,9 +114,19 @@ _BRAND = re.compile(r"(?:\b(?:assistant|agent|concierge|representative|advisor|a
                     r"(?=\s*[,.;:(\n]|\s+(?:a|an|the|who|which|by|in|with|on|through|via)\b)")
 
 
+_BRAND_TAIL = re.compile(r"\s+(?:customer\s+(?:care|service|support)|support|help\s*desk|team)$",
+                         re.IGNORECASE)  # "Loop & Thread customer care": the shop is the name
+
+
+# "You are Loop & Thread's virtual assistant"
+_BRAND_OWNS = re.compile(r"\b(?:you are|this is|i am|i'm)\s+([A-Z][^,.;:()\n]{1,40}?)['\u2019]s\s+"
+                         r"(?:[\w-]+\s+){0,2}?(?:assistant|agent|concierge|bot|advisor|adviser)\b",
+                         re.IGNORECASE)
+
+
 def _brand(text: str) -> str:
-    found = _BRAND.search(text)
-    return found.group(1).strip() if found else ""
+    found = _BRAND.search(text) or _BRAND_OWNS.search(text)
+    return _BRAND_TAIL.sub("", found.group(1).strip()) if found else ""
 
 
 _SPELLED_WORDS = re.compile(rf"\b({NUMBER})(?=[\s-]+words?\b)", re.IGNORECASE)
@@ -499,7 +509,8 @@ def _content(lines: list[str]) -> bool:
 
 def _title_like(line: str) -> bool:
     text = line.strip().strip("*").strip()
-    return (0 < len(text) <= 100 and len(text.split()) <= 12 and not text.startswith(("|", "-"))
+    return (0 < len(text) <= 100 and len(text.split()) <= 12
+            and not text.startswith(("|", "-", "```", "{", "["))
             and text[-1] not in ".!?,;" and not _LABEL.match(line))
 
 
@@ -510,8 +521,8 @@ def _shouted(line: str) -> bool:
 
 
 # "Article: Returns policy", "Title - Returns policy": the label is the layout, not the title
-_TITLE_LABEL = re.compile(r"^\s*(?:article|title|topic|doc(?:ument)?|page|faq)\s*(?:\d+\s*)?"
-                          r"[:\u2013\u2014-]\s+(?=\S)", re.IGNORECASE)
+_TITLE_LABEL = re.compile(r"^\s*(?:(?:article|title|topic|doc(?:ument)?|page|faq|source)\s*"
+                          r"(?:\d+\s*)?[:\u2013\u2014-]|\[\d{1,3}\])\s+(?=\S)", re.IGNORECASE)
 
 
 def _split_title(title: str) -> tuple[str, str]:
@@ -564,6 +575,8 @@ def _chunks(lines: list[str]) -> tuple[list[KbArticle], str]:
                   and n + 1 < len(body_lines)]
     if not starts:
         text = "\n".join(body_lines).strip()
+        if _FENCE.fullmatch(text) or re.fullmatch(r"```[\w-]*\s*```", text):
+            return [], "one block"  # a data block with no article in it ("articles:" alone)
         return ([KbArticle("", text)] if text else []), "one block"
     articles = []
     for index, (number, title) in enumerate(starts):
@@ -614,6 +627,7 @@ def _line_products(lines: list[str], currency: str) -> list[ProductRecord]:
     found = []
     for line in lines:
         text = re.sub(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+", "", line).strip()
+        text = re.sub(r"^(?:product|item|name)\s*:\s*", "", text, flags=re.I)  # "Product: X"
         price = _money(text, currency)
         if not price and currency and (bare := _AMOUNT.search(text)):
             price = _price(bare.group(0), currency)  # "- Salmon Kibble | 62.50 | active"
@@ -642,11 +656,17 @@ def _attrs(text: str) -> dict[str, str]:
 
 
 def _currency(text: str) -> str:
+    """The currency the prompt names, else the one its amounts are written in ("€4.50"):
+    a model reading "62.5" in a shop whose articles say "€45" reads euros."""
     for found in _CURRENCY_IN_TEXT.finditer(text):
         code = next(g for g in found.groups() if g)
         if code in _CURRENCY_CODES:  # a code, not a word ("in all" of "prices in all ...")
             return code
-    return ""
+    unescaped = text.replace("\\u20ac", "\u20ac").replace("\\u00a3", "\u00a3")  # JSON's "\u20ac"
+    used = {code: len(re.findall(rf"{re.escape(sign)}\s?\d", unescaped))
+            for code, sign in _SYMBOLS.items()}
+    best = max(used, key=lambda code: used[code])
+    return best if used[best] and list(used.values()).count(used[best]) == 1 else ""
 
 
 def _amount(price: str, currency: str) -> str:
