@@ -333,3 +333,12 @@ def test_a_bare_price_takes_the_currency_the_prompt_names(shelf: str):
 ])
 def test_reads_the_shops_name_however_the_role_is_written(intro: str):
     assert read_prompt(intro + "\n" + LAYOUTS["tags"]).brand == "Loop & Thread"
+
+
+def test_the_shops_name_from_the_sign_off_when_the_role_does_not_give_it():
+    understood = read_prompt("Support agent. Be kind.\nSign every reply with: Stay fresh, the"
+                             " Loop & Thread crew\n\n" + LAYOUTS["tags"])
+    assert understood.brand == "Loop & Thread"
+    # near miss: a sign-off naming no shop
+    assert read_prompt("Support agent.\nSign every reply with: Best, the team\n\n"
+                       + LAYOUTS["tags"]).brand == ""

@@ -124,6 +124,18 @@ _BRAND_OWNS = re.compile(r"\b(?:you are|this is|i am|i'm)\s+([A-Z][^,.;:()\n]{1,
                          re.IGNORECASE)
 
 
+# "Stay fresh, the Loop & Thread crew", "Wags & purrs, the Pawsome Pantry team"
+_NAME_WORD = r"[A-Z][\w\u00c0-\u024f'-]*"
+_SIGNED = re.compile(rf"\bthe\s+((?:{_NAME_WORD}\s+(?:&\s+|and\s+)?)*?{_NAME_WORD})"
+                     r"\s+(?:team|crew|folks|family|gang|people)\b")
+
+
+def _signed_name(sign_off: str) -> str:
+    """The shop's name as its sign-off gives it, when the role does not name the shop."""
+    found = _SIGNED.search(sign_off)
+    return found.group(1) if found else ""
+
+
 def _brand(text: str) -> str:
     found = _BRAND.search(text) or _BRAND_OWNS.search(text)
     return _BRAND_TAIL.sub("", found.group(1).strip()) if found else ""
@@ -748,8 +760,8 @@ def read_prompt(system: str) -> Understood:
         set_limit, set_sign_off = _tone_settings(_data_blocks(system) if blocks is None
                                                  else blocks)
         limit, sign_off = limit or set_limit, sign_off or set_sign_off
-    return Understood(tuple(articles), tuple(products), limit, sign_off, layout, _brand(asks),
-                      tuple(notes))
+    return Understood(tuple(articles), tuple(products), limit, sign_off, layout,
+                      _brand(asks) or _signed_name(sign_off or ""), tuple(notes))
 
 
 def _instructions(system: str, lines: list[str], *regions: _Region | None) -> str:
