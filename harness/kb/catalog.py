@@ -40,6 +40,11 @@ def name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])" + r"[\W_]*".join(parts) + r"(?![a-z0-9])", re.IGNORECASE)
 
 
+def _name_words(name: str) -> tuple[str, ...]:
+    """The words a name (or a text) is matched by: folded, lower-case, without apostrophes."""
+    return tuple(_TOKEN.findall(fold(name).lower().replace("'", "")))
+
+
 _Name = tuple[Product, str]  # a product and one of its names (the name or an alias)
 _Index = dict[str, tuple[tuple[int, _Name], ...]]
 _INDEXES: dict[int, tuple[Catalog, _Index]] = {}  # by the catalog's identity, see _index
@@ -56,7 +61,7 @@ def _index(catalog: Catalog) -> _Index:
     number = 0
     for product in catalog.products:
         for name in (product.name, *product.aliases):
-            words = _TOKEN.findall(fold(name).lower().replace("'", ""))
+            words = _name_words(name)
             if words:
                 first = words[0]
                 for form in dict.fromkeys((first, first + "s", first + "es")):
@@ -88,15 +93,11 @@ def find_products(text: str, catalog: Catalog) -> tuple[Mention, ...]:
     return tuple(chosen)
 
 
-def _name_words(name: str) -> tuple[str, ...]:
-    return tuple(_TOKEN.findall(fold(name).lower().replace("'", "")))
-
-
 def variants_named(text: str, named: tuple[Product, ...], catalog: Catalog) -> tuple[Product, ...]:
     """The other sizes or versions of a named product that the text asks about by their one
     different word: "bought the medium donut bed ... how much is the large?" names the Cloud
     Donut Bed Large too, as a shop assistant hears it."""
-    words = set(_TOKEN.findall(fold(text).lower().replace("'", "")))
+    words = set(_name_words(text))
     skus = {p.sku for p in named}
     found: dict[str, Product] = {}
     for product in named:

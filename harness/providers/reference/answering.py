@@ -376,16 +376,16 @@ def _worked_out(last: str, chosen: Sequence[_Sentence]) -> list[str]:
     model does ("I have 740" and "every 100 points gives a $5 reward": $35): points are
     spent in whole steps of the rate. Only when one number is given and a chosen sentence,
     or one of the chosen sentences' articles, states the rate."""
-    if not re.search(r"\bpoints?\b", last, re.I):
-        return []
     held = [int(m.group(1).replace(",", "")) for m in _HELD.finditer(last)]
+    if len(held) != 1 or not re.search(r"\bpoints?\b", last, re.I):
+        return []
+    points = held[0]
     for sentence in chosen:
         rate = _RATE.search(sentence.text)
-        if not rate or len(held) != 1:
+        if not rate:
             continue
         step, sign, value = int(rate.group(1).replace(",", "")), rate.group(3), float(rate.group(4))
-        points = held[0]
-        if not step or points < step or points % 1:
+        if not step or points < step:
             continue
         steps = points // step
         worth = steps * value
