@@ -627,3 +627,29 @@ def test_using_points_is_spending_them():
                           "## Spending points\n\nEvery 100 points takes £5 off your order.")
     assert "£5 off" in reply("how do the loyalty points work? how do i use them",
                              articles=(points,))
+
+
+def test_the_thing_the_story_names_by_an_articles_title_is_what_it_stands_for():
+    """"got a gift card ... how long do I have to use it, and can I put it towards my
+    subscription?": each "it" is the gift card, so the gift-card sentences answer."""
+    from harness.text.concepts import expansion
+
+    assert "valid" in expansion("how long do i have to use it")
+    assert "valid" in expansion("how long is the voucher good for?")
+    assert "valid" not in expansion("how long do i have to return it")  # near miss
+    cards = Article(id="gift-cards", title="Gift cards", topic="gift-cards", status="active",
+                    body="Enter the 16-digit code at checkout.\n"
+                         "Gift cards are valid for 2 years from the date they were bought.\n"
+                         "Gift cards can't be used for subscriptions.")
+    subs = Article(id="subs", title="Food subscriptions", topic="subscriptions",
+                   status="active", body="A subscription sends your pet's food on a schedule,"
+                   " and you save 10% on every monthly delivery.")
+    promo = Article(id="promo", title="Promo codes", topic="discounts", status="active",
+                    body="WELCOME10 takes 10% off your first order.\n"
+                         "It can be used once per customer, and it isn't valid on gift cards.")
+    text = reply("got a €50 gift card from my sister for my birthday. how long do i have to use"
+                 " it, and can i put it towards my monthly food subscription?",
+                 articles=(promo, subs, cards))
+    assert "2 years" in text
+    assert "can't be used for subscriptions" in text
+    assert "once per customer" not in text  # the promo code's "it", not the card's

@@ -32,7 +32,10 @@ _CONCEPTS: tuple[tuple[str, str], ...] = (
     (r"\b(postage|p&p|shipping|ship|ships|shipped|deliver\w*|courier|post)\b",
      "delivery shipping"),
     (r"\b(how much|price|prices|cost|costs|fee|fees|charge|charges|pay for)\b", "cost price"),
-    (r"\b(expire|expires|expiry|expiration|expired|run out|valid|validity)\b",
+    # "how long do I have to use it?", "how long is it good for?": how long it stays valid
+    (r"\b(expire|expires|expiry|expiration|expired|run out|valid|validity)\b|\bhow long "
+     r"(do|does|have|will|would) (i|we|you|they|she|he) (have|got|get) to (use|spend|redeem)\b|"
+     r"\bhow long (is|are|will) (it|they|this|that|the \w+( \w+)?) (be )?(good|last)\b",
      "expire valid"),
     (r"\b(voucher|coupon|promo|promotional|discount code|code)\b", "code discount"),
     # "points", "1 point", "my point balance"; not "is there a point where it becomes free"

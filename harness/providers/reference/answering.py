@@ -465,6 +465,7 @@ def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]]
     firsts: list[_Sentence] = []
     turn = [*context, *tokenize(last), *expansion(last)]  # the rest of the turn: what "it" is
     subject = ""  # the last question that named what it asks about
+    referent = _referent(asked[0], every)
     for part in asked:
         words, meant = tokenize(part.asks), expansion(part.asks)
         if subject and (_points_back(part.asks) or not words) and len(set(words) - _LIGHT) < 2:
@@ -473,6 +474,8 @@ def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]]
             words, meant = [*tokenize(subject), *words], [*expansion(subject), *meant]
         else:
             subject = part.asks
+            if _points_back(part.asks):  # "got a gift card ... can I use it on ...?"
+                words = [*(w for w in referent if w not in words), *words]
         fitting = [(score + 0.5 * on_topic.get(sentence, 0.0), sentence)
                    for score, sentence in _rank(every, words, turn, part.asks, meant, names)[:3]
                    if sentence not in firsts  # the answer to an earlier question: look further
@@ -480,6 +483,16 @@ def _per_question(chosen: list[_Sentence], ranked: list[tuple[float, _Sentence]]
         if fitting:  # the best for the question, in the turn's light ("... any off treats?")
             firsts.append(max(fitting, key=lambda pair: pair[0])[1])
     return list(dict.fromkeys([*firsts, *chosen]))
+
+
+def _referent(first: Question, every: Sequence[_Sentence]) -> list[str]:
+    """What the story before the first question names by an article's whole title ("got a
+    €50 gift card from my sister for my birthday" names "Gift cards"): the thing its "it"
+    stands for ("how long do I have to use it?")."""
+    end = first.text.lower().rfind(first.asks.lower())
+    story = set(tokenize(first.text[:end])) if end > 0 else set()
+    titles = dict.fromkeys(s.title for s in every if s.title and s.title - _LIGHT)
+    return [w for title in titles if title <= story for w in sorted(title)]
 
 
 def _by_priority(chosen: list[_Sentence], max_words: int | None, sign_off: str | None,
