@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.grading.catalog_check import catalog_claims
-from harness.kb.catalog import find_products, variants_named
+from harness.kb.catalog import find_products, named_in_other_order, variants_named
 from harness.store.schema import Catalog, Product
 
 CATALOG = Catalog(products=(
@@ -170,3 +170,27 @@ def test_another_size_or_version_of_a_named_product_asked_for_by_its_one_differe
     # near misses: no other word of a sibling's name; a sibling differing by two words
     assert variants("got the Cloud Donut Bed Medium, it is lovely") == []
     assert variants("the Burr Grinder S2, or is the Crema One Plus better?") == []
+
+
+def test_a_product_named_by_every_word_of_a_name_in_another_order():
+    """Customers reorder names: "a 12kg bag of the chicken and rice" is the alias "chicken and
+    rice 12kg", "the large donut bed" the Cloud Donut Bed Large; the record is sent."""
+    food = Catalog(products=(
+        Product(sku="CR12", name="Adult Dog Chicken & Rice 12kg", price=54.9,
+                aliases=("chicken and rice 12kg",)),
+        Product(sku="CR2", name="Adult Dog Chicken & Rice 2kg", price=14.9,
+                aliases=("chicken and rice 2kg",)),
+        Product(sku="L", name="Donut Bed Large", price=59.9),
+        Product(sku="TW", name="Chicken Twists", price=5.5),
+    ))
+
+    def skus(text: str) -> list[str]:
+        return [p.sku for p in named_in_other_order(text, food)]
+
+    assert skus("opened a 12kg bag of the chicken and rice yesterday") == ["CR12"]
+    assert skus("how much is the large donut bed?") == ["L"]
+    assert skus("my dog loves the twists with chicken") == ["TW"]
+    # near misses: the words across two sentences; a name already found; one word of two
+    assert skus("the bed is lovely. is the large one in stock?") == []
+    assert named_in_other_order("the donut bed large", food, food.products[2:3]) == ()
+    assert skus("chicken for dinner") == []

@@ -14,7 +14,7 @@ from harness.agent.prompt import render_system_prompt
 from harness.agent.run import Retrieved, Run, ToolUse
 from harness.agent.tools import execute, key_patterns, offered_tools, result_text
 from harness.errors import HarnessError
-from harness.kb.catalog import find_products, variants_named
+from harness.kb.catalog import find_products, named_in_other_order, variants_named
 from harness.kb.retrieval import Hit, KnowledgeBase
 from harness.providers.client import ModelClient
 from harness.store.loading import Store
@@ -123,7 +123,9 @@ class Agent:
         named = tuple({m.product.sku: m.product
                        for m in find_products(text, self.store.catalog)}.values())
         customer = "\n".join(t.text for t in case.conversation if t.role == "customer")
-        return [*named, *variants_named(customer, named, self.store.catalog)]
+        also = [*variants_named(customer, named, self.store.catalog),
+                *named_in_other_order(customer, self.store.catalog, named)]
+        return [*named, *{p.sku: p for p in also}.values()]
 
     def messages_for(self, case: Case, hits: tuple[Hit, ...],
                      products: list[Product] | None = None) -> list[dict[str, Any]]:

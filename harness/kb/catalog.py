@@ -12,9 +12,12 @@ from functools import lru_cache
 from harness.store.schema import Catalog, Product
 from harness.text.tokens import fold
 
-__all__ = ["Mention", "find_products", "fold", "name_pattern", "variants_named"]
+__all__ = ["Mention", "find_products", "fold", "name_pattern", "named_in_other_order",
+           "variants_named"]
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_CLAUSE = re.compile(r"[.!?;\n]+")
+_JOINING = frozenset({"and", "of", "for", "with", "the", "a", "an", "in", "n"})
 _NAME_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -114,3 +117,27 @@ def variants_named(text: str, named: tuple[Product, ...], catalog: Catalog) -> t
                     and not extra[0].isdigit()):
                 found[other.sku] = other
     return tuple(found.values())
+
+
+def named_in_other_order(text: str, catalog: Catalog, named: tuple[Product, ...] = ()
+                         ) -> tuple[Product, ...]:
+    """Products the text names by every word of a name or alias, in another order, within one
+    sentence: "a 12kg bag of the chicken and rice" names "chicken and rice 12kg", "the large
+    donut bed" the "Donut Bed Large". Only names of two words or more; none already named."""
+    clauses = [set(_plain(_name_words(c))) for c in _CLAUSE.split(text)]
+    skus = {p.sku for p in named}
+    found: dict[str, Product] = {}
+    for product in catalog.products:
+        if product.sku in skus:
+            continue
+        for name in (product.name, *product.aliases):
+            words = set(_plain(_name_words(name))) - _JOINING
+            if len(words) >= 2 and any(words <= clause for clause in clauses):
+                found[product.sku] = product
+                break
+    return tuple(found.values())
+
+
+def _plain(words: tuple[str, ...]) -> list[str]:
+    """Words without a plural "s" ("bags", "twists"), so either form matches the other."""
+    return [w[:-1] if len(w) > 3 and w.endswith("s") and w.isalpha() else w for w in words]
