@@ -120,6 +120,19 @@ def test_accuracy_fails_when_no_fact_is_stated():
     assert "'30 days'" in grade.reason and "'full refund'" in grade.reason
 
 
+def test_a_figure_no_served_article_backs_fails_accuracy():
+    """An invented figure ("express arrives in 2 days" where no article gives express a time)
+    is wrong information to the customer, not a missing detail: a careful reviewer fails it
+    (every such reply of the labelled corpus is labelled fail)."""
+    grade = accuracy("You have 30 days. Express shipping arrives within 2 days.",
+                     facts=("30 days",))
+    assert grade.grade == "fail"
+    assert "states '2 days', which no article served" in grade.reason
+    # near miss: a figure the KB backs, and one worked out from the KB's, pass
+    assert accuracy("You have 30 days, and express shipping costs $14.95.",
+                    facts=("30 days",)).grade == "pass"
+
+
 def test_a_missing_fact_that_the_expected_article_no_longer_states_says_so():
     grade = accuracy("You can send it back.", facts=("14 days",), articles=("returns-policy",))
     assert grade.grade == "fail"

@@ -68,6 +68,15 @@ def test_a_wrong_amount_is_flagged_against_the_article_that_states_it(grader):
     assert "'$9.95'; article shipping says $14.95" in scored.grades["accuracy"].reason
 
 
+def test_a_figure_no_served_article_backs_fails_accuracy_and_is_reviewed(grader):
+    scored = grade(grader, RETURNS_Q,
+                   ("ai", "You can return most items within 30 days, and we gift-wrap any"
+                          " order for $4.50."))
+
+    assert scored.grades["accuracy"].grade == "fail" and scored.review
+    assert "'$4.50', which no article served" in scored.grades["accuracy"].reason
+
+
 def test_a_figure_from_an_article_not_yet_served_is_flagged_on_that_date(make_store):
     grader = ProductionGrader(load_store(make_store(articles=SEASONAL)))
     turns = (("customer", "Are grinders on sale?"), ("ai", "Yes, every grinder is 25% off."))

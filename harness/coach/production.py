@@ -269,7 +269,7 @@ class ProductionGrader:
                     if found.statement is not None and found.statement.source != "fixture":
                         right.append(found.statement.said(unit_of(found.figure)))
                 elif found.verdict == "unsupported":
-                    partial_at.append((pair.index, f"KB: {found.reason}", found.sentence))
+                    wrong_at.append((pair.index, f"KB: {found.reason}", found.sentence))
             for denied_by in check.contradictions(body, said, pair.question):
                 wrong_at.append((pair.index, f"KB: {denied_by.reason}", denied_by.sentence))
             vague = self._vague(pair, hits.get(pair.index, ()), body)

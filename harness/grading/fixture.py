@@ -83,8 +83,9 @@ def states_forbidden(phrase: str, reply: str) -> str | None:
 
 def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
     """Fail: a forbidden statement, an action claimed that no tool carried out, a catalog
-    error or a claim the served KB contradicts;
-    partial: an expected fact missing, or a claim nothing served backs."""
+    error, a claim the served KB contradicts, or a figure nothing served backs (in practice a
+    wrong version of a KB figure that could not be aligned);
+    partial: an expected fact missing."""
     reply, expect = run.reply, case.expect
     currency = store.catalog.currency
     for phrase in expect.forbidden:
@@ -142,7 +143,8 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
         problems.append("; ".join(dict.fromkeys(c.reason for c in unbacked)))
     if problems:
         none = bool(missing) and len(missing) == len(expect.facts)  # FORMATS.md: all: fail
-        return Dimension("fail" if none else "partial", "; ".join(problems), _excerpt(reply))
+        return Dimension("fail" if none or unbacked else "partial", "; ".join(problems),
+                         _excerpt(reply))
     return Dimension("pass", "states every expected fact" if expect.facts else "no error found")
 
 
