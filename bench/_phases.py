@@ -149,7 +149,7 @@ def _instrument(phases: Phases) -> None:
         setattr(owner, name, marked)
 
     around(session, "warm_up", "import_start", "import_end", "import")
-    around(pipeline.Pipeline, "run", "model_start", "model_end", "model_calls")
+    around(pipeline.Pipeline, "evaluate", "model_start", "model_end", "model_calls")
     around(session.HarnessSession, "run", "run_start", "run_end")
 
 
