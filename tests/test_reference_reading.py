@@ -33,6 +33,10 @@ LAYOUTS = {
     # articles between horizontal rules, their own sections at the same level as titles
     "ruled": (f"## Reference articles\n\n## Returns\n\n{RETURNS}\n\n## Exceptions\n\nNone.\n\n"
               f"---\n\n## Shipping\n\n{SHIPPING}\n\n---\n"),
+    # "=== X ===" sections, "Title:" and "Content:" lines; a short line of a body after a
+    # blank line ("Exceptions") opens no article
+    "key-value": (f"=== ARTICLES ===\n\nTitle: Returns\nContent:\n{RETURNS}\n\nExceptions\n"
+                  f"None.\n\nTitle: Shipping\nContent:\n{SHIPPING}\n"),
 }
 
 
@@ -342,3 +346,19 @@ def test_the_shops_name_from_the_sign_off_when_the_role_does_not_give_it():
     # near miss: a sign-off naming no shop
     assert read_prompt("Support agent.\nSign every reply with: Best, the team\n\n"
                        + LAYOUTS["tags"]).brand == ""
+
+
+def test_products_as_blocks_of_key_value_lines():
+    """"Name: / Price: / Status:" blocks, one per product (read as YAML they would be one
+    mapping holding the last block only)."""
+    shelf = ("=== PRODUCTS ===\n\nName: Salmon Kibble 12kg\nPrice: 62.50 EUR\nStatus: active\n\n"
+             "Name: Chicken Twists\nPrice: 5.50 EUR\nStatus: discontinued\n")
+    understood = read_prompt(INTRO + LAYOUTS["key-value"] + "\n" + shelf)
+    assert [(p.name, p.price, p.status) for p in understood.products] == [
+        ("Salmon Kibble 12kg", "\u20ac62.50", "active"),
+        ("Chicken Twists", "\u20ac5.50", "discontinued")]
+    # blocks with no blank line between them: a key seen again starts the next product
+    packed = read_prompt(INTRO + LAYOUTS["key-value"] + "\nPRODUCTS\n- name: Salmon Kibble\n"
+                         "- price: $62.50\n- name: Chicken Twists\n- price: $5.50\n")
+    assert [p.name for p in packed.products] == ["Salmon Kibble", "Chicken Twists"]
+    assert understood.articles[0].body.startswith("You can return")  # "Content:" is layout

@@ -547,6 +547,7 @@ def _split_title(title: str) -> tuple[str, str]:
 
 
 _RULE = re.compile(r"^\s{0,3}(?:-{3,}|\*{3,}|_{3,})\s*$")
+_BODY_LABEL = re.compile(rf"^\**(?:{'|'.join(_BODY_KEYS)})\**\s*:\**[ \t]*\n", re.IGNORECASE)
 
 
 def _chunks(lines: list[str]) -> tuple[list[KbArticle], str]:
@@ -581,8 +582,12 @@ def _chunks(lines: list[str]) -> tuple[list[KbArticle], str]:
         starts = [(n, b.group(1)) for n, line in enumerate(body_lines)
                   if (b := _BOLD_TITLE.match(line)) and (n == 0 or not body_lines[n - 1].strip())]
     else:
+        # "Title: Returns policy" lines: only they open articles, not a short line of a body
+        labelled = bool(_TITLE_LABEL.match(first))
+        layout = "title lines" if labelled else layout
         starts = [(n, line.strip()) for n, line in enumerate(body_lines)
-                  if (_title_like(line) or _TITLE_LABEL.match(line)) and not _HEADING.match(line)
+                  if (_TITLE_LABEL.match(line) if labelled else
+                      _title_like(line) or _TITLE_LABEL.match(line)) and not _HEADING.match(line)
                   and (n == 0 or not body_lines[n - 1].strip())
                   and n + 1 < len(body_lines)]
     if not starts:
@@ -595,6 +600,7 @@ def _chunks(lines: list[str]) -> tuple[list[KbArticle], str]:
         end = starts[index + 1][0] if index + 1 < len(starts) else len(body_lines)
         body = "\n".join(line for line in body_lines[number + 1:end]
                          if not _RULE.match(line)).strip()  # a rule is layout, not text
+        body = _BODY_LABEL.sub("", body, count=1)  # "Content:" under "Title: ..." is layout
         if body and not (len(body) < 80 and _NONE_FOUND.search(body)):
             name, article_id = _split_title(title)
             articles.append(KbArticle(name, body, article_id))
@@ -633,6 +639,25 @@ def _table_products(lines: list[str], currency: str) -> list[ProductRecord]:
             tuple(a.strip() for a in re.split(r"[|,;]", row[aliases]) if a.strip())
             if aliases is not None and aliases < len(row) else ()))
     return found
+
+
+_KEY_VALUE = re.compile(r"^\s*(?:[-*+]\s+)?\**([A-Za-z][A-Za-z _-]{0,24}?)\**\s*[:=]\s*(\S.*?)\s*$")
+
+
+def _key_value_products(lines: list[str], currency: str) -> list[ProductRecord]:
+    """Products written as blocks of "Key: value" lines ("Name: ...", "Price: ...",
+    "Status: ..."), one block per product: a blank line, or a key seen again, ends one."""
+    records: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    for line in [*lines, ""]:
+        pair = _KEY_VALUE.match(line)
+        key = pair.group(1).strip().lower().replace(" ", "_").replace("-", "_") if pair else ""
+        if current and (not pair or key in current):
+            records.append(current)
+            current = {}
+        if pair:
+            current[key] = pair.group(2)
+    return [p for r in records if len(r) >= 2 and (p := _product_of(r, currency))]
 
 
 def _line_products(lines: list[str], currency: str) -> list[ProductRecord]:
@@ -743,8 +768,11 @@ def read_prompt(system: str) -> Understood:
         products = [p for r in (_records(yaml_value) if yaml_value is not None else [])
                     if (p := _product_of(r, currency))]
         shelf_lines = lines[shelf.start:shelf.end]
-        products = products or _table_products(shelf_lines, currency) or _line_products(
-            shelf_lines, currency)
+        # "Name: ... / Price: ..." blocks read as YAML are one mapping holding the last block
+        blocks_read = _key_value_products(shelf_lines, currency)
+        products = blocks_read if len(blocks_read) > len(products) else products
+        products = (products or _table_products(shelf_lines, currency)
+                    or _line_products(shelf_lines, currency))
 
     notes = []
     if not articles:
