@@ -653,3 +653,22 @@ def test_the_thing_the_story_names_by_an_articles_title_is_what_it_stands_for():
     assert "2 years" in text
     assert "can't be used for subscriptions" in text
     assert "once per customer" not in text  # the promo code's "it", not the card's
+
+
+def test_a_kind_of_offer_the_kb_never_names_is_handed_over():
+    """"do you do wholesale pricing?" to a KB of prices and discounts that never says
+    wholesale: a grounded model hands over rather than answer with the discounts it has."""
+    offers = Article(id="discounts", title="Discounts", topic="discounts", status="active",
+                     body="Students get 15% off with the code STUDENT15.\n"
+                          "Our Black Friday price is 25% off every grinder.\n"
+                          "Prices include VAT.")
+    result = answer(messages("hi, I run a cafe. do you do wholesale pricing?",
+                             articles=(offers,)), TOOLS)
+    assert result.escalation and "'wholesale pricing'" in result.escalation["reason"]
+    military = answer(messages("is there a military discount?", articles=(offers,)), TOOLS)
+    assert military.escalation is not None
+    # near misses: a kind the KB names, a misspelt known word, a name the KB writes as one
+    assert "STUDENT15" in reply("is there a student discount?", articles=(offers,))
+    typo = answer(messages("is there a studnet discount?", articles=(offers,)), TOOLS)
+    assert not typo.escalation or "never mentions" not in typo.escalation["reason"]
+    assert "25%" in reply("what's the black friday price on grinders?", articles=(offers,))

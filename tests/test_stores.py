@@ -23,7 +23,7 @@ BASELINE_PASSING = 0.8  # share of a store's fixtures the reference model must p
 # the list. A wrong verdict here is almost always a fixture the reference model already fails
 # at baseline, so the edit cannot make it worse (or better).
 KNOWN_BELOW_80: dict[str, str] = {
-    "pawsome-pantry": "29/40 pass at baseline; the reference model quotes article sentences",
+    "pawsome-pantry": "31/40 pass at baseline; the reference model quotes article sentences",
 }
 KNOWN_WRONG: dict[tuple[str, str], str] = {  # each: what the gate got wrong
     ("loop-and-thread", "shorter-return-window"):

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from itertools import dropwhile
 from typing import Any, NamedTuple
 
@@ -440,6 +441,43 @@ def _covered(last: str, asked: Sequence[Question], every: Sequence[_Sentence],
     return any(_speaks_of(text, known, names) for text in texts)
 
 
+# What a shop offers in kinds: "student discount", "express delivery", "trade account"
+_KINDS_OF = frozenset(tokenize(
+    "price prices pricing discount discounts account accounts rate rates code codes offer offers "
+    "deal deals delivery shipping plan plans programme program scheme membership subscription "
+    "card cards payment payments option options service services warranty guarantee"))
+_PAIR = re.compile(r"\b([a-z][a-z'-]{2,})\s+([a-z]+)\b")
+
+
+def _misspelt(word: str, known: set[str]) -> bool:
+    """A known word with a letter or two wrong or swapped ("studnet" for "student")."""
+    return any(k[0] == word[0] and abs(len(k) - len(word)) <= 1
+               and SequenceMatcher(None, word, k).ratio() >= 0.7 for k in known if k)
+
+
+def _kind_unknown(asks: str, every: Sequence[_Sentence], names: set[str]) -> str:
+    """The question asks for a kind of something the KB never names: "do you do wholesale
+    pricing?", "is there a military discount?" to a KB that speaks of prices and discounts
+    but never of wholesale or the military. A grounded model does not answer with the
+    discounts it has; it hands over. A misspelt known word ("dicount") is not a kind.
+    Returns the words asked for ("wholesale pricing"), or ""."""
+    known = set().union(*(s.words | s.around for s in every)) if every else set()
+    text = asks.lower()
+    for match in _PAIR.finditer(text):
+        thing = tokenize(match.group(2))
+        # the kind read with the word before it: "black friday" is one word of the KB's
+        before = " ".join(text[:match.start(1)].split()[-1:])
+        kind = tokenize(f"{before} {match.group(1)}")[-1:]
+        if not kind or not thing or thing[0] not in _KINDS_OF or thing[0] not in known:
+            continue
+        word = kind[0]
+        if (word in known or word in names or word in _LIGHT or word in _KINDS_OF
+                or not word.isalpha() or _misspelt(word, known)):
+            continue
+        return match.group(0)
+    return ""
+
+
 def _speaks_of(text: str, known: set[str], names: set[str]) -> bool:
     words = set(tokenize(text))
     own = {w for w in words if w not in _LIGHT and w not in names and not w.isdigit()}
@@ -648,6 +686,10 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
         asked_text, question, before, story = _focus(last, asked, question)
         context = [*context, *before]
     every = _sentences(understood)
+    kind = "" if facts else _kind_unknown(" ".join(q.asks for q in asked), every, names)
+    if kind and handoff:
+        reason = f"The knowledge base in my instructions never mentions {kind!r}."
+        return Answer(None, {"topic": "other", "reason": reason}, handoff)
     covered = bool(facts) or _covered(last, asked, every, names)
     if not facts and covered and not any(w in s.words for s in every for w in question):
         # "when do I get my money back?": no article says "money", the KB's word is "refund"
