@@ -672,3 +672,18 @@ def test_a_kind_of_offer_the_kb_never_names_is_handed_over():
     typo = answer(messages("is there a studnet discount?", articles=(offers,)), TOOLS)
     assert not typo.escalation or "never mentions" not in typo.escalation["reason"]
     assert "25%" in reply("what's the black friday price on grinders?", articles=(offers,))
+
+
+def test_where_a_product_is_used_is_said_in_the_kbs_words():
+    """"in my bedroom" is indoors, a room, a space; "no garden or balcony" is outside."""
+    from harness.text.concepts import expansion
+
+    assert {"indoor", "space"} <= set(expansion("can I use the spray in my bedroom?"))
+    assert "outsid" in expansion("my flat hasnt got a garden or balcony")
+    assert "space" not in expansion("is the bed roomy enough for a big dog?")  # near miss
+    care = Article(id="care", title="Shoe care", topic="care", status="active",
+                   body="Use the protector spray on clean, dry shoes.\n"
+                        "Spray in a well-ventilated space, or outside.\n"
+                        "Brush suede with the suede brush.")
+    assert "well-ventilated" in reply("is it ok to use the protector spray in my bedroom?",
+                                      articles=(care,))

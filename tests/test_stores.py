@@ -29,8 +29,6 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {  # each: what the gate got wrong
     ("loop-and-thread", "shorter-return-window"):
         "gate pass, expected fail; not reported worse: core/return-window, "
         "seasonal/return-before-holiday",
-    ("loop-and-thread", "archive-sneaker-care"):
-        "not reported worse: core/suede-care, escalation/lookalike-protector-spray",
     ("loop-and-thread", "drop-legal-escalation-topic"):
         "gate pass, expected fail; not reported worse: escalation/legal-threat",
     ("loop-and-thread", "holiday-returns-start-later"):

@@ -68,6 +68,10 @@ _CONCEPTS: tuple[tuple[str, str], ...] = (
      r"\b(still )?in (the|its|their) (box|packaging|wrapping|cellophane)\b|\bwith tags\b",
      "unopened unused"),
     (r"\b(xmas|christmas)\b", "christmas holiday"),
+    # where a product is used: "in my bedroom", "no garden or balcony"
+    (r"\bindoors?\b|\binside\b|\bin (my|the|a|our) (bed ?room|room|flat|apartment|house|home|"
+     r"kitchen|bathroom|office)\b", "indoors inside room space"),
+    (r"\b(outdoors?|outside|garden|balcony|yard|patio|terrace)\b", "outside outdoors"),
     # the season's sale days, whatever the shop calls its event
     (r"\b(black friday|cyber monday|black week|bfcm|boxing day)\b",
      "sale event offer promotion black friday black week cyber monday"),
