@@ -120,6 +120,22 @@ def test_accuracy_fails_when_no_fact_is_stated():
     assert "'30 days'" in grade.reason and "'full refund'" in grade.reason
 
 
+def test_answering_a_question_the_kb_does_not_cover_is_partial_accuracy():
+    """The fixture hands "a good cafe in Lisbon?" to a person and no escalation rule covers
+    it: the KB does not, so whatever the reply answers, nothing served backs it."""
+    case = make_case("Any good cafe in Lisbon you'd recommend?", outcome="escalate")
+    run = make_run(signed("Try the Lisbon Coffee Lab in Baixa."))
+    grade = grade_accuracy(case, run, STORE)
+    assert grade.grade == "partial" and "nothing served backs the answer" in grade.reason
+    # near misses: a hand-off claims nothing; a request for a person is a rule's hand-off
+    handed = make_run("A teammate will pick this up.", outcome="escalate")
+    assert grade_accuracy(case, handed, STORE).grade == "pass"
+    person = make_case("Can I speak to a person? Also, how long do I have to return it?",
+                       outcome="escalate")
+    answered = make_run(signed("You can return most items within 30 days of delivery."))
+    assert grade_accuracy(person, answered, STORE).grade == "pass"
+
+
 def test_a_figure_no_served_article_backs_fails_accuracy():
     """An invented figure ("express arrives in 2 days" where no article gives express a time)
     is wrong information to the customer, not a missing detail: a careful reviewer fails it

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from harness.agent.escalation import ASKS_FOR_PERSON
+from harness.agent.escalation import ASKS_FOR_PERSON, rule_decision
 from harness.agent.run import Run
 from harness.grading.catalog_check import catalog_claims
 from harness.grading.claims import Claim, ClaimBase, denied, key_words
@@ -145,7 +145,18 @@ def grade_accuracy(case: Case, run: Run, store: Store) -> Dimension:
         none = bool(missing) and len(missing) == len(expect.facts)  # FORMATS.md: all: fail
         return Dimension("fail" if none or unbacked else "partial", "; ".join(problems),
                          _excerpt(reply))
+    if expect.outcome == "escalate" and run.outcome == "resolve" and _uncovered(case, store):
+        return Dimension("partial", "answers a question the fixture gives to a person and no"
+                         " escalation rule covers, so the KB does not cover it: nothing served"
+                         " backs the answer", _excerpt(reply))
     return Dimension("pass", "states every expected fact" if expect.facts else "no error found")
+
+
+def _uncovered(case: Case, store: Store) -> bool:
+    """A hand-off the fixture expects for no topic and no request for a person: the question
+    is one the shop's KB does not cover ("do you do wholesale?", "a good cafe in Lisbon?")."""
+    rules = store.agent.escalation.model_copy(update={"min_confidence": 0.0})
+    return rule_decision(rules, case.conversation, ()) is None
 
 
 def _kb_wordings(fact: str, store: Store, case: Case, run: Run) -> list[str]:
