@@ -719,3 +719,45 @@ def test_a_figure_in_a_clause_with_its_own_subject_is_not_read_with_the_other_cl
     # near miss: a clause naming no subject of its own is read with the sentence
     wrong = check.claims("You can return most items, and you have 14 days of delivery to do it.")
     assert [c.verdict for c in wrong] == ["contradicted"]
+
+
+SALE = Article(id="black-friday", title="Black Friday", topic="sale", status="active",
+               body="The Black Friday sale runs from Friday 20 November to Monday 30 November."
+                    "\n\nDuring the sale, UK standard delivery is free on orders over £30"
+                    " (usually £50).")
+SALE_BASE = ClaimBase((SALE,), Catalog(currency="GBP"))
+
+
+def sale_verdicts(reply: str, day: dt.date, asked: str = "") -> list[tuple[str, str]]:
+    check = SALE_BASE.check_for(day)
+    return [(c.figure.shown(), c.verdict)
+            for c in check.claims(reply, customer_said=asked, asked=asked)]
+
+
+def test_a_sale_figure_claimed_before_the_sale_runs_is_contradicted():
+    """An announcement served early says what will hold: "free over £30 right now" on
+    18 November, for a sale from 20 to 30 November, is wrong; inside the sale it is right."""
+    reply = "Yes! UK standard delivery is free on orders over £30 right now."
+    assert sale_verdicts(reply, dt.date(2026, 11, 18)) == [("£30", "contradicted")]
+    assert sale_verdicts(reply, dt.date(2026, 11, 25)) == [("£30", "supported")]
+    # near misses: said of the future, or of the sale itself
+    assert sale_verdicts("From Friday, delivery will be free over £30.",
+                         dt.date(2026, 11, 18)) == [("£30", "supported")]
+    check = SALE_BASE.check_for(dt.date(2026, 11, 18))
+    assert "20 November to 30 November" in check.claims(reply)[0].reason
+    assert "on 2026-11-18" in check.claims(reply)[0].reason
+    # the same articles served on another day: that day's check, not the first one built
+    assert SALE_BASE.check_for(dt.date(2026, 11, 25)).day == dt.date(2026, 11, 25)
+
+
+def test_a_bound_the_customer_asks_about_and_the_reply_affirms_is_the_replys_claim():
+    """"is delivery free over £30?" - "Yes, over £30": the reply asserts the figure; the
+    customer's own basket ("if I spend £35") stays theirs."""
+    asked = "is delivery free over £30 now?"
+    reply = "Yes! UK standard delivery is free on orders over £30 right now."
+    assert sale_verdicts(reply, dt.date(2026, 11, 18), asked) == [("£30", "contradicted")]
+    own = "is delivery free if i spend £35 at the mo?"
+    assert sale_verdicts("Yes! £35 gets you free delivery.", dt.date(2026, 11, 25), own) == []
+    # near miss: not affirmed, the customer's figure is theirs
+    assert sale_verdicts("Standard delivery is free over £30 during the sale.",
+                         dt.date(2026, 11, 25), asked) == []

@@ -22,6 +22,7 @@ A figure the customer stated is not the AI's claim, nor one that the reply denie
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
@@ -441,6 +442,12 @@ class ClaimCheck:
         said = to_digits(customer_said)
         theirs = _checkable(figures_in(said, currency))
         bare = _bare_numbers(said)
+        # "is delivery free over £30 now?" answered "Yes! ... over £30": the figure the
+        # customer asked about, affirmed, is the reply's claim, not an echo of their own
+        questioned = _yes_no_asked(to_digits(asked))
+        affirmed = [t for t in _checkable(figures_in(questioned, currency))
+                    if _BOUND_BEFORE.search(questioned[:t.start])
+                    ] if _AFFIRMS.match(strip_markup(reply)) else []
         fixture = [Statement("fixture", fact, _key_words(fact), tuple(
             _checkable(figures_in(to_digits(fact), currency)))) for fact in expected]
         named = {round(m.product.price, 2)  # names as written: "Crema One", not "Crema 1"
@@ -454,9 +461,10 @@ class ClaimCheck:
             products = find_products(sentence, self.catalog)
             figures = _split_pairs(_checkable(figures_in(plain, currency)))
             for figure in figures:
-                echoed = any(figures_agree(figure, t) or figures_agree(t, figure)
-                             or _same_count(figure, t, said) for t in theirs) or (
-                    figure.kind == "count" and figure.value in bare)
+                echoed = (any(figures_agree(figure, t) or figures_agree(t, figure)
+                              or _same_count(figure, t, said) for t in theirs) or (
+                    figure.kind == "count" and figure.value in bare)) and not any(
+                    figures_agree(figure, t) for t in affirmed)
                 if denied(plain, figure.start, figure.end) or self._not_a_claim(figure, plain):
                     continue
                 if figure.kind == "money" and (products or figure.value in named):
@@ -481,6 +489,8 @@ class ClaimCheck:
                     claim = _zoned(claim, plain)
                 if figure.kind == "percent" and claim.verdict == "supported":
                     claim = self._scoped(claim, plain, products)
+                if claim.verdict == "supported":
+                    claim = self._in_season(claim)
                 if echoed and claim.verdict != "unserved":
                     continue  # the customer's own figure, unless only an unserved article has it
                 if claim.verdict in ("unsupported", "contradicted") and pool.derives(
@@ -574,6 +584,29 @@ class ClaimCheck:
         return replace(claim, verdict="contradicted", statement=statement, reason=(
             f"states {claim.figure.shown()!r} for {_plural(said)}; article"
             f" {statement.source} gives it for {_plural(kinds)} only:"
+            f" {statement.text!r}"))
+
+    def _in_season(self, claim: Claim) -> Claim:
+        """A figure the KB gives only for a sale (a sentence of a sale's article, "During the
+        sale, delivery is free on orders over £30"), claimed as holding now on a day outside
+        the dates the article says the sale runs ("from 20 to 30 November"): an announcement
+        served early says what will hold, not what holds. A claim about the future ("will
+        be", "from Friday"), a date, or a figure another article backs on the same subject
+        stands."""
+        statement = claim.statement
+        if (self.day is None or statement is None or statement.article is None
+                or claim.figure.kind in ("date", "time") or _FUTURE.search(claim.sentence)):
+            return claim
+        window = _sale_window(statement.article)
+        today = self.day.month * 100 + self.day.day
+        if window is None or _within(today, window):
+            return claim
+        if any(s.states(claim.figure) and s.article is not statement.article
+               and len(s.words & statement.words) >= 2 for s in self.served):
+            return claim
+        return replace(claim, verdict="contradicted", reason=(
+            f"states {claim.figure.shown()!r} as holding{day_text(self.day)}; article"
+            f" {statement.source} gives it only for its sale, {window[2]}:"
             f" {statement.text!r}"))
 
     def _not_a_claim(self, figure: Figure, sentence: str) -> bool:
@@ -703,6 +736,49 @@ def _reviewed(statement: Statement) -> dt.date:
     return (article.reviewed or dt.date.min) if article else dt.date.min
 
 
+# "The sale runs from 20 to 30 November": the dates a sale's article says it runs
+_RUNS = re.compile(r"\b(?:sale|event|promotion|offer|deals?|week|weekend)\b[^.]{0,60}?"
+                   r"\b(?:runs?|lasts?|is on|takes place|goes live|starts?)\b", re.IGNORECASE)
+
+
+# a reply speaking of what will hold: "it will be free", "from Friday", "once the sale starts"
+_FUTURE = re.compile(r"\b(?:will|won't|'ll|going to|from|starts?|starting|begins?|once|when|"
+                     r"next|upcoming|coming|soon|early access)\b", re.IGNORECASE)
+
+
+_AFFIRMS = re.compile(r"^\W*(?:yes|yep|yeah|yup|correct|that's right|that is right|it is|"
+                      r"it does|you can|absolutely|sure)\b", re.IGNORECASE)
+_YES_NO = re.compile(r"(?:^|(?<=[.!?]\s))\s*((?:is|are|do|does|can|could|will|would|has|have)"
+                     r"\b[^?]*\?)", re.IGNORECASE)
+
+
+# a figure asked about as a rule's bound ("free over £30?"), not as the customer's own
+# situation ("if I spend £35")
+_BOUND_BEFORE = re.compile(r"\b(?:over|under|above|below|within|up to|at least|at most|more than|"
+                           r"less than|minimum of|maximum of)\s*$", re.IGNORECASE)
+
+
+def _yes_no_asked(text: str) -> str:
+    """The customer's yes/no questions ("is delivery free over £30 now?"), for their figures."""
+    return " ".join(m.group(1) for m in _YES_NO.finditer(text))
+
+
+def _sale_window(article: Article) -> tuple[int, int, str] | None:
+    """The first and last day (as month * 100 + day) its article says the sale runs, and
+    the sentence's words for them; None when it says no such thing."""
+    for text in sentences("\n".join(unwrap(strip_markup(article.body)))):
+        if _RUNS.search(text):
+            dates = [f for f in figures_in(text) if f.kind == "date"]
+            if len(dates) >= 2:
+                return dates[0].value, dates[1].value, f"{dates[0].text} to {dates[1].text}"
+    return None
+
+
+def _within(day: int, window: tuple[int, int, str]) -> bool:
+    start, end = window[0], window[1]
+    return start <= day <= end if start <= end else day >= start or day <= end
+
+
 def day_text(day: dt.date | None) -> str:
     return f" on {day}" if day else ""
 
@@ -746,7 +822,11 @@ class ClaimBase:
                 [a for a in self._articles if a.id in ids],
                 [n for a in ids for n in self._needless.get(a, ())],
                 [n for a in ids for n in self._no_delivery.get(a, ())])
-        return self._cache[ids]
+        check = self._cache[ids]
+        if check.day != day:  # the same articles served on another day: the same statements
+            check = copy.copy(check)
+            check.day = day
+        return check
 
 
 def _in_a_name(figure: Figure, catalog: Catalog) -> bool:
