@@ -428,6 +428,7 @@ class ClaimCheck:
             {s.article.id: s.article for s in served if s.article is not None}.values())
         self.exclusions = tuple(exclusions)
         self.catalog, self.day = catalog, day
+        self._windows: dict[str, tuple[int, int, str] | None] = {}  # see _in_season
         self._kinds = {stem(k): k for p in catalog.products if (k := _kind_of(p.name))}
         self._counted = {count_noun(f.unit) for s in (*served, *unserved) for f in s.figures
                          if f.kind == "count"}
@@ -597,7 +598,9 @@ class ClaimCheck:
         if (self.day is None or statement is None or statement.article is None
                 or claim.figure.kind in ("date", "time") or _FUTURE.search(claim.sentence)):
             return claim
-        window = _sale_window(statement.article)
+        if statement.article.id not in self._windows:
+            self._windows[statement.article.id] = _sale_window(statement.article)
+        window = self._windows[statement.article.id]
         today = self.day.month * 100 + self.day.day
         if window is None or _within(today, window):
             return claim

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from itertools import dropwhile
+from itertools import dropwhile, islice
 from typing import Any, NamedTuple
 
 from harness.kb.catalog import fold, name_pattern
@@ -463,7 +463,7 @@ def _kind_unknown(asks: str, every: Sequence[_Sentence], names: set[str]) -> str
     Returns the words asked for ("wholesale pricing"), or ""."""
     known = set().union(*(s.words | s.around for s in every)) if every else set()
     text = asks.lower()
-    for match in _PAIR.finditer(text):
+    for match in islice(_PAIR.finditer(text), 40):  # a question's words, not a whole essay
         thing = tokenize(match.group(2))
         # the kind read with the word before it: "black friday" is one word of the KB's
         before = " ".join(text[:match.start(1)].split()[-1:])
