@@ -125,17 +125,32 @@ def named_in_other_order(text: str, catalog: Catalog, named: tuple[Product, ...]
     sentence: "a 12kg bag of the chicken and rice" names "chicken and rice 12kg", "the large
     donut bed" the "Donut Bed Large". Only names of two words or more; none already named."""
     clauses = [set(_plain(_name_words(c))) for c in _CLAUSE.split(text)]
+    said = set().union(*clauses)
     skus = {p.sku for p in named}
     found: dict[str, Product] = {}
-    for product in catalog.products:
-        if product.sku in skus:
-            continue
-        for name in (product.name, *product.aliases):
-            words = set(_plain(_name_words(name))) - _JOINING
-            if len(words) >= 2 and any(words <= clause for clause in clauses):
-                found[product.sku] = product
-                break
+    for product, words in _name_sets(catalog):
+        if (product.sku not in skus and product.sku not in found and words <= said
+                and any(words <= clause for clause in clauses)):
+            found[product.sku] = product
     return tuple(found.values())
+
+
+_NAME_SETS: dict[int, tuple[Catalog, tuple[tuple[Product, frozenset[str]], ...]]] = {}
+
+
+def _name_sets(catalog: Catalog) -> tuple[tuple[Product, frozenset[str]], ...]:
+    """Each name's and alias's words of two or more (see named_in_other_order), computed
+    once per catalog, kept by its identity as `_index` keeps its index."""
+    kept = _NAME_SETS.get(id(catalog))
+    if kept is not None and kept[0] is catalog:
+        return kept[1]
+    sets = tuple((product, words) for product in catalog.products
+                 for name in (product.name, *product.aliases)
+                 if len(words := frozenset(_plain(_name_words(name))) - _JOINING) >= 2)
+    if len(_NAME_SETS) >= 32:
+        _NAME_SETS.pop(next(iter(_NAME_SETS)))
+    _NAME_SETS[id(catalog)] = (catalog, sets)
+    return sets
 
 
 def _plain(words: tuple[str, ...]) -> list[str]:
