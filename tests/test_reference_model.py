@@ -10,6 +10,7 @@ from harness.agent.escalation import ESCALATE_TOOL, escalate_tool
 from harness.agent.prompt import render_system_prompt
 from harness.providers.reference import answer, to_openai_message
 from harness.store.schema import Article, Catalog, Escalation, Product, Tone, Turn
+from harness.text.concepts import expansion
 from harness.text.tokens import tokenize
 
 TONE = Tone(brand="Test Roasters", voice="friendly", max_words=120,
@@ -346,8 +347,6 @@ def test_a_figure_that_is_not_a_limit_is_not_favoured_for_the_customers_figure()
 
 
 def test_support_words_for_what_is_left_and_whether_it_was_opened():
-    from harness.text.concepts import expansion
-
     assert "remain" in expansion("about half of it is left")
     assert "open" in expansion("I used it twice")
     assert "unopen" in expansion("they're still sealed")
@@ -358,8 +357,6 @@ def test_support_words_for_what_is_left_and_whether_it_was_opened():
 
 
 def test_a_point_in_time_is_not_loyalty_points_and_complimentary_is_free():
-    from harness.text.concepts import expansion
-
     assert "loyalt" not in expansion("is there a point where it becomes free")
     assert "loyalt" in expansion("how many points do I have")
     assert "loyalt" in expansion("do I earn 1 point per dollar")
@@ -423,8 +420,6 @@ def test_a_numbered_step_brings_the_steps_before_it():
 
 
 def test_support_words_for_a_fee_and_for_getting_something_back():
-    from harness.text.concepts import expansion
-
     assert {"free", "complimentar"} <= set(expansion("is there a fee?"))
     assert "point" in expansion("do i get anything for them?")
     # near misses: the price asked, and a discount asked, are neither
@@ -616,8 +611,6 @@ def test_a_sentence_pointing_below_brings_the_table_it_points_to():
 
 
 def test_using_points_is_spending_them():
-    from harness.text.concepts import expansion
-
     assert "spend" in expansion("how do i actually use them")
     assert "redeem" in expansion("can I use my loyalty points on a sale item?")
     # near miss: using a product is not spending points
@@ -632,8 +625,6 @@ def test_using_points_is_spending_them():
 def test_the_thing_the_story_names_by_an_articles_title_is_what_it_stands_for():
     """"got a gift card ... how long do I have to use it, and can I put it towards my
     subscription?": each "it" is the gift card, so the gift-card sentences answer."""
-    from harness.text.concepts import expansion
-
     assert "valid" in expansion("how long do i have to use it")
     assert "valid" in expansion("how long is the voucher good for?")
     assert "valid" not in expansion("how long do i have to return it")  # near miss
@@ -676,8 +667,6 @@ def test_a_kind_of_offer_the_kb_never_names_is_handed_over():
 
 def test_where_a_product_is_used_is_said_in_the_kbs_words():
     """"in my bedroom" is indoors, a room, a space; "no garden or balcony" is outside."""
-    from harness.text.concepts import expansion
-
     assert {"indoor", "space"} <= set(expansion("can I use the spray in my bedroom?"))
     assert "outsid" in expansion("my flat hasnt got a garden or balcony")
     assert "space" not in expansion("is the bed roomy enough for a big dog?")  # near miss
