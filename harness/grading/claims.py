@@ -752,7 +752,7 @@ _FUTURE = re.compile(r"\b(?:will|won't|'ll|going to|from|starts?|starting|begins
 _AFFIRMS = re.compile(r"^\W*(?:yes|yep|yeah|yup|correct|that's right|that is right|it is|"
                       r"it does|you can|absolutely|sure)\b", re.IGNORECASE)
 _YES_NO = re.compile(r"(?:^|(?<=[.!?]\s))\s*((?:is|are|do|does|can|could|will|would|has|have)"
-                     r"\b[^?]*\?)", re.IGNORECASE)
+                     r"\b[^?.!]{0,300}\?)", re.IGNORECASE)
 
 
 # a figure asked about as a rule's bound ("free over £30?"), not as the customer's own
@@ -763,7 +763,7 @@ _BOUND_BEFORE = re.compile(r"\b(?:over|under|above|below|within|up to|at least|a
 
 def _yes_no_asked(text: str) -> str:
     """The customer's yes/no questions ("is delivery free over £30 now?"), for their figures."""
-    return " ".join(m.group(1) for m in _YES_NO.finditer(text))
+    return " ".join(m.group(1) for m in _YES_NO.finditer(text[:5000]))
 
 
 def _sale_window(article: Article) -> tuple[int, int, str] | None:

@@ -641,7 +641,8 @@ def _table_products(lines: list[str], currency: str) -> list[ProductRecord]:
     return found
 
 
-_KEY_VALUE = re.compile(r"^\s*(?:[-*+]\s+)?\**([A-Za-z][A-Za-z _-]{0,24}?)\**\s*[:=]\s*(\S.*?)\s*$")
+_KEY_VALUE = re.compile(r"^\s*(?:[-*+]\s+)?\**([A-Za-z][A-Za-z _-]{0,24}?)\**\s*[:=]\s*"
+                        r"(\S(?:.*\S)?)\s*$")
 
 
 def _key_value_products(lines: list[str], currency: str) -> list[ProductRecord]:
