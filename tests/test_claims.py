@@ -23,6 +23,7 @@ from harness.store.conversations import Conversation
 from harness.store.loading import Store
 from harness.store.schema import AgentConfig, Article, Catalog, Product, Tone
 from harness.store.tools import ToolSpec
+from harness.text.concepts import expansion
 from harness.text.figures import figures_in
 from harness.text.meaning import stated, to_digits
 from harness.text.questions import answers, questions
@@ -761,3 +762,17 @@ def test_a_bound_the_customer_asks_about_and_the_reply_affirms_is_the_replys_cla
     # near miss: not affirmed, the customer's figure is theirs
     assert sale_verdicts("Standard delivery is free over £30 during the sale.",
                          dt.date(2026, 11, 25), asked) == []
+
+
+def test_a_product_no_longer_sold_is_discontinued_or_retired_in_any_words():
+    """"you don't sell it anymore" asks about what the KB calls discontinued or retired, and
+    "can I buy another one?" is answered by whether one is available."""
+    assert {"discontinu", "retir"} <= set(expansion("you don't sell it anymore"))
+    assert "discontinu" in expansion("we've retired the Kettle Original")
+    assert "avail" in expansion("can I just buy another one?")
+    assert expansion("we do not sell gift cards") == ()  # near miss: never sold, not retired
+    asked = questions("My kettle broke at 10 months. Is it still covered even though you don't"
+                      " sell it anymore? And can I just buy another one?")
+    reply = ("Retired models keep their warranty, so yours qualifies. We've retired the Kettle"
+             " Original, so a new one isn't available.")
+    assert all(answers(reply, q) for q in asked)

@@ -68,6 +68,14 @@ _CONCEPTS: tuple[tuple[str, str], ...] = (
      r"\b(still )?in (the|its|their) (box|packaging|wrapping|cellophane)\b|\bwith tags\b",
      "unopened unused"),
     (r"\b(xmas|christmas)\b", "christmas holiday"),
+    # a product no longer made or sold, whichever word the shop uses for it
+    (r"\b(do ?n[o']?t|does ?n[o']?t|not) (sell|make|stock|carry) (it|them|this|that|those|"
+     r"these|the \w+) ?any ?more\b|\bno longer (sell|make|stock|carry|available|sold|made)\b|"
+     r"\bstopped (selling|making|stocking)\b|\bdiscontinu\w*|\bretired\b",
+     "discontinued retired"),
+    # buying one more of it: answered by whether it is still available
+    (r"\b(buy|get|order) (another|a new|a replacement)( one)?\b|\b(buy|order) (it|one|them) "
+     r"again\b", "available stock"),
     # where a product is used: "in my bedroom", "no garden or balcony"
     (r"\bindoors?\b|\binside\b|\bin (my|the|a|our) (bed ?room|room|flat|apartment|house|home|"
      r"kitchen|bathroom|office)\b", "indoors inside room space"),
