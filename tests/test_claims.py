@@ -776,3 +776,13 @@ def test_a_product_no_longer_sold_is_discontinued_or_retired_in_any_words():
     reply = ("Retired models keep their warranty, so yours qualifies. We've retired the Kettle"
              " Original, so a new one isn't available.")
     assert all(answers(reply, q) for q in asked)
+
+
+def test_how_two_products_differ_in_other_words():
+    """"it builds on the Crema One with a pressure gauge" answers "how is it different from
+    the regular one?"."""
+    assert "compar" in expansion("how is it different from the regular crema one")
+    assert "compar" in expansion("It builds on the Crema One with a pressure gauge.")
+    assert "compar" not in expansion("It comes with a pressure gauge.")  # near miss
+    differ = questions("how is it different from the regular crema one?")[0]
+    assert answers("It builds on the Crema One with a pressure gauge.", differ)

@@ -68,6 +68,10 @@ _CONCEPTS: tuple[tuple[str, str], ...] = (
      r"\b(still )?in (the|its|their) (box|packaging|wrapping|cellophane)\b|\bwith tags\b",
      "unopened unused"),
     (r"\b(xmas|christmas)\b", "christmas holiday"),
+    # how two things differ, asked or told: "how is it different from ...", "it builds on the
+    # Crema One with ...", "unlike the S2"
+    (r"\b(differen\w*|compar\w*|versus|vs|better than|worse than|unlike|whereas|builds? on|"
+     r"on top of the|same as)\b", "compare difference"),
     # a product no longer made or sold, whichever word the shop uses for it
     (r"\b(do ?n[o']?t|does ?n[o']?t|not) (sell|make|stock|carry) (it|them|this|that|those|"
      r"these|the \w+) ?any ?more\b|\bno longer (sell|make|stock|carry|available|sold|made)\b|"
