@@ -435,10 +435,15 @@ def _covered(last: str, asked: Sequence[Question], every: Sequence[_Sentence],
     The question's own words (not its story, product names or figures) are looked for in the
     articles, titles and headings included, with the support words they stand for; a question
     pointing back into the story ("can I still change it?") is looked for with its story."""
-    known = set().union(*(s.words | s.around for s in every)) if every else set()
+    known = _known(every)
     asks = " ".join(q.asks for q in asked)
     texts = [asks, last] if _points_back(asks) else [asks]
     return any(_speaks_of(text, known, names) for text in texts)
+
+
+def _known(every: Sequence[_Sentence]) -> set[str]:
+    """Every word the articles of the prompt use, titles and headings included."""
+    return set().union(*(s.words | s.around for s in every)) if every else set()
 
 
 # What a shop offers in kinds: "student discount", "express delivery", "trade account"
@@ -461,7 +466,7 @@ def _kind_unknown(asks: str, every: Sequence[_Sentence], names: set[str]) -> str
     but never of wholesale or the military. A grounded model does not answer with the
     discounts it has; it hands over. A misspelt known word ("dicount") is not a kind.
     Returns the words asked for ("wholesale pricing"), or ""."""
-    known = set().union(*(s.words | s.around for s in every)) if every else set()
+    known = _known(every)
     text = asks.lower()
     for match in islice(_PAIR.finditer(text), 40):  # a question's words, not a whole essay
         thing = tokenize(match.group(2))
