@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from harness.store.schema import Catalog, Product
 from harness.text.tokens import fold
@@ -15,6 +17,7 @@ from harness.text.tokens import fold
 __all__ = ["Mention", "find_products", "fold", "name_pattern", "named_in_other_order",
            "variants_named"]
 
+T = TypeVar("T")
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CLAUSE = re.compile(r"[.!?;\n]+")
 _JOINING = frozenset({"and", "of", "for", "with", "the", "a", "an", "in", "n"})
@@ -55,11 +58,11 @@ _INDEXES: dict[int, tuple[Catalog, _Index]] = {}  # by the catalog's identity, s
 
 def _index(catalog: Catalog) -> _Index:
     """Each word a text must hold to name a product (a name's first word, or its plural),
-    with the names it starts, numbered in catalog order. Kept by the catalog's identity: an
-    lru_cache would hash the whole frozen catalog, every product, at each lookup."""
-    kept = _INDEXES.get(id(catalog))
-    if kept is not None and kept[0] is catalog:
-        return kept[1]
+    with the names it starts, numbered in catalog order."""
+    return _per_catalog(_INDEXES, catalog, _build_index)
+
+
+def _build_index(catalog: Catalog) -> _Index:
     index: dict[str, list[tuple[int, _Name]]] = {}
     number = 0
     for product in catalog.products:
@@ -70,11 +73,21 @@ def _index(catalog: Catalog) -> _Index:
                 for form in dict.fromkeys((first, first + "s", first + "es")):
                     index.setdefault(form, []).append((number, (product, name)))
                 number += 1
-    found = {word: tuple(names) for word, names in index.items()}
-    if len(_INDEXES) >= 32:  # a few catalogs per process: a store and its what-if variants
-        _INDEXES.pop(next(iter(_INDEXES)))
-    _INDEXES[id(catalog)] = (catalog, found)
-    return found
+    return {word: tuple(names) for word, names in index.items()}
+
+
+def _per_catalog(cache: dict[int, tuple[Catalog, T]], catalog: Catalog,
+                 build: Callable[[Catalog], T]) -> T:
+    """What `build` makes of a catalog, kept by the catalog's identity: an lru_cache would
+    hash the whole frozen catalog, every product, at each lookup."""
+    kept = cache.get(id(catalog))
+    if kept is not None and kept[0] is catalog:
+        return kept[1]
+    made = build(catalog)
+    if len(cache) >= 32:  # a few catalogs per process: a store and its what-if variants
+        cache.pop(next(iter(cache)))
+    cache[id(catalog)] = (catalog, made)
+    return made
 
 
 def find_products(text: str, catalog: Catalog) -> tuple[Mention, ...]:
@@ -140,17 +153,10 @@ _NAME_SETS: dict[int, tuple[Catalog, tuple[tuple[Product, frozenset[str]], ...]]
 
 def _name_sets(catalog: Catalog) -> tuple[tuple[Product, frozenset[str]], ...]:
     """Each name's and alias's words of two or more (see named_in_other_order), computed
-    once per catalog, kept by its identity as `_index` keeps its index."""
-    kept = _NAME_SETS.get(id(catalog))
-    if kept is not None and kept[0] is catalog:
-        return kept[1]
-    sets = tuple((product, words) for product in catalog.products
-                 for name in (product.name, *product.aliases)
-                 if len(words := frozenset(_plain(_name_words(name))) - _JOINING) >= 2)
-    if len(_NAME_SETS) >= 32:
-        _NAME_SETS.pop(next(iter(_NAME_SETS)))
-    _NAME_SETS[id(catalog)] = (catalog, sets)
-    return sets
+    once per catalog."""
+    return _per_catalog(_NAME_SETS, catalog, lambda c: tuple(
+        (product, words) for product in c.products for name in (product.name, *product.aliases)
+        if len(words := frozenset(_plain(_name_words(name))) - _JOINING) >= 2))
 
 
 def _plain(words: tuple[str, ...]) -> list[str]:

@@ -428,14 +428,12 @@ def _focus(last: str, asked: Sequence[Question], words: list[str]
             [w for w in story if w in after])
 
 
-def _covered(last: str, asked: Sequence[Question], every: Sequence[_Sentence],
-             names: set[str]) -> bool:
+def _covered(last: str, asked: Sequence[Question], known: set[str], names: set[str]) -> bool:
     """Whether the articles speak of what is asked at all: "do you do wholesale?" to a KB that
     never says "wholesale" is a question for a person, however many sentences mention shops.
     The question's own words (not its story, product names or figures) are looked for in the
     articles, titles and headings included, with the support words they stand for; a question
     pointing back into the story ("can I still change it?") is looked for with its story."""
-    known = _known(every)
     asks = " ".join(q.asks for q in asked)
     texts = [asks, last] if _points_back(asks) else [asks]
     return any(_speaks_of(text, known, names) for text in texts)
@@ -460,13 +458,12 @@ def _misspelt(word: str, known: set[str]) -> bool:
                and SequenceMatcher(None, word, k).ratio() >= 0.7 for k in known if k)
 
 
-def _kind_unknown(asks: str, every: Sequence[_Sentence], names: set[str]) -> str:
+def _kind_unknown(asks: str, known: set[str], names: set[str]) -> str:
     """The question asks for a kind of something the KB never names: "do you do wholesale
     pricing?", "is there a military discount?" to a KB that speaks of prices and discounts
     but never of wholesale or the military. A grounded model does not answer with the
     discounts it has; it hands over. A misspelt known word ("dicount") is not a kind.
     Returns the words asked for ("wholesale pricing"), or ""."""
-    known = _known(every)
     text = asks.lower()
     for match in islice(_PAIR.finditer(text), 40):  # a question's words, not a whole essay
         thing = tokenize(match.group(2))
@@ -691,11 +688,12 @@ def grounded_answer(understood: Understood, last: str, earlier: Sequence[str],
         asked_text, question, before, story = _focus(last, asked, question)
         context = [*context, *before]
     every = _sentences(understood)
-    kind = "" if facts else _kind_unknown(" ".join(q.asks for q in asked), every, names)
+    known = _known(every)  # every word of the prompt's articles
+    kind = "" if facts else _kind_unknown(" ".join(q.asks for q in asked), known, names)
     if kind and handoff:
         reason = f"The knowledge base in my instructions never mentions {kind!r}."
         return Answer(None, {"topic": "other", "reason": reason}, handoff)
-    covered = bool(facts) or _covered(last, asked, every, names)
+    covered = bool(facts) or _covered(last, asked, known, names)
     if not facts and covered and not any(w in s.words for s in every for w in question):
         # "when do I get my money back?": no article says "money", the KB's word is "refund"
         question = [*question, *(w for w in expansion(asked_text) if w not in _TIME_WORDS)]
